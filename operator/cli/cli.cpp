@@ -1,0 +1,53 @@
+#include "operator/cli/cli.h"
+
+#include <algorithm>
+#include <ostream>
+
+#include "operator/cli/version_command.h"
+
+namespace relops::cli {
+namespace {
+
+bool isHelpFlag(std::string_view arg) { return arg == "--help" || arg == "-h" || arg == "help"; }
+
+void printUsage(std::ostream& out) {
+  out << "relops turns reliability policy into Kubernetes objects: service level objectives,\n"
+         "error budget policies, on-call rotations and disaster-recovery drills.\n\n"
+         "Usage:\n  relops <command> [flags]\n\nCommands:\n";
+  for (const Command& command : commands()) {
+    out << "  " << command.name << std::string(12 - std::min<size_t>(command.name.size(), 11), ' ')
+        << command.summary << '\n';
+  }
+  out << "\nRun 'relops <command> --help' for a command's flags.\n";
+}
+
+}  // namespace
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> kCommands = {
+      {"version", "Print the version of relops and how it was built", runVersionCommand},
+  };
+  return kCommands;
+}
+
+int run(std::span<const std::string_view> args, Streams streams) {
+  if (args.empty()) {
+    printUsage(streams.err);
+    return kExitUsage;
+  }
+  if (isHelpFlag(args.front())) {
+    printUsage(streams.out);
+    return kExitOk;
+  }
+  const auto& known = commands();
+  const auto command = std::find_if(known.begin(), known.end(),
+                                    [&](const Command& c) { return c.name == args.front(); });
+  if (command == known.end()) {
+    streams.err << "relops: unknown command \"" << args.front() << "\"\n"
+                << "Run 'relops --help' for the list of commands.\n";
+    return kExitUsage;
+  }
+  return command->run(args.subspan(1), streams);
+}
+
+}  // namespace relops::cli

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Installs what building and testing relops needs and this machine lacks.
+# Idempotent and quiet when everything is already there.
+#
+# C++ libraries and tools come from Debian's packages; the control-plane test
+# binaries are built from Go modules by tests/cluster/binaries.sh.
+set -euo pipefail
+
+packages=(
+  cmake ninja-build g++ ccache pkg-config
+  libboost1.81-dev libssl-dev nlohmann-json3-dev libyaml-cpp-dev libhowardhinnant-date-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  openssl curl clang-format
+  prometheus
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  if ((EUID != 0)); then sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+if ! command -v go >/dev/null; then
+  echo "install-deps: Go is required to build the test control plane (tests/cluster)" >&2
+  exit 1
+fi
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  echo "install-deps: installing pytest" >&2
+  python3 -m pip install --quiet pytest
+fi
