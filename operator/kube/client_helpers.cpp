@@ -1,0 +1,40 @@
+#include "operator/kube/client.h"
+
+namespace relops::kube {
+
+Result<Json> apply(Client& client, const ResourceRef& resource, const Json& object,
+                   const WriteOptions& options) {
+  const Json& metadata = object.at("metadata");
+  const ObjectKey key{metadata.value("namespace", ""), metadata.at("name").get<std::string>()};
+  WriteOptions applyOptions = options;
+  if (applyOptions.fieldManager.empty()) applyOptions.fieldManager = kFieldManager;
+  return client.patch(resource, key, PatchType::kApply, object.dump(), applyOptions);
+}
+
+Result<ListPage> listAll(Client& client, const ResourceRef& resource,
+                         const std::string& namespace_, ListOptions options) {
+  ListPage all;
+  bool restarted = false;
+  while (true) {
+    Result<ListPage> page = client.list(resource, namespace_, options);
+    if (!page.ok()) {
+      // client-go's pager: an expired continue token restarts the list once
+      // without one, as a full (non-paginated) consistent read.
+      if (page.error().kind() == base::ErrorKind::kGone && !options.continueToken.empty() &&
+          !restarted) {
+        restarted = true;
+        all = {};
+        options.continueToken.clear();
+        options.limit = 0;
+        continue;
+      }
+      return std::move(page).error();
+    }
+    for (Json& item : page->items) all.items.push_back(std::move(item));
+    all.resourceVersion = page->resourceVersion;
+    if (page->continueToken.empty()) return all;
+    options.continueToken = page->continueToken;
+  }
+}
+
+}  // namespace relops::kube
