@@ -72,6 +72,22 @@ helm_dir="$(build helm helm.sh/helm/v3 -- \
   -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
   helm.sh/helm/v3/cmd/helm)"
 
+# kwok simulates nothing without Stage definitions. Take kwok's own "fast"
+# node and pod stages (plus node heartbeats with leases) from the kwok module
+# at the pinned version, as kwokctl does, into a config beside the binary.
+kwok_config="$kwok_dir/kwok.yaml"
+if [[ ! -s "$kwok_config" ]]; then
+  kwok_src="$(cd "$here/gomod/kwok" && go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)"
+  for stage in node/fast node/heartbeat-with-lease pod/fast; do
+    for file in "$kwok_src/kustomize/stage/$stage"/*.yaml; do
+      [[ "$(basename "$file")" == kustomization.yaml ]] && continue
+      cat "$file"
+      echo "---"
+    done
+  done >"$kwok_config.tmp"
+  mv "$kwok_config.tmp" "$kwok_config"
+fi
+
 # One directory of links to put on PATH, named after the set it links.
 set_key="$(echo "$kube_dir $etcd_dir $kwok_dir $helm_dir" | sha256sum | cut -c1-12)"
 bin="$cache/bin-$set_key"
@@ -82,6 +98,7 @@ if [[ ! -f "$bin/.complete" ]]; then
   done
   ln -s "$etcd_dir/etcd" "$bin/etcd"
   ln -s "$kwok_dir/kwok" "$bin/kwok"
+  ln -s "$kwok_config" "$bin/kwok.yaml"
   ln -s "$helm_dir/helm" "$bin/helm"
   touch "$bin/.complete"
 fi

@@ -6,9 +6,23 @@ tests/cluster/up) and named by KUBECONFIG; each test gets a namespace of its own
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
+
 import pytest
 
 from kube import Kubectl, kubeconfig_from_env, unique_name
+
+
+def pytest_configure(config):
+    # kubectl, helm and friends: the control-plane binaries built and cached by
+    # tests/cluster/binaries.sh (instant when the cache is warm).
+    binaries = Path(__file__).resolve().parent.parent / "cluster" / "binaries.sh"
+    bin_dir = subprocess.run(
+        [str(binaries)], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    os.environ["PATH"] = f"{bin_dir}:{os.environ['PATH']}"
 
 
 @pytest.fixture(scope="session")
