@@ -78,11 +78,11 @@ void setObservedGeneration(json& status, int64_t generation) {
 }  // namespace
 
 std::string formatConditionTime(std::chrono::system_clock::time_point time) {
-  using namespace std::chrono;
-  const auto secs = floor<seconds>(time);
-  const auto day = floor<days>(secs);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{secs - day};
+  namespace chrono = std::chrono;
+  const auto secs = chrono::floor<chrono::seconds>(time);
+  const auto day = chrono::floor<chrono::days>(secs);
+  const chrono::year_month_day ymd{day};
+  const chrono::hh_mm_ss hms{secs - day};
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(ymd.year()),
                 static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),

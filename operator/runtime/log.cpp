@@ -27,11 +27,11 @@ const base::Clock& systemClock() {
 // RFC 3339 in UTC with milliseconds, as zap's ISO8601 encoder in
 // controller-runtime's production config: 2026-01-02T03:04:05.678Z.
 std::string formatTimestamp(std::chrono::system_clock::time_point time) {
-  using namespace std::chrono;
-  const auto ms = floor<milliseconds>(time);
-  const auto day = floor<days>(ms);
-  const year_month_day ymd{day};
-  const hh_mm_ss hms{ms - day};
+  namespace chrono = std::chrono;
+  const auto ms = chrono::floor<chrono::milliseconds>(time);
+  const auto day = chrono::floor<chrono::days>(ms);
+  const chrono::year_month_day ymd{day};
+  const chrono::hh_mm_ss hms{ms - day};
   char buf[32];
   std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
                 static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),

@@ -71,7 +71,7 @@ TEST(WorkQueueThreads, AKeyIsNeverProcessedByTwoWorkersAtOnce) {
   base::SystemClock clock;
   WorkQueue queue(clock);
   constexpr int kKeys = 5;
-  constexpr int kWorkers = 4;
+  constexpr int kWorkers = 8;
   constexpr int kAddsPerKey = 400;
   std::array<std::atomic<int>, kKeys> inFlight{};
   std::atomic<int> overlaps{0};
@@ -87,7 +87,7 @@ TEST(WorkQueueThreads, AKeyIsNeverProcessedByTwoWorkersAtOnce) {
         const int index = std::stoi(*key);
         if (inFlight[static_cast<size_t>(index)].fetch_add(1) != 0) ++overlaps;
         const int seen = generation[static_cast<size_t>(index)].load();
-        std::this_thread::yield();
+        std::this_thread::sleep_for(std::chrono::microseconds(20));  // widen the window
         inFlight[static_cast<size_t>(index)].fetch_sub(1);
         {
           std::lock_guard lock(seenMutex);
