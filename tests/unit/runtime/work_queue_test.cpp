@@ -103,6 +103,8 @@ TEST(WorkQueueThreads, AKeyIsNeverProcessedByTwoWorkersAtOnce) {
       generation[static_cast<size_t>(k)].store(i);
       queue.add(std::to_string(k));
     }
+    // Let workers catch up now and then, so keys are often re-added mid-processing.
+    if (i % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(50));
   }
   queue.shutDownWithDrain();
   for (auto& worker : workers) worker.join();
