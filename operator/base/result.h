@@ -14,7 +14,7 @@ namespace relops::base {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT: implicit
 
   bool ok() const { return state_.index() == 0; }
@@ -56,8 +56,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Ok) {}                                           // NOLINT: implicit
-  Result(Error error) : error_(std::move(error)) {}       // NOLINT: implicit
+  Result(Ok) {}                                      // NOLINT: implicit
+  Result(Error error) : error_(std::move(error)) {}  // NOLINT: implicit
   bool ok() const { return !error_.has_value(); }
   explicit operator bool() const { return ok(); }
   const Error& error() const& {

@@ -11,8 +11,8 @@ Result<Json> apply(Client& client, const ResourceRef& resource, const Json& obje
   return client.patch(resource, key, PatchType::kApply, object.dump(), applyOptions);
 }
 
-Result<ListPage> listAll(Client& client, const ResourceRef& resource,
-                         const std::string& namespace_, ListOptions options) {
+Result<ListPage> listAll(Client& client, const ResourceRef& resource, const std::string& namespace_,
+                         ListOptions options) {
   ListPage all;
   bool restarted = false;
   while (true) {
@@ -33,7 +33,11 @@ Result<ListPage> listAll(Client& client, const ResourceRef& resource,
     for (Json& item : page->items) all.items.push_back(std::move(item));
     all.resourceVersion = page->resourceVersion;
     if (page->continueToken.empty()) return all;
+    // A continue token carries the list's snapshot; the API server rejects
+    // resourceVersion and resourceVersionMatch beside it.
     options.continueToken = page->continueToken;
+    options.resourceVersion.clear();
+    options.resourceVersionMatch.clear();
   }
 }
 

@@ -1,0 +1,230 @@
+#include "operator/runtime/controller.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <random>
+
+#include "operator/runtime/metrics.h"
+
+namespace relops::runtime {
+
+using nlohmann::json;
+
+namespace {
+
+std::string newReconcileId() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  const uint64_t high = engine();
+  const uint64_t low = engine();
+  char text[37];
+  // UUID-shaped, like controller-runtime's reconcileID.
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(high >> 32),
+                static_cast<unsigned>((high >> 16) & 0xffff), static_cast<unsigned>(high & 0xffff),
+                static_cast<unsigned>(low >> 48),
+                static_cast<unsigned long long>(low & 0xffffffffffffULL));
+  return text;
+}
+
+std::string groupOf(const std::string& apiVersion) {
+  const auto slash = apiVersion.find('/');
+  return slash == std::string::npos ? "" : apiVersion.substr(0, slash);
+}
+
+WorkQueue::Options queueOptions(const Controller::Options& options) {
+  WorkQueue::Options queue;
+  queue.name = options.name;
+  queue.metrics = options.metrics;
+  return queue;
+}
+
+}  // namespace
+
+ReconcileResult ReconcileResult::requeueAfter(std::chrono::nanoseconds delay) {
+  ReconcileResult result(Kind::kRequeueAfter);
+  result.delay_ = delay;
+  return result;
+}
+
+ReconcileResult ReconcileResult::error(base::Error error) {
+  ReconcileResult result(Kind::kError);
+  result.error_ = std::move(error);
+  return result;
+}
+
+std::vector<kube::ObjectKey> controllingOwners(const json& child, const std::string& ownerGroup,
+                                               const std::string& ownerKind) {
+  std::vector<kube::ObjectKey> owners;
+  const json& metadata = child.contains("metadata") ? child.at("metadata") : json::object();
+  const auto references = metadata.find("ownerReferences");
+  if (references == metadata.end() || !references->is_array()) return owners;
+  for (const json& reference : *references) {
+    if (!reference.is_object() || !reference.value("controller", false)) continue;
+    if (reference.value("kind", "") != ownerKind) continue;
+    if (groupOf(reference.value("apiVersion", "")) != ownerGroup) continue;
+    owners.push_back({metadata.value("namespace", ""), reference.value("name", "")});
+  }
+  return owners;
+}
+
+Controller::Controller(Options options, Informer& primary, Reconciler& reconciler,
+                       const base::Clock& clock, Logger log)
+    : options_(std::move(options)),
+      primary_(primary),
+      reconciler_(reconciler),
+      clock_(clock),
+      log_(log.named(options_.name)),
+      queue_(clock, queueOptions(options_)) {}
+
+Controller::~Controller() { stop(); }
+
+void Controller::enqueue(const kube::ObjectKey& key) { queue_.add(key.str()); }
+
+void Controller::enqueueOwner(const json& child) {
+  for (const kube::ObjectKey& owner :
+       controllingOwners(child, primary_.resource().group, primary_.resource().kind)) {
+    enqueue(owner);
+  }
+}
+
+void Controller::owns(Informer& children) {
+  children.addHandlers({
+      .onAdd = [this](const ObjectPtr& object) { enqueueOwner(*object); },
+      .onUpdate =
+          [this](const ObjectPtr& oldObject, const ObjectPtr& newObject) {
+            // An owner reference may have moved: both owners hear of it.
+            enqueueOwner(*oldObject);
+            enqueueOwner(*newObject);
+          },
+      .onDelete = [this](const ObjectPtr& object) { enqueueOwner(*object); },
+  });
+}
+
+void Controller::watches(Informer& related, MapFunction map) {
+  auto mapped = [this, map = std::move(map)](const ObjectPtr& object) {
+    for (const kube::ObjectKey& key : map(*object)) enqueue(key);
+  };
+  related.addHandlers({
+      .onAdd = mapped,
+      .onUpdate =
+          [mapped](const ObjectPtr& oldObject, const ObjectPtr& newObject) {
+            mapped(oldObject);
+            mapped(newObject);
+          },
+      .onDelete = mapped,
+  });
+}
+
+void Controller::start() {
+  if (started_) return;
+  started_ = true;
+  auto enqueueObject = [this](const ObjectPtr& object) { queue_.add(objectKey(*object)); };
+  primary_.addHandlers({
+      .onAdd = enqueueObject,
+      .onUpdate = [enqueueObject](const ObjectPtr&,
+                                  const ObjectPtr& newObject) { enqueueObject(newObject); },
+      .onDelete = enqueueObject,
+  });
+  if (options_.metrics != nullptr) {
+    options_.metrics->maxConcurrentReconciles.with({options_.name}).set(options_.workers);
+    options_.metrics->activeWorkers.with({options_.name}).set(0);
+  }
+  for (int i = 0; i < std::max(1, options_.workers); ++i) {
+    workers_.emplace_back([this] { worker(); });
+  }
+  log_.info("started", {{"workers", static_cast<int64_t>(options_.workers)},
+                        {"resource", primary_.resource().resource}});
+}
+
+void Controller::stop() {
+  if (!started_) return;
+  started_ = false;
+  // Stop taking work; keys still queued are dropped (the next leader or the
+  // next start lists everything again). In-flight reconciles get a bounded
+  // time to finish, as controller-runtime's graceful shutdown.
+  stopping_.store(true);
+  queue_.shutDown();
+  const auto deadline = std::chrono::steady_clock::now() + options_.drainTimeout;
+  while (active_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (active_.load() > 0) {
+    // The process is about to exit; a reconcile stuck past the bound is
+    // abandoned rather than holding shutdown hostage.
+    log_.warn("in-flight reconciles did not finish before the drain timeout",
+              {{"active", static_cast<int64_t>(active_.load())}});
+    for (std::thread& worker : workers_) worker.detach();
+  } else {
+    for (std::thread& worker : workers_) worker.join();
+  }
+  workers_.clear();
+  log_.info("stopped");
+}
+
+void Controller::worker() {
+  while (std::optional<std::string> key = queue_.get()) {
+    if (!stopping_.load()) process(*key);
+    queue_.done(*key);
+  }
+}
+
+void Controller::process(const std::string& keyText) {
+  const kube::ObjectKey key = kube::ObjectKey::parse(keyText);
+  const Logger log = log_.with({{"controller", options_.name},
+                                {"namespace", key.namespace_},
+                                {"name", key.name},
+                                {"reconcileID", newReconcileId()}});
+  const StandardMetrics* metrics = options_.metrics;
+  active_.fetch_add(1);
+  if (metrics != nullptr) metrics->activeWorkers.with({options_.name}).add(1);
+  const auto started = clock_.steadyNow();
+  ReconcileResult result = reconciler_.reconcile(key, log);
+  const std::chrono::duration<double> took = clock_.steadyNow() - started;
+  if (metrics != nullptr) {
+    metrics->activeWorkers.with({options_.name}).add(-1);
+    metrics->reconcileTime.with({options_.name}).observe(took.count());
+  }
+  active_.fetch_sub(1);
+  reconciles_.fetch_add(1);
+
+  auto count = [&](const char* outcome) {
+    if (metrics != nullptr) metrics->reconcileTotal.with({options_.name, outcome}).inc();
+  };
+  switch (result.kind()) {
+    case ReconcileResult::Kind::kDone:
+      queue_.forget(keyText);
+      count("success");
+      return;
+    case ReconcileResult::Kind::kRequeueAfter:
+      queue_.forget(keyText);
+      queue_.addAfter(keyText, result.delay());
+      count("requeue_after");
+      return;
+    case ReconcileResult::Kind::kError:
+      break;
+  }
+  const base::Error& error = result.errorValue();
+  count("error");
+  if (metrics != nullptr) metrics->reconcileErrors.with({options_.name}).inc();
+  switch (error.disposition()) {
+    case base::Disposition::kStall:
+      // Terminal: retrying cannot help until the object changes.
+      queue_.forget(keyText);
+      if (metrics != nullptr) metrics->terminalReconcileErrors.with({options_.name}).inc();
+      log.warn("reconcile stalled",
+               {{"error", error.describe()}, {"errorKind", std::string(error.metricLabel())}});
+      if (options_.onStalled) options_.onStalled(key, error);
+      return;
+    case base::Disposition::kRetryNow:
+    case base::Disposition::kBackoff:
+      log.info("reconcile failed; retrying",
+               {{"error", error.describe()}, {"errorKind", std::string(error.metricLabel())}});
+      if (error.retryAfter()) {
+        queue_.addAfter(keyText, *error.retryAfter());
+      } else {
+        queue_.addRateLimited(keyText);
+      }
+      return;
+  }
+}
+
+}  // namespace relops::runtime

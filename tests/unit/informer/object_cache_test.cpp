@@ -1,0 +1,128 @@
+#include "operator/runtime/object_cache.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace relops::runtime {
+namespace {
+
+using nlohmann::json;
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+json object(const std::string& ns, const std::string& name, const std::string& version,
+            json labels = json::object()) {
+  json metadata = {{"name", name}, {"resourceVersion", version}, {"labels", std::move(labels)}};
+  if (!ns.empty()) metadata["namespace"] = ns;
+  return {{"metadata", metadata}};
+}
+
+std::vector<std::string> keysOf(const std::vector<ObjectPtr>& objects) {
+  std::vector<std::string> keys;
+  for (const ObjectPtr& o : objects) keys.push_back(objectKey(*o));
+  return keys;
+}
+
+TEST(ObjectKey, NamespacedAndClusterScoped) {
+  EXPECT_EQ(objectKey(object("team-a", "web", "1")), "team-a/web");
+  EXPECT_EQ(objectKey(object("", "node-1", "1")), "node-1");
+}
+
+TEST(ObjectCache, NamespaceIndexFollowsUpdatesAndDeletes) {
+  ObjectCache cache;
+  cache.upsert(object("a", "x", "1"));
+  cache.upsert(object("a", "y", "1"));
+  cache.upsert(object("b", "x", "1"));
+  EXPECT_THAT(keysOf(cache.listNamespace("a")), ElementsAre("a/x", "a/y"));
+  EXPECT_THAT(keysOf(cache.listNamespace("")), ElementsAre("a/x", "a/y", "b/x"));
+  cache.erase("a/x");
+  EXPECT_THAT(keysOf(cache.listNamespace("a")), ElementsAre("a/y"));
+  cache.erase("a/y");
+  EXPECT_THAT(cache.listNamespace("a"), IsEmpty());
+  EXPECT_EQ(cache.erase("a/missing"), nullptr);
+}
+
+TEST(ObjectCache, LabelIndexFollowsLabelChanges) {
+  ObjectCache cache;
+  cache.upsert(object("a", "x", "1", {{"tier", "1"}}));
+  cache.upsert(object("b", "y", "1", {{"tier", "1"}}));
+  EXPECT_THAT(keysOf(cache.listByLabel("", "tier", "1")), ElementsAre("a/x", "b/y"));
+  EXPECT_THAT(keysOf(cache.listByLabel("b", "tier", "1")), ElementsAre("b/y"));
+  ObjectPtr previous = cache.upsert(object("a", "x", "2", {{"tier", "2"}}));
+  ASSERT_NE(previous, nullptr);
+  EXPECT_EQ(previous->at("metadata").at("resourceVersion"), "1");
+  EXPECT_THAT(keysOf(cache.listByLabel("", "tier", "1")), ElementsAre("b/y"));
+  EXPECT_THAT(keysOf(cache.listByLabel("", "tier", "2")), ElementsAre("a/x"));
+}
+
+TEST(ObjectCache, ReplaceReportsAddsUpdatesAndVanishedObjects) {
+  ObjectCache cache;
+  cache.upsert(object("a", "kept", "1"));
+  cache.upsert(object("a", "changed", "1"));
+  cache.upsert(object("a", "vanished", "1", {{"x", "y"}}));
+  const auto deltas = cache.replace(
+      {object("a", "kept", "1"), object("a", "changed", "2"), object("a", "new", "3")});
+  std::vector<std::string> described;
+  for (const auto& delta : deltas) {
+    if (!delta.oldObject)
+      described.push_back("add " + objectKey(*delta.newObject));
+    else if (!delta.newObject)
+      described.push_back("delete " + objectKey(*delta.oldObject));
+    else
+      described.push_back("update " + objectKey(*delta.newObject));
+  }
+  EXPECT_THAT(described,
+              UnorderedElementsAre("delete a/vanished", "update a/changed", "add a/new"));
+  EXPECT_THAT(cache.keys(), ElementsAre("a/changed", "a/kept", "a/new"));
+  EXPECT_THAT(cache.listByLabel("", "x", "y"), IsEmpty());
+}
+
+TEST(ObjectCache, ReadersKeepTheVersionTheyHold) {
+  ObjectCache cache;
+  cache.upsert(object("a", "x", "1"));
+  ObjectPtr held = cache.get("a/x");
+  cache.upsert(object("a", "x", "2"));
+  EXPECT_EQ(held->at("metadata").at("resourceVersion"), "1");
+  EXPECT_EQ(cache.get("a/x")->at("metadata").at("resourceVersion"), "2");
+}
+
+struct SelectorCase {
+  const char* name;
+  const char* selector;
+  json labels;
+  bool matches;
+};
+
+void PrintTo(const SelectorCase& c, std::ostream* os) { *os << c.name; }
+
+class LabelSelectorTest : public ::testing::TestWithParam<SelectorCase> {};
+
+TEST_P(LabelSelectorTest, Matches) {
+  const auto selector = LabelSelector::parse(GetParam().selector);
+  ASSERT_TRUE(selector.has_value());
+  EXPECT_EQ(selector->matches(GetParam().labels), GetParam().matches);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, LabelSelectorTest,
+    ::testing::Values(SelectorCase{"EmptyMatchesAll", "", json::object(), true},
+                      SelectorCase{"Equals", "tier=1", {{"tier", "1"}}, true},
+                      SelectorCase{"DoubleEquals", "tier==1", {{"tier", "1"}}, true},
+                      SelectorCase{"EqualsOtherValue", "tier=1", {{"tier", "2"}}, false},
+                      SelectorCase{"EqualsMissing", "tier=1", json::object(), false},
+                      SelectorCase{"NotEqualsMissing", "tier!=1", json::object(), true},
+                      SelectorCase{"NotEqualsSame", "tier!=1", {{"tier", "1"}}, false},
+                      SelectorCase{"Exists", "tier", {{"tier", ""}}, true},
+                      SelectorCase{"NotExists", "!tier", {{"tier", "1"}}, false},
+                      SelectorCase{"AllTermsMustHold", "a=1, b=2", {{"a", "1"}, {"b", "3"}}, false},
+                      SelectorCase{"AllTermsHold", "a=1,b=2", {{"a", "1"}, {"b", "2"}}, true}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(LabelSelector, RejectsMalformed) {
+  EXPECT_FALSE(LabelSelector::parse("a=1,,b=2").has_value());
+  EXPECT_FALSE(LabelSelector::parse("=1").has_value());
+}
+
+}  // namespace
+}  // namespace relops::runtime
