@@ -8,11 +8,10 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "operator/base/result.h"
 #include "operator/kube/resource.h"
@@ -28,9 +27,9 @@ inline constexpr char kFieldManager[] = "relops";
 struct ListOptions {
   std::string labelSelector;
   std::string fieldSelector;
-  int limit = 500;              // page size; 0 asks for everything in one response
-  std::string continueToken;    // from the previous page
-  std::string resourceVersion;  // "" = most recent (quorum read), "0" = any (watch cache)
+  int limit = 500;                   // page size; 0 asks for everything in one response
+  std::string continueToken;         // from the previous page
+  std::string resourceVersion;       // "" = most recent (quorum read), "0" = any (watch cache)
   std::string resourceVersionMatch;  // "", "NotOlderThan", "Exact"
 };
 
@@ -109,14 +108,23 @@ class Client {
   virtual Result<Json> getRaw(const std::string& path) = 0;
 };
 
+// WriteOptions with force = true, the default for apply(). A function, not
+// `{.force = true}`: GCC 12 warns (-Wmissing-field-initializers) at every
+// call site of a default argument that omits designated members.
+inline WriteOptions forceApplyOptions() {
+  WriteOptions options;
+  options.force = true;
+  return options;
+}
+
 // Server-side apply of `object` (which names its apiVersion, kind and
 // metadata.name/namespace) with field manager relops.
 Result<Json> apply(Client& client, const ResourceRef& resource, const Json& object,
-                   const WriteOptions& options = {.force = true});
+                   const WriteOptions& options = forceApplyOptions());
 
 // Every page of a list, following continue tokens (client-go's pager). A 410
 // on a continue token restarts the list once from the beginning.
-Result<ListPage> listAll(Client& client, const ResourceRef& resource,
-                         const std::string& namespace_, ListOptions options = {});
+Result<ListPage> listAll(Client& client, const ResourceRef& resource, const std::string& namespace_,
+                         ListOptions options = {});
 
 }  // namespace relops::kube
