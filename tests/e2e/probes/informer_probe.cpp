@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, onSignal);
   std::signal(SIGINT, onSignal);
 
-  auto config = relops::kube::loadKubeconfig({.path = flags.kubeconfig});
+  relops::kube::KubeconfigOptions kubeconfig;
+  kubeconfig.path = flags.kubeconfig;
+  auto config = relops::kube::loadKubeconfig(kubeconfig);
   if (!config.ok()) {
     std::cerr << "informer_probe: " << config.error().describe() << '\n';
     return 1;
