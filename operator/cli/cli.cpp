@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <ostream>
 
+#include "operator/cli/generate_command.h"
+#include "operator/cli/oncall_command.h"
 #include "operator/cli/version_command.h"
 
 namespace relops::cli {
@@ -26,6 +28,8 @@ void printUsage(std::ostream& out) {
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
       {"version", "Print the version of relops and how it was built", runVersionCommand},
+      {"generate", "Prometheus rules of ServiceLevelObjective files, offline", runGenerateCommand},
+      {"oncall", "Who is on call, and the schedule of an OnCallRotation file", runOncallCommand},
   };
   return kCommands;
 }

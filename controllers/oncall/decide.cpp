@@ -1,0 +1,268 @@
+#include "controllers/oncall/decide.h"
+
+#include <algorithm>
+
+#include "controllers/oncall/load.h"
+#include "controllers/oncall/rotation_state.h"
+#include "controllers/oncall/schedule.h"
+
+namespace relops::oncall {
+namespace {
+
+constexpr std::string_view kTrue = "True";
+constexpr std::string_view kFalse = "False";
+constexpr std::string_view kUnknown = "Unknown";
+
+// meta.SetStatusCondition: lastTransitionTime moves only when the status of
+// the condition changes; order of first appearance is kept.
+void setCondition(std::vector<Condition>& conditions, std::string_view type,
+                  std::string_view status, std::string_view reason, std::string message,
+                  int64_t generation, Instant now) {
+  for (Condition& condition : conditions) {
+    if (condition.type != type) continue;
+    if (condition.status != status || condition.lastTransitionTime.empty()) {
+      condition.lastTransitionTime = formatInstant(now);
+    }
+    condition.status = std::string(status);
+    condition.reason = std::string(reason);
+    condition.message = std::move(message);
+    condition.observedGeneration = generation;
+    return;
+  }
+  conditions.push_back({std::string(type), std::string(status), std::string(reason),
+                        std::move(message), generation, formatInstant(now)});
+}
+
+void removeCondition(std::vector<Condition>& conditions, std::string_view type) {
+  conditions.erase(std::remove_if(conditions.begin(), conditions.end(),
+                                  [&](const Condition& c) { return c.type == type; }),
+                   conditions.end());
+}
+
+bool conditionIs(const Status& status, std::string_view type, std::string_view value) {
+  const Condition* condition = status.findCondition(type);
+  return condition != nullptr && condition->status == value;
+}
+
+std::string nameOrNobody(const std::string& name) { return name.empty() ? "nobody" : name; }
+
+// The conditions of the observed status, kept so that their transition times
+// survive; only relops's own types are carried.
+std::vector<Condition> carriedConditions(const Status& observed) {
+  std::vector<Condition> carried;
+  for (const Condition& condition : observed.conditions) {
+    for (std::string_view type :
+         {kConditionReady, kConditionCovered, kConditionBalanced, kConditionStalled}) {
+      if (condition.type == type) carried.push_back(condition);
+    }
+  }
+  return carried;
+}
+
+Desired finish(Status status, const Observed& observed, std::vector<Event> events,
+               std::optional<Instant> requeueAt) {
+  Desired desired;
+  desired.statusJson = toJson(status);
+  desired.statusChanged = desired.statusJson != observed.status;
+  desired.status = std::move(status);
+  desired.events = std::move(events);
+  desired.requeueAt = requeueAt;
+  return desired;
+}
+
+// kstatus: Stalled=True and Ready=False with the same reason; the schedule
+// fields are dropped, since they would describe a spec that no longer is.
+Desired stalled(const Status& observed, const Observed& input, std::string_view reason,
+                const std::string& message, Instant now) {
+  Status status;
+  status.observedGeneration = input.generation;
+  status.conditions = carriedConditions(observed);
+  const int64_t generation = input.generation;
+  setCondition(status.conditions, kConditionReady, kFalse, reason, message, generation, now);
+  setCondition(status.conditions, kConditionCovered, kUnknown, reason,
+               "the rotation cannot be scheduled", generation, now);
+  setCondition(status.conditions, kConditionBalanced, kUnknown, reason,
+               "the rotation cannot be scheduled", generation, now);
+  setCondition(status.conditions, kConditionStalled, kTrue, reason, message, generation, now);
+  std::vector<Event> events;
+  const Condition* before = observed.findCondition(kConditionStalled);
+  if (before == nullptr || before->status != kTrue || before->message != message) {
+    events.push_back({"Warning", std::string(reason), message});
+  }
+  return finish(std::move(status), input, std::move(events), std::nullopt);
+}
+
+std::string describeSpan(const Schedule& schedule, const std::optional<Instant>& start,
+                         const std::optional<Instant>& end) {
+  const std::string from = start ? schedule.formatLocal(*start) : "before the rotation starts";
+  const std::string to = end ? schedule.formatLocal(*end) : "further than relops looks ahead";
+  return "from " + from + " to " + to;
+}
+
+}  // namespace
+
+Desired decide(const nlohmann::json& specJson, const Observed& observed,
+               std::chrono::system_clock::time_point nowPoint) {
+  const Instant now = std::chrono::floor<std::chrono::seconds>(nowPoint);
+  auto parsedStatus = parseStatus(observed.status);
+  const Status previous = parsedStatus ? std::move(parsedStatus).value() : Status{};
+
+  auto spec = parseSpec(specJson);
+  if (!spec) return stalled(previous, observed, kReasonInvalidSpec, spec.error().describe(), now);
+  auto anchored = Schedule::compile(*spec);
+  if (!anchored) {
+    return stalled(previous, observed, kReasonUnknownTimeZone, anchored.error().describe(), now);
+  }
+  const std::vector<int64_t> offsets = carryRotation(*spec, *anchored, previous, now);
+  auto compiled = Schedule::compile(*spec, offsets);
+  if (!compiled) {
+    return stalled(previous, observed, kReasonUnknownTimeZone, compiled.error().describe(), now);
+  }
+  const Schedule& schedule = *compiled;
+  const int64_t generation = observed.generation;
+
+  Status status;
+  status.observedGeneration = generation;
+  status.conditions = carriedConditions(previous);
+  removeCondition(status.conditions, kConditionStalled);
+
+  // The horizon and the load window are anchored at the start of the local
+  // day, not at `now`: the status then changes only at schedule edges and at
+  // local midnight, and an idle rotation causes no writes in between.
+  const Instant dayStart = schedule.startOfLocalDay(now);
+  const Instant horizonEnd = dayStart + spec->horizon.nominal();
+  const Instant loadStart = dayStart - spec->fairness.lookBack.nominal();
+
+  const OpenShift current = schedule.shiftAt(now);
+  status.onCall = CurrentOnCall{current.participant, current.layer, current.start, current.end};
+
+  for (size_t i = 0; i < spec->layers.size(); ++i) {
+    const LayerTurn turn = schedule.turnAt(i, now);
+    LayerStatus layer;
+    layer.name = spec->layers[i].name;
+    layer.rotation = rotationPosition(spec->layers[i], offsets[i]);
+    if (turn.index >= 0) {
+      layer.participant = turn.participant;
+      layer.active = turn.active;
+      layer.since = turn.start;
+      layer.until = turn.end;
+    } else {
+      // Before its start a layer covers nobody; `until` says when it begins.
+      layer.until = schedule.resolve(spec->layers[i].start);
+    }
+    status.layers.push_back(std::move(layer));
+  }
+
+  const std::optional<Handoff> handoff = schedule.nextHandoff(now);
+  if (handoff) status.nextHandoff = HandoffStatus{handoff->time, handoff->from, handoff->to};
+
+  for (const Shift& shift : schedule.shifts(now, horizonEnd)) {
+    if (status.upcomingShifts.size() == kMaxUpcomingShifts) break;
+    ShiftStatus entry{shift.participant, shift.layer, shift.start, shift.end};
+    // The piece clipped at `now` is the current shift: report where it began.
+    if (shift.start == now && current.start && !current.participant.empty()) {
+      entry.start = *current.start;
+    }
+    status.upcomingShifts.push_back(std::move(entry));
+  }
+
+  const std::vector<Interval> gaps = schedule.gaps(now, horizonEnd);
+  for (const Interval& gap : gaps) {
+    if (status.gaps.size() == kMaxGaps) break;
+    GapStatus entry{gap.start, gap.end};
+    if (gap.start == now && current.participant.empty()) entry.start = current.start;
+    // A gap cut by the horizon is reported with its true end.
+    if (gap.end == horizonEnd)
+      entry.end = schedule.shiftAt(horizonEnd - std::chrono::seconds(1)).end;
+    status.gaps.push_back(std::move(entry));
+  }
+
+  const std::vector<ParticipantLoad> load = computeLoad(schedule, loadStart, horizonEnd);
+  const Balance balance = computeBalance(*spec, load);
+  LoadStatus loadStatus{loadStart, horizonEnd, {}};
+  for (const ParticipantLoad& entry : load) {
+    loadStatus.participants.push_back({entry.participant, formatHours(entry.onCall),
+                                       formatHours(entry.offHours), formatHours(entry.weekend)});
+  }
+  status.load = std::move(loadStatus);
+  status.balance = BalanceStatus{formatPercent(balance.score), balance.overloaded};
+
+  // Ready: the schedule was computed. Coverage and fairness are reported by
+  // their own conditions, as a Deployment is Available apart from Progressing.
+  const std::string readyMessage =
+      current.participant.empty()
+          ? "nobody is on call now"
+          : current.participant + " is on call (" + current.layer + ")" +
+                (current.end ? " until " + schedule.formatLocal(*current.end) : "");
+  setCondition(status.conditions, kConditionReady, kTrue, kReasonScheduled, readyMessage,
+               generation, now);
+
+  std::string coveredMessage;
+  if (gaps.empty()) {
+    coveredMessage = "someone is on call at every moment until " +
+                     schedule.formatLocal(horizonEnd) + " (horizon " + spec->horizon.toString() +
+                     ")";
+    setCondition(status.conditions, kConditionCovered, kTrue, kReasonFullyCovered, coveredMessage,
+                 generation, now);
+  } else {
+    const GapStatus& first = status.gaps.front();
+    coveredMessage = "nobody is on call " + describeSpan(schedule, first.start, first.end) + "; " +
+                     std::to_string(gaps.size()) + " gap(s) within the horizon (" +
+                     spec->horizon.toString() + ")";
+    setCondition(status.conditions, kConditionCovered, kFalse, kReasonCoverageGap, coveredMessage,
+                 generation, now);
+  }
+
+  std::string balancedMessage;
+  const std::string score = formatPercent(balance.score) + "%";
+  const std::string window =
+      "from " + schedule.formatLocal(loadStart) + " to " + schedule.formatLocal(horizonEnd);
+  if (balance.overloaded.empty()) {
+    balancedMessage = "balance score " + score + " " + window + "; nobody carries more than " +
+                      spec->fairness.allowedImbalance + "% above the mean";
+    setCondition(status.conditions, kConditionBalanced, kTrue, kReasonWithinAllowedImbalance,
+                 balancedMessage, generation, now);
+  } else {
+    std::string who;
+    for (const std::string& name : balance.overloaded) {
+      const auto entry = std::find_if(load.begin(), load.end(), [&](const ParticipantLoad& l) {
+        return l.participant == name;
+      });
+      if (!who.empty()) who += ", ";
+      who += name + " (" + formatHours(entry->onCall) + " h)";
+    }
+    balancedMessage =
+        who + " carry more than " + spec->fairness.allowedImbalance + "% above the mean of " +
+        formatHours(std::chrono::seconds(static_cast<int64_t>(balance.meanHours * 3600.0 + 0.5))) +
+        " h; balance score " + score + " " + window;
+    setCondition(status.conditions, kConditionBalanced, kFalse, kReasonOverloaded, balancedMessage,
+                 generation, now);
+  }
+
+  // Events, each compared with what the observed status already says.
+  std::vector<Event> events;
+  if (previous.onCall && previous.onCall->participant != current.participant) {
+    std::string message = "Handoff from " + nameOrNobody(previous.onCall->participant) + " to " +
+                          nameOrNobody(current.participant);
+    if (!current.participant.empty()) message += " (" + current.layer + ")";
+    events.push_back({"Normal", std::string(kEventHandoff), std::move(message)});
+  }
+  if (!gaps.empty()) {
+    const bool sameGap = conditionIs(previous, kConditionCovered, kFalse) &&
+                         !previous.gaps.empty() && previous.gaps.front() == status.gaps.front();
+    if (!sameGap) events.push_back({"Warning", std::string(kEventCoverageGap), coveredMessage});
+  }
+  if (!balance.overloaded.empty()) {
+    const bool sameSet = conditionIs(previous, kConditionBalanced, kFalse) && previous.balance &&
+                         previous.balance->overloaded == balance.overloaded;
+    if (!sameSet) events.push_back({"Warning", std::string(kEventUnbalanced), balancedMessage});
+  }
+
+  std::optional<Instant> requeueAt = schedule.nextLocalMidnight(now);
+  if (const std::optional<Instant> change = schedule.nextChange(now)) {
+    requeueAt = std::min(*requeueAt, *change);
+  }
+  return finish(std::move(status), observed, std::move(events), requeueAt);
+}
+
+}  // namespace relops::oncall
