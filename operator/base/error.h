@@ -27,6 +27,9 @@ enum class ErrorKind {
   kInternal,         // a relops bug or impossible state: back off, report loudly
 };
 
+// Reason of a kTransient error when the server refused the TCP connection.
+inline constexpr char kReasonConnectionRefused[] = "ConnectionRefused";
+
 // What a controller does with a failed reconcile.
 enum class Disposition { kRetryNow, kBackoff, kStall };
 

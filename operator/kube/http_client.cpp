@@ -351,7 +351,10 @@ struct HttpClient::Impl {
         return Error(ErrorKind::kTransient, "timed out after " + seconds(options.requestTimeout) +
                                                 " connecting to " + where);
       }
-      return Error(ErrorKind::kTransient, "cannot connect to " + where + ": " + ec.message());
+      Error error(ErrorKind::kTransient, "cannot connect to " + where + ": " + ec.message());
+      // The reflector retries a refused watch without relisting (client-go).
+      if (ec == boost::asio::error::connection_refused) error.withReason(base::kReasonConnectionRefused);
+      return error;
     }
     connection->tcp().socket().set_option(tcp::no_delay(true), ec);
     if (TlsStream* tls = connection->tls()) {

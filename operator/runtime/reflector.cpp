@@ -104,7 +104,20 @@ base::Result<void> Reflector::listAndWatch() {
   if (base::Result<void> listed = list(); !listed.ok()) return listed;
   while (!stopped_.load()) {
     base::Result<void> watched = watchOnce();
-    if (!watched.ok()) return watched;
+    if (watched.ok()) continue;  // the server ended the watch: resume from the last version
+    // client-go retries the watch itself, from the last version, when the
+    // server refused the connection or asked to slow down: the cache is still
+    // good. Anything else returns to relist.
+    const Error& error = watched.error();
+    const bool retryWatch =
+        error.kind() == ErrorKind::kTooManyRequests ||
+        (error.kind() == ErrorKind::kTransient && error.reason() == base::kReasonConnectionRefused);
+    if (!retryWatch) return watched;
+    const auto delay = error.retryAfter() ? std::chrono::nanoseconds(*error.retryAfter())
+                                          : backoff_.next(clock_.steadyNow());
+    log_.info("watch refused; retrying it from the last resourceVersion",
+              {{"resource", resource_.resource}, {"error", error.describe()}});
+    sleepUnlessStopped(delay);
   }
   return base::Ok{};
 }

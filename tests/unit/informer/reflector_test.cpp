@@ -158,6 +158,41 @@ TEST_F(ReflectorFixture, GoneWatchRelistsFromLastVersionThenFreshAndEmitsDeletes
   EXPECT_EQ(reflector.listCount(), 2);
 }
 
+TEST_F(ReflectorFixture, RefusedWatchIsRetriedFromTheLastVersionWithoutRelisting) {
+  client.scriptList(page({widget("a", "1")}, "5"));
+  client.scriptWatch({.steps = {event(kube::WatchEventType::kModified, widget("a", "6"))}});
+  // The server goes away: the next watch's connection is refused, then it is back.
+  client.scriptWatchError(base::Error(base::ErrorKind::kTransient, "cannot connect")
+                              .withReason(base::kReasonConnectionRefused));
+  client.scriptWatch({.steps = {}, .endWhenDone = false});
+  options.backoff.initial = std::chrono::milliseconds(1);
+  Reflector fast{client, kWidgets, cache, handler, clock, discardLogger(), options};
+  std::thread runner([&] { (void)fast.listAndWatch(); });
+  while (client.watchCalls().size() < 3) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  fast.stop();
+  runner.join();
+  EXPECT_EQ(client.listCalls().size(), 1u);
+  const auto watches = client.watchCalls();
+  EXPECT_EQ(watches[1].resourceVersion, "6");
+  EXPECT_EQ(watches[2].resourceVersion, "6");
+}
+
+TEST_F(ReflectorFixture, LostWatchRelistsFromTheLastVersion) {
+  client.scriptList(page({widget("a", "1")}, "5"));
+  client.scriptWatch({.steps = {base::Error(base::ErrorKind::kTransient, "connection reset")}});
+  base::Result<void> result = reflector.listAndWatch();
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message(), "watch widgets: connection reset");
+  client.scriptList(page({widget("a", "1")}, "7"));
+  std::thread runner([&] { (void)reflector.listAndWatch(); });
+  while (client.watchCalls().size() < 2) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  reflector.stop();
+  runner.join();
+  EXPECT_EQ(client.listCalls()[1].resourceVersion, "5");
+  EXPECT_EQ(client.listCalls()[1].resourceVersionMatch, "NotOlderThan");
+  EXPECT_THAT(handler.calls(), ElementsAre("add ns/a@1"));
+}
+
 TEST_F(ReflectorFixture, ListFailureIsReturnedWithContext) {
   client.scriptList(base::Error(base::ErrorKind::kForbidden, "widgets is forbidden"));
   base::Result<void> result = reflector.listAndWatch();

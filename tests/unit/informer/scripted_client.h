@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <vector>
 
@@ -58,6 +59,11 @@ class ScriptedClient final : public kube::Client {
     std::lock_guard lock(mutex_);
     watches_.push_back(std::move(watch));
   }
+  // The next watch request fails to open with `error`.
+  void scriptWatchError(base::Error error) {
+    std::lock_guard lock(mutex_);
+    watchErrors_.insert_or_assign(watches_.size() + watchCalls_.size(), std::move(error));
+  }
   std::vector<kube::ListOptions> listCalls() const {
     std::lock_guard lock(mutex_);
     return listCalls_;
@@ -80,6 +86,11 @@ class ScriptedClient final : public kube::Client {
       const kube::ResourceRef&, const std::string&, const kube::WatchOptions& options) override {
     std::lock_guard lock(mutex_);
     watchCalls_.push_back(options);
+    if (auto failure = watchErrors_.find(watchCalls_.size() - 1); failure != watchErrors_.end()) {
+      base::Error error = failure->second;
+      watchErrors_.erase(failure);
+      return error;
+    }
     if (watches_.empty()) {
       // Nothing more scripted: an idle watch that ends only with stop().
       return std::unique_ptr<kube::WatchStream>(
@@ -122,6 +133,7 @@ class ScriptedClient final : public kube::Client {
   std::deque<ScriptedWatchSpec> watches_;
   std::vector<kube::ListOptions> listCalls_;
   std::vector<kube::WatchOptions> watchCalls_;
+  std::map<size_t, base::Error> watchErrors_;  // by index of the watch call
 };
 
 }  // namespace relops::testing
