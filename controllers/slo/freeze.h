@@ -1,0 +1,65 @@
+// The change-freeze decision of an ErrorBudgetPolicy (SRE Workbook, "Example Error
+// Budget Policy": while the budget is spent, releases other than P0 and security fixes
+// stop). Pure: the freeze controller gathers each selected SLO's numbers, calls
+// decideFreezes, creates the admission binding of every frozen SLO, deletes the others,
+// writes the returned status, and emits the returned events.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controllers/slo/policy_types.h"
+#include "controllers/slo/rfc3339.h"
+
+namespace relops::slo {
+
+// Hysteresis of one budget rule, in percent of the budget: it starts to hold when the
+// remaining budget falls below the threshold, and lets go only once it is above
+// threshold + hysteresis, so a budget hovering at the threshold does not flap. Without
+// data (std::nullopt) the previous state holds: no data is not a recovery.
+bool budgetRuleHolds(const PolicyRule& rule, bool heldBefore,
+                     std::optional<double> remainingPercent);
+
+// What the freeze controller knows about one SLO of the namespace.
+struct SloBudgetInput {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::optional<double> remainingPercent;   // percent of the budget; nullopt: no data
+  std::map<std::string, double> burnRates;  // canonical window ("1h") → burn rate
+  std::vector<std::string> workloads;       // kind/name of what a freeze covers
+};
+
+struct PolicyEvent {
+  std::string type;    // Normal or Warning
+  std::string reason;  // Frozen, Thawed, BudgetBelowThreshold, BurnRateHigh
+  std::string slo;
+  std::string message;
+  friend bool operator==(const PolicyEvent&, const PolicyEvent&) = default;
+};
+
+struct FiringRule {
+  std::string slo;
+  std::string rule;
+  friend bool operator==(const FiringRule&, const FiringRule&) = default;
+};
+
+struct FreezeDecision {
+  std::vector<ActiveFreeze> activeFreezes;  // sorted by SLO; `since` kept while frozen
+  std::vector<PolicyEvent> events;          // freeze and thaw transitions only
+  // Every (SLO, rule) that fires now, freeze rules included: the controller turns the new
+  // ones into Events and conditions (deduplicated against what it saw before).
+  std::vector<FiringRule> firing;
+};
+
+// `previous` is the policy's current status.activeFreezes. SLOs the policy no longer
+// selects, or that are gone, thaw.
+FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
+                             const std::vector<SloBudgetInput>& slos, TimePoint now);
+
+// The denial message of the admission policy: names the SLO, its remaining budget and
+// the way out.
+std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& freeze);
+
+}  // namespace relops::slo

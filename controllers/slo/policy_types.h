@@ -1,0 +1,81 @@
+// ErrorBudgetPolicy (relops.dev/v1alpha1) as C++ values; crds/
+// relops.dev_errorbudgetpolicies.yaml is the source of truth.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "controllers/slo/json_fields.h"
+#include "controllers/slo/units.h"
+#include "operator/base/result.h"
+
+namespace relops::slo {
+
+inline constexpr std::string_view kPolicyKind = "ErrorBudgetPolicy";
+inline constexpr std::string_view kDefaultExemptAnnotation = "relops.dev/freeze-exempt";
+
+struct LabelSelectorRequirement {
+  std::string key;
+  std::string op;  // In, NotIn, Exists, DoesNotExist
+  std::vector<std::string> values;
+};
+
+// metav1.LabelSelector: all matchLabels and all matchExpressions must hold; an empty
+// selector matches everything.
+struct LabelSelector {
+  std::map<std::string, std::string> matchLabels;
+  std::vector<LabelSelectorRequirement> matchExpressions;
+
+  bool matches(const std::map<std::string, std::string>& labels) const;
+};
+
+struct PolicyRule {
+  std::string name;
+  std::optional<Percent> budgetRemainingBelow;  // percent of the budget; exactly one of these
+  std::optional<Percent> burnRateAbove;         // a factor, with burnRateWindow
+  std::optional<Duration> burnRateWindow;
+  Percent hysteresis;  // percentage points of budget, default "5"
+  bool freeze = false;
+  std::string severity = "Warning";  // Event type
+};
+
+struct PolicySpec {
+  LabelSelector sloSelector;
+  std::optional<LabelSelector> workloadSelector;
+  std::vector<PolicyRule> rules;
+  std::string exemptAnnotation = std::string(kDefaultExemptAnnotation);
+};
+
+struct ActiveFreeze {
+  std::string slo;
+  std::string rule;
+  std::string since;  // RFC 3339
+  std::string budgetRemaining;
+  std::vector<std::string> workloads;  // kind/name
+  friend bool operator==(const ActiveFreeze&, const ActiveFreeze&) = default;
+};
+
+struct PolicyStatus {
+  std::optional<int64_t> observedGeneration;
+  std::vector<Condition> conditions;
+  int32_t frozenCount = 0;
+  std::vector<ActiveFreeze> activeFreezes;
+  friend bool operator==(const PolicyStatus&, const PolicyStatus&) = default;
+};
+
+struct ErrorBudgetPolicy {
+  ObjectMeta metadata;
+  PolicySpec spec;
+  PolicyStatus status;
+};
+
+base::Result<ErrorBudgetPolicy> parsePolicy(const nlohmann::json& object);
+base::Result<PolicySpec> parsePolicySpec(const nlohmann::json& spec);
+nlohmann::json policyJson(const ErrorBudgetPolicy& policy);
+nlohmann::json policySpecJson(const PolicySpec& spec);
+nlohmann::json policyStatusJson(const PolicyStatus& status);
+
+}  // namespace relops::slo
