@@ -103,9 +103,15 @@ std::optional<std::chrono::system_clock::time_point> parseRfc3339(std::string_vi
   const std::chrono::year_month_day date{std::chrono::year(year), std::chrono::month(month),
                                          std::chrono::day(day)};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
-  const auto time = std::chrono::sys_days(date) + std::chrono::hours(hour) +
-                    std::chrono::minutes(minute) + std::chrono::seconds(second) - offset;
-  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(time + fraction);
+  const std::chrono::sys_seconds time = std::chrono::sys_days(date) + std::chrono::hours(hour) +
+                                        std::chrono::minutes(minute) +
+                                        std::chrono::seconds(second) - offset;
+  // system_clock counts nanoseconds in 64 bits and ends in 2262; plugins
+  // that mean "never" write dates such as 2999-01-01.
+  constexpr auto kLast = std::chrono::time_point_cast<std::chrono::seconds>(
+      std::chrono::system_clock::time_point::max());
+  if (time >= kLast) return std::chrono::system_clock::time_point::max();
+  return std::chrono::time_point_cast<std::chrono::system_clock::duration>(time) + fraction;
 }
 
 Result<ExecCredential> parseExecCredential(std::string_view json,

@@ -253,6 +253,7 @@ struct HttpClient::Impl {
 
   std::mutex poolMutex;
   std::vector<std::unique_ptr<Connection>> idle;
+  std::atomic<uint64_t> connectionsOpened{0};
 
   Impl(ClientConfig config_, ServerUrl url_, HttpClientOptions options_,
        std::shared_ptr<const base::Clock> clock_, std::shared_ptr<CredentialSource> credentials_)
@@ -325,6 +326,7 @@ struct HttpClient::Impl {
   Result<std::unique_ptr<Connection>> connect(const std::shared_ptr<ssl::context>& context,
                                               std::chrono::steady_clock::time_point deadline) {
     auto connection = std::make_unique<Connection>(context);
+    ++connectionsOpened;
     const std::string where = (url.tls ? "https://" : "http://") + host;
     ErrorCode ec;
     std::vector<tcp::endpoint> endpoints;
@@ -353,7 +355,8 @@ struct HttpClient::Impl {
       }
       Error error(ErrorKind::kTransient, "cannot connect to " + where + ": " + ec.message());
       // The reflector retries a refused watch without relisting (client-go).
-      if (ec == boost::asio::error::connection_refused) error.withReason(base::kReasonConnectionRefused);
+      if (ec == boost::asio::error::connection_refused)
+        error.withReason(base::kReasonConnectionRefused);
       return error;
     }
     connection->tcp().socket().set_option(tcp::no_delay(true), ec);
@@ -438,7 +441,7 @@ struct HttpClient::Impl {
     std::unique_ptr<Connection> connection = allowReuse ? takeIdle(context) : nullptr;
     if (!connection) {
       Result<std::unique_ptr<Connection>> made = connect(context, deadline);
-      if (!made.ok()) return ExchangeFailure{std::move(made).error(), false};
+      if (!made.ok()) return ExchangeFailure{Error(made.error()).context(describe(call)), false};
       connection = std::move(made).value();
     }
     http::request<http::string_body> request = buildRequest(call, creds);
@@ -711,6 +714,14 @@ HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 HttpClient::~HttpClient() = default;
 
 const ClientConfig& HttpClient::config() const { return impl_->config; }
+
+HttpClientStats HttpClient::stats() const {
+  HttpClientStats stats;
+  stats.connectionsOpened = impl_->connectionsOpened.load();
+  std::lock_guard lock(impl_->poolMutex);
+  stats.idleConnections = impl_->idle.size();
+  return stats;
+}
 
 void HttpClient::setObserver(std::shared_ptr<RequestObserver> observer) {
   std::lock_guard lock(impl_->observerMutex);

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -46,6 +47,12 @@ struct HttpClientOptions {
   std::shared_ptr<CredentialSource> credentials;
   std::shared_ptr<ExecRunner> execRunner;
   std::chrono::nanoseconds execTimeout = std::chrono::seconds(60);
+};
+
+// Counters for tests and debugging.
+struct HttpClientStats {
+  uint64_t connectionsOpened = 0;  // TCP (and TLS) connections made, watches included
+  size_t idleConnections = 0;      // keep-alive connections waiting in the pool
 };
 
 class HttpClient final : public Client {
@@ -89,6 +96,7 @@ class HttpClient final : public Client {
   void setObserver(std::shared_ptr<RequestObserver> observer);
 
   const ClientConfig& config() const;
+  HttpClientStats stats() const;
 
  private:
   struct Impl;

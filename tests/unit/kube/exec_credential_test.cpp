@@ -75,6 +75,8 @@ TEST(Rfc3339Test, Forms) {
   EXPECT_EQ(parseRfc3339("2024-05-01T12:00:00+02:00"), at(1714557600));
   EXPECT_EQ(parseRfc3339("2024-05-01T05:30:00-04:30"), at(1714557600));
   EXPECT_EQ(parseRfc3339("2024-05-01T10:00:00.25Z"), at(1714557600) + 250ms);
+  // Beyond what system_clock holds (2262): the end of time, not an overflow.
+  EXPECT_EQ(parseRfc3339("2999-01-01T00:00:00Z"), std::chrono::system_clock::time_point::max());
   for (const char* bad :
        {"", "2024-05-01", "2024-05-01 10:00:00Z", "2024-13-01T00:00:00Z", "2023-02-29T00:00:00Z",
         "2024-05-01T10:00:00", "2024-05-01T10:00:00Zx", "2024-05-01T25:00:00Z"}) {

@@ -54,6 +54,51 @@ int unusedPort() {
   return ntohs(address.sin_port);
 }
 
+// A loopback socket that listens but never accepts: the kernel completes
+// the TCP handshake, then nothing ever answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::listen(fd_, 16);
+    socklen_t length = sizeof address;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  std::string url(const char* scheme) const {
+    return std::string(scheme) + "://127.0.0.1:" + std::to_string(port_);
+  }
+
+ private:
+  int fd_;
+  int port_;
+};
+
+TEST(HttpClientTest, RequestTimeoutIsTransient) {
+  SilentServer server;
+  for (const char* scheme : {"http", "https"}) {
+    auto client = HttpClient::create(
+        ClientConfig{.server = server.url(scheme), .insecureSkipTlsVerify = true},
+        {.requestTimeout = 300ms});
+    ASSERT_TRUE(client.ok()) << client.error().message();
+    const auto start = std::chrono::steady_clock::now();
+    const Result<Json> result = (*client)->getRaw("/version");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.error().kind(), ErrorKind::kTransient) << scheme;
+    EXPECT_THAT(result.error().message(), HasSubstr("timed out after 0.3 s")) << scheme;
+
+    const auto watch = (*client)->watch(resources::kConfigMaps, "", {});
+    ASSERT_FALSE(watch.ok());
+    EXPECT_THAT(watch.error().message(), HasSubstr("timed out")) << scheme;
+  }
+}
+
 TEST(HttpClientTest, CreateRejectsABadServerUrl) {
   const auto client = HttpClient::create(ClientConfig{.server = "api:6443", .source = "test"});
   ASSERT_FALSE(client.ok());
