@@ -5,6 +5,7 @@
 
 #include "operator/cli/generate_command.h"
 #include "operator/cli/oncall_command.h"
+#include "operator/cli/run_command.h"
 #include "operator/cli/version_command.h"
 
 namespace relops::cli {
@@ -27,6 +28,7 @@ void printUsage(std::ostream& out) {
 
 const std::vector<Command>& commands() {
   static const std::vector<Command> kCommands = {
+      {"run", "Run the operator against a Kubernetes cluster", runRunCommand},
       {"version", "Print the version of relops and how it was built", runVersionCommand},
       {"generate", "Prometheus rules of ServiceLevelObjective files, offline", runGenerateCommand},
       {"oncall", "Who is on call, and the schedule of an OnCallRotation file", runOncallCommand},

@@ -66,10 +66,11 @@ std::vector<kube::ObjectKey> controllingOwners(const json& child, const std::str
   return owners;
 }
 
-Controller::Controller(Options options, Informer& primary, Reconciler& reconciler,
+Controller::Controller(Options options, std::vector<Informer*> primaries, Reconciler& reconciler,
                        const base::Clock& clock, Logger log)
     : options_(std::move(options)),
-      primary_(primary),
+      primaries_(std::move(primaries)),
+      resource_(primaries_.at(0)->resource()),
       reconciler_(reconciler),
       clock_(clock),
       log_(log.named(options_.name)),
@@ -80,13 +81,23 @@ Controller::~Controller() { stop(); }
 void Controller::enqueue(const kube::ObjectKey& key) { queue_.add(key.str()); }
 
 void Controller::enqueueOwner(const json& child) {
-  for (const kube::ObjectKey& owner :
-       controllingOwners(child, primary_.resource().group, primary_.resource().kind)) {
+  for (const kube::ObjectKey& owner : controllingOwners(child, resource_.group, resource_.kind)) {
     enqueue(owner);
   }
 }
 
+bool Controller::hasSynced() const {
+  for (const Informer* informer : primaries_) {
+    if (!informer->hasSynced()) return false;
+  }
+  for (const Informer* informer : secondaries_) {
+    if (!informer->hasSynced()) return false;
+  }
+  return true;
+}
+
 void Controller::owns(Informer& children) {
+  secondaries_.push_back(&children);
   children.addHandlers({
       .onAdd = [this](const ObjectPtr& object) { enqueueOwner(*object); },
       .onUpdate =
@@ -100,6 +111,7 @@ void Controller::owns(Informer& children) {
 }
 
 void Controller::watches(Informer& related, MapFunction map) {
+  secondaries_.push_back(&related);
   auto mapped = [this, map = std::move(map)](const ObjectPtr& object) {
     for (const kube::ObjectKey& key : map(*object)) enqueue(key);
   };
@@ -118,12 +130,14 @@ void Controller::start() {
   if (started_) return;
   started_ = true;
   auto enqueueObject = [this](const ObjectPtr& object) { queue_.add(objectKey(*object)); };
-  primary_.addHandlers({
-      .onAdd = enqueueObject,
-      .onUpdate = [enqueueObject](const ObjectPtr&,
-                                  const ObjectPtr& newObject) { enqueueObject(newObject); },
-      .onDelete = enqueueObject,
-  });
+  for (Informer* primary : primaries_) {
+    primary->addHandlers({
+        .onAdd = enqueueObject,
+        .onUpdate = [enqueueObject](const ObjectPtr&,
+                                    const ObjectPtr& newObject) { enqueueObject(newObject); },
+        .onDelete = enqueueObject,
+    });
+  }
   if (options_.metrics != nullptr) {
     options_.metrics->maxConcurrentReconciles.with({options_.name}).set(options_.workers);
     options_.metrics->activeWorkers.with({options_.name}).set(0);
@@ -132,7 +146,7 @@ void Controller::start() {
     workers_.emplace_back([this] { worker(); });
   }
   log_.info("started", {{"workers", static_cast<int64_t>(options_.workers)},
-                        {"resource", primary_.resource().resource}});
+                        {"resource", resource_.resource}});
 }
 
 void Controller::stop() {

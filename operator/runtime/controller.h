@@ -74,8 +74,13 @@ class Controller {
     std::chrono::seconds drainTimeout{30};
   };
 
+  // One primary informer per watched namespace (or one for all namespaces).
+  Controller(Options options, std::vector<Informer*> primaries, Reconciler& reconciler,
+             const base::Clock& clock, Logger log);
   Controller(Options options, Informer& primary, Reconciler& reconciler, const base::Clock& clock,
-             Logger log);
+             Logger log)
+      : Controller(std::move(options), std::vector<Informer*>{&primary}, reconciler, clock,
+                   std::move(log)) {}
   ~Controller();
   Controller(const Controller&) = delete;
   Controller& operator=(const Controller&) = delete;
@@ -84,6 +89,8 @@ class Controller {
   void owns(Informer& children);
   // Related objects, mapped to primary keys.
   void watches(Informer& related, MapFunction map);
+  // Whether every informer this controller reads has listed once.
+  bool hasSynced() const;
 
   // Registers handlers and starts the workers (informers are started by
   // their owner). Call once.
@@ -103,7 +110,9 @@ class Controller {
   void process(const std::string& key);
 
   Options options_;
-  Informer& primary_;
+  std::vector<Informer*> primaries_;
+  std::vector<Informer*> secondaries_;
+  kube::ResourceRef resource_;
   Reconciler& reconciler_;
   const base::Clock& clock_;
   Logger log_;

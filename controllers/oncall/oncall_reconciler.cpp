@@ -1,0 +1,88 @@
+#include "controllers/oncall/oncall_reconciler.h"
+
+#include <algorithm>
+
+#include "controllers/oncall/decide.h"
+#include "controllers/oncall/ical.h"
+#include "controllers/oncall/rotation_state.h"
+#include "controllers/oncall/schedule.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/manager.h"
+
+namespace relops::oncall {
+
+using nlohmann::json;
+
+runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
+                                                     const runtime::Logger& log) {
+  // Gather.
+  const runtime::ObjectPtr object = manager_.cached(kOnCallRotations, key);
+  if (!object) return runtime::ReconcileResult::done();  // deleted; nothing is owned
+  const json& metadata = object->at("metadata");
+  if (metadata.contains("deletionTimestamp")) return runtime::ReconcileResult::done();
+  Observed observed;
+  observed.generation = metadata.value("generation", int64_t{0});
+  observed.status = object->value("status", json());
+  const auto now = manager_.clock().now();
+
+  // Decide.
+  Desired desired = decide(object->value("spec", json::object()), observed, now);
+
+  // Act: status first, so an Event never announces what status does not show.
+  if (desired.statusChanged) {
+    const json patch = {{"apiVersion", kOnCallRotations.apiVersion()},
+                        {"kind", kOnCallRotations.kind},
+                        {"metadata", {{"name", key.name}, {"namespace", key.namespace_}}},
+                        {"status", desired.statusJson}};
+    kube::WriteOptions options;
+    options.subresource = "status";
+    options.force = true;
+    auto applied = kube::apply(manager_.client(), kOnCallRotations, patch, options);
+    if (!applied.ok()) {
+      base::Error error = std::move(applied).error();
+      if (error.kind() == base::ErrorKind::kNotFound) return runtime::ReconcileResult::done();
+      return runtime::ReconcileResult::error(std::move(error.context("write status")));
+    }
+    log.debug("status written");
+  }
+  const auto regarding = runtime::ObjectReference::fromObject(*object);
+  for (const Event& event : desired.events) {
+    manager_.recorder().record(
+        {regarding,
+         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
+         event.reason, "Reconcile", event.message});
+  }
+  if (desired.requeueAt) {
+    const auto delay =
+        std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(*desired.requeueAt - now));
+    return runtime::ReconcileResult::requeueAfter(delay);
+  }
+  return runtime::ReconcileResult::done();
+}
+
+std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::ObjectKey& key) {
+  const runtime::ObjectPtr object = manager.cached(kOnCallRotations, key);
+  if (!object) return std::nullopt;
+  auto spec = parseSpec(object->value("spec", json::object()));
+  if (!spec.ok()) return std::nullopt;
+  auto base = Schedule::compile(*spec);
+  if (!base.ok()) return std::nullopt;
+  auto status = parseStatus(object->value("status", json()));
+  const Instant now = std::chrono::floor<std::chrono::seconds>(manager.clock().now());
+  // The same rotation positions the controller keeps (a member change does
+  // not move who is on call), so the feed agrees with status.
+  std::vector<int64_t> offsets;
+  if (status.ok()) offsets = carryRotation(*spec, *base, *status, now);
+  auto schedule = Schedule::compile(*spec, offsets);
+  if (!schedule.ok()) return std::nullopt;
+  const Instant from = now - std::chrono::days(7);
+  const Instant to = now + spec->horizon.nominal();
+  CalendarOptions options;
+  options.name = key.name;
+  options.namespace_ = key.namespace_;
+  options.stamp = now;
+  return renderCalendar(*spec, schedule->shifts(from, to), options);
+}
+
+}  // namespace relops::oncall

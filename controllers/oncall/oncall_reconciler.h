@@ -1,0 +1,36 @@
+// The OnCallRotation reconciler: gathers the rotation from the cache, calls
+// the pure decide(), writes status (only when it changed), records the
+// decided Events and requeues at the next handoff.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "operator/kube/resource.h"
+#include "operator/runtime/controller.h"
+
+namespace relops::runtime {
+class Manager;
+}
+
+namespace relops::oncall {
+
+inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncallrotations",
+                                                "OnCallRotation", true};
+
+class OnCallReconciler final : public runtime::Reconciler {
+ public:
+  explicit OnCallReconciler(runtime::Manager& manager) : manager_(manager) {}
+  runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
+                                     const runtime::Logger& log) override;
+
+ private:
+  runtime::Manager& manager_;
+};
+
+// The rotation's iCalendar feed from the cached object: the past week and the
+// look-ahead horizon. Empty when the rotation is not cached or cannot be
+// scheduled.
+std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::ObjectKey& key);
+
+}  // namespace relops::oncall

@@ -1,0 +1,45 @@
+// Which controllers `relops run` runs, their flags, and the HTTP routes they
+// serve. Each kind's reconciler lives in controllers/<kind>/; this file only
+// wires them to the manager.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "operator/base/result.h"
+
+namespace relops::runtime {
+class Manager;
+class Reconciler;
+}  // namespace relops::runtime
+namespace relops::server {
+class HttpServer;
+}
+namespace relops::cli {
+class FlagSet;
+}
+
+namespace relops::controllers {
+
+struct ControllerFlags {
+  // Serves /calendars/<namespace>/<name>.ics; off by default since a feed
+  // exposes people's names to whoever can reach the metrics port.
+  bool enableCalendars = false;
+};
+
+void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);
+
+// The reconcilers, kept alive for the manager's lifetime.
+struct Registered {
+  std::vector<std::unique_ptr<runtime::Reconciler>> reconcilers;
+  runtime::Manager* manager = nullptr;
+  ControllerFlags flags;
+};
+
+base::Result<Registered> registerControllers(runtime::Manager& manager,
+                                             const ControllerFlags& flags, int workers);
+
+void addRoutes(server::HttpServer& server, Registered& registered);
+
+}  // namespace relops::controllers

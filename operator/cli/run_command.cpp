@@ -1,0 +1,227 @@
+#include "operator/cli/run_command.h"
+
+#include <pthread.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+#include "controllers/registry.h"
+#include "operator/base/clock.h"
+#include "operator/cli/flags.h"
+#include "operator/kube/config.h"
+#include "operator/kube/http_client.h"
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/leader_election.h"
+#include "operator/runtime/log.h"
+#include "operator/runtime/manager.h"
+#include "operator/runtime/metrics.h"
+#include "operator/server/http_server.h"
+#include "operator/server/standard_routes.h"
+
+namespace relops::cli {
+namespace {
+
+struct RunFlags {
+  std::string kubeconfig;
+  std::string context;
+  bool leaderElect = false;
+  std::string leaderElectionNamespace;
+  std::string leaderElectionId = "relops-leader.relops.dev";
+  std::chrono::milliseconds leaseDuration{15'000};
+  std::chrono::milliseconds renewDeadline{10'000};
+  std::chrono::milliseconds retryPeriod{2'000};
+  std::string metricsBindAddress = ":8080";
+  std::string healthProbeBindAddress = ":8081";
+  std::vector<std::string> watchNamespaces;
+  std::string logLevel = "info";
+  std::string logFormat = "json";
+  double kubeApiQps = 20;
+  int kubeApiBurst = 30;
+  int workers = 2;
+  controllers::ControllerFlags controllers;
+};
+
+// rest_client_requests_total and rest_client_request_duration_seconds, fed by
+// the client (client-go's metrics adapter).
+class RequestMetrics final : public kube::RequestObserver {
+ public:
+  explicit RequestMetrics(const runtime::StandardMetrics& metrics) : metrics_(metrics) {}
+  void onRequest(std::string_view method, std::string_view host, int code,
+                 std::chrono::duration<double> latency) override {
+    const std::string codeLabel = code == 0 ? "<error>" : std::to_string(code);
+    metrics_.restClientRequests.with({codeLabel, std::string(method), std::string(host)}).inc();
+    metrics_.restClientRequestDuration.with({std::string(method), std::string(host)})
+        .observe(latency.count());
+  }
+
+ private:
+  const runtime::StandardMetrics& metrics_;
+};
+
+std::string podNamespace() {
+  // In a pod, the service account's namespace; kubebuilder's default otherwise.
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') return ns;
+  if (auto config = kube::loadInClusterConfig(); config.ok()) return config->namespace_;
+  return "relops-system";
+}
+
+}  // namespace
+
+int runRunCommand(std::span<const std::string_view> args, Streams streams) {
+  RunFlags flags;
+  FlagSet set("relops run");
+  set.addString("kubeconfig", &flags.kubeconfig,
+                "Path to a kubeconfig; in-cluster config or $KUBECONFIG when empty");
+  set.addString("context", &flags.context, "The kubeconfig context to use");
+  set.addBool("leader-elect", &flags.leaderElect,
+              "Elect a leader through a Lease so only one replica reconciles");
+  set.addString("leader-election-namespace", &flags.leaderElectionNamespace,
+                "Namespace of the leader Lease (default: the pod's namespace)");
+  set.addString("leader-election-id", &flags.leaderElectionId, "Name of the leader Lease");
+  set.addDuration("leader-elect-lease-duration", &flags.leaseDuration,
+                  "How long a lease is valid without renewal");
+  set.addDuration("leader-elect-renew-deadline", &flags.renewDeadline,
+                  "How long the leader retries renewing before it stops leading");
+  set.addDuration("leader-elect-retry-period", &flags.retryPeriod,
+                  "How often to try to acquire or renew the lease");
+  set.addString("metrics-bind-address", &flags.metricsBindAddress,
+                "Address of the /metrics endpoint; 0 disables it");
+  set.addString("health-probe-bind-address", &flags.healthProbeBindAddress,
+                "Address of /healthz and /readyz; 0 disables them");
+  set.addStrings("watch-namespace", &flags.watchNamespaces,
+                 "Namespace to watch (repeatable); all namespaces when none is given");
+  set.addString("log-level", &flags.logLevel, "debug, info, warn or error");
+  set.addString("log-format", &flags.logFormat, "json or text");
+  set.addDouble("kube-api-qps", &flags.kubeApiQps, "Sustained requests per second to the API");
+  set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
+  set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
+  controllers::addControllerFlags(set, flags.controllers);
+
+  if (base::Result<void> parsed = set.parse(args); !parsed.ok()) {
+    streams.err << parsed.error().message() << "\nRun 'relops run --help' for the flags.\n";
+    return kExitUsage;
+  }
+  if (set.helpRequested()) {
+    streams.out << "Run the relops operator against a Kubernetes cluster.\n\n"
+                   "Usage:\n  relops run [flags]\n\n";
+    set.printUsage(streams.out);
+    return kExitOk;
+  }
+  auto level = runtime::parseLogLevel(flags.logLevel);
+  auto format = runtime::parseLogFormat(flags.logFormat);
+  if (!level || !format || flags.workers < 1 || flags.kubeApiQps <= 0 || flags.kubeApiBurst < 1) {
+    streams.err << "relops run: invalid --log-level, --log-format, --workers or API rate flags\n";
+    return kExitUsage;
+  }
+
+  // Signals go to one thread that asks the manager to stop; every other
+  // thread (created below) inherits the blocked mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  base::SystemClock clock;
+  auto sink = std::make_shared<runtime::LogSink>(std::cerr, *format, *level);
+  runtime::Logger log(sink, "relops");
+
+  kube::KubeconfigOptions kubeconfig;
+  kubeconfig.path = flags.kubeconfig;
+  kubeconfig.context = flags.context;
+  auto config = flags.kubeconfig.empty() && kube::runningInCluster()
+                    ? kube::loadInClusterConfig()
+                    : kube::loadKubeconfig(kubeconfig);
+  if (!config.ok()) {
+    log.error("cannot load the Kubernetes client configuration",
+              {{"error", config.error().describe()}});
+    return kExitFailure;
+  }
+
+  runtime::Registry registry;
+  const runtime::StandardMetrics metrics = runtime::registerStandardMetrics(registry);
+  kube::HttpClientOptions clientOptions;
+  clientOptions.qps = flags.kubeApiQps;
+  clientOptions.burst = flags.kubeApiBurst;
+  clientOptions.observer = std::make_shared<RequestMetrics>(metrics);
+  auto client = kube::HttpClient::create(*config, clientOptions);
+  if (!client.ok()) {
+    log.error("cannot create the Kubernetes client", {{"error", client.error().describe()}});
+    return kExitFailure;
+  }
+
+  runtime::ManagerOptions managerOptions;
+  managerOptions.watchNamespaces = flags.watchNamespaces;
+  if (flags.leaderElect) {
+    runtime::LeaderElectionConfig election;
+    election.leaseNamespace =
+        flags.leaderElectionNamespace.empty() ? podNamespace() : flags.leaderElectionNamespace;
+    election.leaseName = flags.leaderElectionId;
+    election.identity = runtime::makeLeaderIdentity();
+    election.leaseDuration = flags.leaseDuration;
+    election.renewDeadline = flags.renewDeadline;
+    election.retryPeriod = flags.retryPeriod;
+    if (base::Result<void> valid = runtime::validateLeaderElectionConfig(election); !valid.ok()) {
+      streams.err << "relops run: " << valid.error().message() << '\n';
+      return kExitUsage;
+    }
+    managerOptions.leaderElection = election;
+  }
+
+  runtime::KubeEventRecorder recorder(**client, clock, {}, &registry, log.named("events"));
+  runtime::Manager manager(**client, clock, metrics, recorder, log, managerOptions);
+  auto registered = controllers::registerControllers(manager, flags.controllers, flags.workers);
+  if (!registered.ok()) {
+    log.error("cannot set up the controllers", {{"error", registered.error().describe()}});
+    return kExitFailure;
+  }
+
+  server::ServerOptions metricsOptions;
+  metricsOptions.bindAddress = flags.metricsBindAddress;
+  metricsOptions.name = "metrics";
+  server::HttpServer metricsServer(metricsOptions, log.named("metrics-server"));
+  server::addMetricsRoute(metricsServer, registry);
+  controllers::addRoutes(metricsServer, *registered);
+
+  server::ServerOptions probeOptions;
+  probeOptions.bindAddress = flags.healthProbeBindAddress;
+  probeOptions.name = "probes";
+  server::Probes probes(log.named("probes"));
+  probes.addHealthCheck("ping", [] { return base::Result<void>(); });
+  probes.addHealthCheck("leader-election", [&manager] { return manager.healthCheck(); });
+  probes.addReadyCheck("informers-and-leader-election",
+                       [&manager] { return manager.readyCheck(); });
+  server::HttpServer probeServer(probeOptions, log.named("probe-server"));
+  server::addProbeRoutes(probeServer, probes);
+
+  for (server::HttpServer* httpServer : {&metricsServer, &probeServer}) {
+    if (base::Result<void> started = httpServer->start(); !started.ok()) {
+      log.error("cannot start an HTTP server", {{"error", started.error().describe()}});
+      return kExitFailure;
+    }
+  }
+
+  std::thread signalThread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    log.info("signal received; shutting down", {{"signal", static_cast<int64_t>(received)}});
+    manager.stop();
+  });
+  log.info("starting", {{"server", config->server},
+                        {"leaderElection", flags.leaderElect},
+                        {"watchNamespaces", static_cast<int64_t>(flags.watchNamespaces.size())}});
+  const int code = manager.run();
+  metricsServer.stop();
+  probeServer.stop();
+  recorder.shutdown(std::chrono::seconds(2));
+  // The signal thread is still in sigwait when the manager stopped itself
+  // (lost lease): wake it so it can be joined.
+  if (code != kExitOk) pthread_kill(signalThread.native_handle(), SIGTERM);
+  signalThread.join();
+  return code;
+}
+
+}  // namespace relops::cli

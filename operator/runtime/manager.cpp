@@ -1,0 +1,192 @@
+#include "operator/runtime/manager.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/metrics.h"
+
+namespace relops::runtime {
+
+Manager::Manager(kube::Client& client, const base::Clock& clock, const StandardMetrics& metrics,
+                 EventRecorder& recorder, Logger log, ManagerOptions options)
+    : client_(client),
+      clock_(clock),
+      metrics_(metrics),
+      recorder_(recorder),
+      log_(std::move(log)),
+      options_(std::move(options)) {}
+
+Manager::~Manager() {
+  for (auto& controller : controllers_) controller->stop();
+  if (elector_) elector_->stop();
+  for (auto& [key, informer] : informers_) informer->stop();
+}
+
+std::string Manager::informerKey(const kube::ResourceRef& resource,
+                                 const std::string& namespace_) const {
+  return resource.group + "/" + resource.resource + "/" + namespace_;
+}
+
+bool Manager::watches(const std::string& namespace_) const {
+  return options_.watchNamespaces.empty() ||
+         std::find(options_.watchNamespaces.begin(), options_.watchNamespaces.end(), namespace_) !=
+             options_.watchNamespaces.end();
+}
+
+std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
+  std::vector<std::string> scopes = options_.watchNamespaces;
+  if (scopes.empty() || !resource.namespaced) scopes = {""};
+  std::vector<Informer*> result;
+  std::lock_guard lock(mutex_);
+  for (const std::string& scope : scopes) {
+    std::unique_ptr<Informer>& informer = informers_[informerKey(resource, scope)];
+    if (!informer) {
+      ReflectorOptions options;
+      options.namespace_ = scope;
+      informer = std::make_unique<Informer>(
+          client_, resource, clock_,
+          log_.named("informer").with({{"resource", resource.resource}, {"namespace", scope}}),
+          options);
+    }
+    result.push_back(informer.get());
+  }
+  return result;
+}
+
+ObjectPtr Manager::cached(const kube::ResourceRef& resource, const kube::ObjectKey& key) {
+  std::lock_guard lock(mutex_);
+  for (const std::string& scope : {key.namespace_, std::string()}) {
+    const auto it = informers_.find(informerKey(resource, scope));
+    if (it != informers_.end()) return it->second->cache().get(key.str());
+  }
+  return nullptr;
+}
+
+std::vector<ObjectPtr> Manager::cachedList(const kube::ResourceRef& resource,
+                                           const std::string& namespace_) {
+  std::lock_guard lock(mutex_);
+  std::vector<ObjectPtr> result;
+  const std::string prefix = informerKey(resource, "");
+  for (const auto& [key, informer] : informers_) {
+    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+    for (ObjectPtr& object : informer->cache().listNamespace(namespace_)) {
+      result.push_back(std::move(object));
+    }
+  }
+  return result;
+}
+
+Controller& Manager::addController(Controller::Options options, const kube::ResourceRef& primary,
+                                   Reconciler& reconciler) {
+  if (options.metrics == nullptr) options.metrics = &metrics_;
+  auto controller = std::make_unique<Controller>(std::move(options), informers(primary), reconciler,
+                                                 clock_, log_);
+  std::lock_guard lock(mutex_);
+  controllers_.push_back(std::move(controller));
+  return *controllers_.back();
+}
+
+bool Manager::leading() const {
+  std::lock_guard lock(mutex_);
+  return controllersStarted_;
+}
+
+void Manager::startControllers() {
+  std::lock_guard lock(mutex_);
+  if (controllersStarted_ || stopRequested_) return;
+  controllersStarted_ = true;
+  for (auto& controller : controllers_) controller->start();
+}
+
+int Manager::run() {
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [key, informer] : informers_) informer->start();
+  }
+  // Controllers wait for their caches (controller-runtime's WaitForCacheSync).
+  const auto syncDeadline = std::chrono::steady_clock::now() + options_.cacheSyncTimeout;
+  while (true) {
+    bool synced = true;
+    {
+      std::lock_guard lock(mutex_);
+      if (stopRequested_) return 0;
+      for (auto& [key, informer] : informers_) synced = synced && informer->hasSynced();
+    }
+    if (synced) break;
+    if (std::chrono::steady_clock::now() > syncDeadline) {
+      log_.error("caches did not sync in time; exiting",
+                 {{"timeoutSeconds", static_cast<int64_t>(options_.cacheSyncTimeout.count())}});
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  cachesSynced_.store(true);
+  log_.info("caches synced", {{"informers", static_cast<int64_t>(informers_.size())}});
+
+  if (options_.leaderElection) {
+    LeaderCallbacks callbacks;
+    callbacks.onStartedLeading = [this] {
+      log_.info("started leading; starting controllers");
+      startControllers();
+    };
+    callbacks.onStoppedLeading = [this] {
+      std::lock_guard lock(mutex_);
+      if (!stopRequested_) leadershipLost_ = true;
+      wake_.notify_all();
+    };
+    callbacks.onNewLeader = [this](const std::string& identity) {
+      log_.info("leader observed", {{"leader", identity}});
+    };
+    elector_ = std::make_unique<LeaderElector>(client_, clock_, *options_.leaderElection, callbacks,
+                                               &metrics_.registry, log_.named("leader-election"));
+    elector_->start();
+  } else {
+    startControllers();
+  }
+
+  std::unique_lock lock(mutex_);
+  wake_.wait(lock, [this] { return stopRequested_ || leadershipLost_; });
+  const bool lost = leadershipLost_;
+  lock.unlock();
+
+  // Graceful shutdown: stop taking work and drain (bounded), then release the
+  // lease so another replica takes over at once.
+  for (auto& controller : controllers_) controller->stop();
+  if (elector_) {
+    elector_->stop();
+    if (!lost) {
+      if (base::Result<void> released = elector_->release(); !released.ok()) {
+        log_.warn("could not release the leader lease", {{"error", released.error().describe()}});
+      }
+    }
+  }
+  for (auto& [key, informer] : informers_) informer->stop();
+  if (lost) {
+    log_.error("leader election lost; exiting");
+    return 1;
+  }
+  log_.info("stopped");
+  return 0;
+}
+
+void Manager::stop() {
+  std::lock_guard lock(mutex_);
+  stopRequested_ = true;
+  wake_.notify_all();
+}
+
+base::Result<void> Manager::readyCheck() const {
+  if (!cachesSynced_.load()) {
+    return base::Error(base::ErrorKind::kTransient, "informer caches have not synced yet");
+  }
+  if (elector_) return elector_->healthCheck();
+  return base::Ok{};
+}
+
+base::Result<void> Manager::healthCheck() const {
+  if (elector_) return elector_->healthCheck();
+  return base::Ok{};
+}
+
+}  // namespace relops::runtime

@@ -1,0 +1,107 @@
+// The manager runs what one relops process runs (controller-runtime's
+// Manager): shared informers, the controllers, and leader election.
+//
+//   - Informers are shared: one per resource and watched namespace, however
+//     many controllers read it. They start at once on every replica, so a
+//     standby has warm caches when it takes over.
+//   - Controllers start only while this process leads (or at once without
+//     leader election). Losing the lease ends the process: it cannot know
+//     what another leader already did.
+//   - Ready means every informer has listed once, and leader election (when
+//     on) is healthy, leading or standing by.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "operator/base/clock.h"
+#include "operator/base/result.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/controller.h"
+#include "operator/runtime/informer.h"
+#include "operator/runtime/leader_election.h"
+#include "operator/runtime/log.h"
+
+namespace relops::runtime {
+
+struct StandardMetrics;
+class EventRecorder;
+
+struct ManagerOptions {
+  // Namespaces to watch; empty watches all (and needs cluster-wide RBAC).
+  std::vector<std::string> watchNamespaces;
+  std::optional<LeaderElectionConfig> leaderElection;
+  std::chrono::seconds cacheSyncTimeout{120};
+  std::chrono::seconds gracefulShutdownTimeout{30};
+};
+
+class Manager {
+ public:
+  Manager(kube::Client& client, const base::Clock& clock, const StandardMetrics& metrics,
+          EventRecorder& recorder, Logger log, ManagerOptions options);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // The informers of `resource` for the watched namespaces, created on first
+  // use (before run()). Cluster-scoped resources get one informer.
+  std::vector<Informer*> informers(const kube::ResourceRef& resource);
+  // An object from the shared caches; null if absent or not watched.
+  ObjectPtr cached(const kube::ResourceRef& resource, const kube::ObjectKey& key);
+  // Objects of `resource` in `namespace_` ("" for every watched namespace).
+  std::vector<ObjectPtr> cachedList(const kube::ResourceRef& resource,
+                                    const std::string& namespace_);
+
+  // A controller reconciling `primary` with `reconciler`, started when leading.
+  Controller& addController(Controller::Options options, const kube::ResourceRef& primary,
+                            Reconciler& reconciler);
+
+  kube::Client& client() { return client_; }
+  const base::Clock& clock() const { return clock_; }
+  EventRecorder& recorder() { return recorder_; }
+  const StandardMetrics& metrics() const { return metrics_; }
+  const Logger& log() const { return log_; }
+  bool watches(const std::string& namespace_) const;
+
+  // Runs until stop() or until leadership is lost. Returns the process exit
+  // code: 0 after stop(), 1 when the lease was lost or caches never synced.
+  int run();
+  // Ends run() from any thread (a signal handler's thread, for SIGTERM).
+  void stop();
+
+  // /readyz and /healthz checks.
+  base::Result<void> readyCheck() const;
+  base::Result<void> healthCheck() const;
+  bool leading() const;
+
+ private:
+  std::string informerKey(const kube::ResourceRef& resource, const std::string& namespace_) const;
+  void startControllers();
+
+  kube::Client& client_;
+  const base::Clock& clock_;
+  const StandardMetrics& metrics_;
+  EventRecorder& recorder_;
+  Logger log_;
+  ManagerOptions options_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, std::unique_ptr<Informer>> informers_;  // by resource + namespace
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::unique_ptr<LeaderElector> elector_;
+  bool stopRequested_ = false;
+  bool leadershipLost_ = false;
+  bool controllersStarted_ = false;
+  std::atomic<bool> cachesSynced_{false};
+};
+
+}  // namespace relops::runtime
