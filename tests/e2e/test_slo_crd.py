@@ -1,0 +1,283 @@
+"""Admission of ServiceLevelObjective and ErrorBudgetPolicy by a real kube-apiserver.
+
+The CRDs in crds/ are applied with `kubectl apply --server-side`; every example in
+crds/examples/ must be accepted, the schema defaults must show in the stored object, and
+every CEL rule must reject what it is there for with the message kubectl prints (run
+pytest with -s to see each message).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from kube import Kubectl, KubectlError, wait_until
+
+CRDS = Path(__file__).resolve().parent.parent.parent / "crds"
+SLO_CRD = CRDS / "relops.dev_servicelevelobjectives.yaml"
+POLICY_CRD = CRDS / "relops.dev_errorbudgetpolicies.yaml"
+EXAMPLES = sorted(
+    [*CRDS.glob("examples/slo-*.yaml"), *CRDS.glob("examples/errorbudgetpolicy-*.yaml")]
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def crds(kubectl: Kubectl) -> None:
+    kubectl.run("apply", "--server-side", "-f", str(SLO_CRD), "-f", str(POLICY_CRD))
+    kubectl.run(
+        "wait", "--for=condition=Established", "--timeout=60s",
+        "crd/servicelevelobjectives.relops.dev", "crd/errorbudgetpolicies.relops.dev",
+        timeout=70,
+    )
+    # Discovery catches up with a new CRD a moment after it is Established.
+    wait_until(
+        "the relops kinds in discovery",
+        lambda: "rslo" in kubectl.run("api-resources", "--api-group=relops.dev").stdout,
+        timeout=30,
+    )
+
+
+def apply(kubectl: Kubectl, manifest: dict[str, Any]) -> str:
+    return kubectl.run(
+        "apply", "--server-side", "-f", "-", input=json.dumps(manifest)
+    ).stdout
+
+
+def slo(namespace: str, name: str = "checkout") -> dict[str, Any]:
+    return {
+        "apiVersion": "relops.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "service": "checkout",
+            "objective": "99.9",
+            "indicator": {
+                "ratio": {
+                    "errors": 'http_requests_total{job="checkout",code=~"5.."}',
+                    "total": 'http_requests_total{job="checkout"}',
+                }
+            },
+        },
+    }
+
+
+def policy(namespace: str, name: str = "tier1") -> dict[str, Any]:
+    return {
+        "apiVersion": "relops.dev/v1alpha1",
+        "kind": "ErrorBudgetPolicy",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "sloSelector": {"matchLabels": {"tier": "1"}},
+            "rules": [{"name": "exhausted", "budgetRemainingBelow": "0", "freeze": True}],
+        },
+    }
+
+
+def test_every_example_is_accepted(kubectl: Kubectl, namespace: str):
+    assert len(EXAMPLES) >= 5, EXAMPLES
+    for example in EXAMPLES:
+        manifest = example.read_text().replace("namespace: shop", f"namespace: {namespace}")
+        out = kubectl.run("apply", "--server-side", "-f", "-", input=manifest).stdout
+        assert "serverside-applied" in out, (example.name, out)
+    listed = kubectl.run("get", "relops", "-n", namespace, "-o", "name").stdout.split()
+    assert len(listed) == len(EXAMPLES), listed
+
+
+def test_schema_defaults_are_stored(kubectl: Kubectl, namespace: str):
+    apply(kubectl, slo(namespace))
+    spec = kubectl.get("servicelevelobjective", "checkout", namespace)["spec"]
+    assert spec["window"] == "28d"
+    assert spec["budgetingMethod"] == "Occurrences"
+    assert spec["alerting"]["enabled"] is True
+    assert spec["alerting"]["absentFor"] == "10m"
+    assert [
+        (w["name"], w["budgetPercent"], w["longWindow"], w["shortWindow"])
+        for w in spec["alerting"]["burnRateWindows"]
+    ] == [
+        ("page-fast", "2", "1h", "5m"),
+        ("page-slow", "5", "6h", "30m"),
+        ("ticket-fast", "10", "1d", "2h"),
+        ("ticket-slow", "10", "3d", "6h"),
+    ]
+    apply(kubectl, policy(namespace))
+    rule = kubectl.get("errorbudgetpolicy", "tier1", namespace)["spec"]["rules"][0]
+    assert rule["hysteresis"] == "5" and rule["severity"] == "Warning"
+
+
+def test_status_subresource_and_printer_columns(kubectl: Kubectl, namespace: str):
+    apply(kubectl, slo(namespace))
+    status = {
+        "status": {
+            "observedGeneration": 1,
+            "conditions": [{
+                "type": "Ready", "status": "True", "observedGeneration": 1,
+                "lastTransitionTime": "2026-01-01T00:00:00Z", "reason": "Evaluated",
+                "message": "SLI evaluated",
+            }],
+            "sli": "99.953",
+            "errorBudget": {"remaining": "53.1", "consumed": "46.9"},
+            "burnRates": [{"window": "5m", "rate": "0.52"}, {"window": "1h", "rate": "0.47"}],
+            "evaluationTime": "2026-01-01T00:00:00Z",
+        }
+    }
+    kubectl.run(
+        "patch", "servicelevelobjective", "checkout", "-n", namespace, "--subresource=status",
+        "--type=merge", "-p", json.dumps(status),
+    )
+    table = kubectl.run("get", "rslo", "-n", namespace).stdout.splitlines()
+    assert table[0].split() == ["NAME", "OBJECTIVE", "WINDOW", "SLI", "BUDGET", "READY", "AGE"]
+    assert table[1].split()[:6] == ["checkout", "99.9", "28d", "99.953", "53.1", "True"]
+    # A spec change through the main resource cannot write status.
+    apply(kubectl, {**slo(namespace), "status": {"sli": "1"}})
+    assert kubectl.get("rslo", "checkout", namespace)["status"]["sli"] == "99.953"
+
+    apply(kubectl, policy(namespace))
+    kubectl.run(
+        "patch", "errorbudgetpolicy", "tier1", "-n", namespace, "--subresource=status",
+        "--type=merge", "-p", json.dumps({"status": {
+            "frozenCount": 1,
+            "activeFreezes": [{"slo": "checkout", "rule": "exhausted",
+                               "since": "2026-01-01T00:00:00Z", "budgetRemaining": "-3.2",
+                               "workloads": ["Deployment/checkout"]}],
+        }}),
+    )
+    table = kubectl.run("get", "ebp", "-n", namespace).stdout.splitlines()
+    assert table[0].split() == ["NAME", "FROZEN", "READY", "AGE"]
+    assert table[1].split()[:2] == ["tier1", "1"]
+
+
+Mutation = Callable[[dict[str, Any]], None]
+
+
+def spec_set(**fields: Any) -> Mutation:
+    def mutate(manifest: dict[str, Any]) -> None:
+        manifest["spec"].update(fields)
+    return mutate
+
+
+def indicator(value: dict[str, Any]) -> Mutation:
+    return spec_set(indicator=value)
+
+
+def ratio(**fields: Any) -> Mutation:
+    return indicator({"ratio": {"errors": "e_total", "total": "t_total", **fields}})
+
+
+def latency(**fields: Any) -> Mutation:
+    return indicator({"latency": {
+        "bucket": "d_seconds_bucket", "le": "0.5", "total": "d_seconds_count", **fields}})
+
+
+def alerting(**fields: Any) -> Mutation:
+    return spec_set(alerting=fields)
+
+
+def burn_window(**fields: Any) -> Mutation:
+    row = {"name": "w", "severity": "critical", "budgetPercent": "2", "longWindow": "1h",
+           "shortWindow": "5m", **fields}
+    return alerting(burnRateWindows=[row])
+
+
+# (id, mutation, what kubectl must say). One case (at least) per CEL rule of the SLO CRD.
+SLO_CASES = [
+    ("objective-100", spec_set(objective="100"), "objective must be a percentage strictly between 0 and 100"),
+    ("objective-0", spec_set(objective="0"), "objective must be a percentage strictly between 0 and 100"),
+    ("objective-7-decimals", spec_set(objective="99.9999999"), "with at most 6 decimals"),
+    ("objective-words", spec_set(objective="high"), "spec.objective"),
+    ("window-91d", spec_set(window="91d"), "between 1h and 90d"),
+    ("window-30m", spec_set(window="30m"), "between 1h and 90d"),
+    ("window-compound", spec_set(window="1d12h"), "a number and one unit"),
+    ("timeslices-with-ratio", spec_set(budgetingMethod="Timeslices"),
+     "budgetingMethod Timeslices is supported only with the workload indicator"),
+    ("no-indicator", indicator({}), "exactly one indicator of ratio, latency or workload must be set"),
+    ("two-indicators", indicator({"ratio": {"errors": "e", "total": "t"},
+                                  "workload": {"kind": "Deployment", "name": "web"}}),
+     "exactly one indicator of ratio, latency or workload must be set"),
+    ("errors-and-good", ratio(good="g_total"), "ratio needs exactly one of errors or good next to total"),
+    ("neither-errors-nor-good", indicator({"ratio": {"total": "t_total"}}),
+     "ratio needs exactly one of errors or good next to total"),
+    ("selector-function", ratio(errors="rate(e_total[5m])"), "must be a Prometheus series selector"),
+    ("selector-unquoted", ratio(total="t_total{job=api}"), "must be a Prometheus series selector"),
+    ("grouping-reserved", ratio(grouping=["slo"]), "grouping labels must be Prometheus label names other than slo"),
+    ("grouping-not-a-label", ratio(grouping=["a-b"]), "grouping labels must be Prometheus label names"),
+    ("bucket-not-bucket", latency(bucket="d_seconds_count"), "bucket must be a selector of a histogram's _bucket series"),
+    ("bucket-with-le", latency(bucket='d_seconds_bucket{le="1"}'), "without an le matcher"),
+    ("le-not-a-number", latency(le="fast"), "le must be a non-negative number"),
+    ("absent-for-days", alerting(absentFor="1d"), "absentFor must be empty or a duration in minutes or hours"),
+    ("runbook-not-http", alerting(runbookURL="ftp://runbooks"), "runbookURL must be an http or https URL"),
+    ("alert-label-reserved", alerting(labels={"severity": "page"}), "other than the ones relops sets"),
+    ("short-not-shorter", burn_window(shortWindow="2h"), "shortWindow must be shorter than longWindow"),
+    ("budget-percent-0", burn_window(budgetPercent="0"), "budgetPercent must be a percentage in (0, 100]"),
+    ("alert-window-too-long", burn_window(longWindow="13w"), "alert windows must be durations such as 5m, 6h or 3d, from 1m to 90d"),
+    ("for-in-days", burn_window(**{"for": "1d"}), "for must be a duration such as 2m"),
+]
+
+
+@pytest.mark.parametrize("mutate,message", [(m, msg) for _, m, msg in SLO_CASES],
+                         ids=[case[0] for case in SLO_CASES])
+def test_slo_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, message: str):
+    manifest = copy.deepcopy(slo(namespace, "rejected"))
+    mutate(manifest)
+    with pytest.raises(KubectlError) as rejected:
+        apply(kubectl, manifest)
+    stderr = rejected.value.result.stderr
+    print(f"\nkubectl: {stderr.strip()}")
+    assert "is invalid" in stderr and message in stderr, stderr
+    assert not kubectl.exists("servicelevelobjective", "rejected", namespace)
+
+
+def rules(*items: dict[str, Any]) -> Mutation:
+    return spec_set(rules=list(items))
+
+
+POLICY_CASES = [
+    ("match-labels-bad-key", spec_set(sloSelector={"matchLabels": {"bad key!": "x"}}),
+     "matchLabels must map label keys to label values"),
+    ("match-expression-in-without-values",
+     spec_set(sloSelector={"matchExpressions": [{"key": "tier", "operator": "In"}]}),
+     "operators In and NotIn need a non-empty values list"),
+    ("exists-with-values",
+     spec_set(sloSelector={"matchExpressions": [{"key": "tier", "operator": "Exists", "values": ["1"]}]}),
+     "Exists and DoesNotExist take no values"),
+    ("empty-workload-selector", spec_set(workloadSelector={}),
+     "workloadSelector needs at least one matchLabels entry"),
+    ("rule-without-threshold", rules({"name": "a"}),
+     "a rule needs exactly one of budgetRemainingBelow or burnRateAbove"),
+    ("rule-with-both-thresholds",
+     rules({"name": "a", "budgetRemainingBelow": "0", "burnRateAbove": "2", "burnRateWindow": "1h"}),
+     "a rule needs exactly one of budgetRemainingBelow or burnRateAbove"),
+    ("burn-rate-without-window", rules({"name": "a", "burnRateAbove": "2"}),
+     "burnRateAbove needs burnRateWindow"),
+    ("freeze-on-burn-rate",
+     rules({"name": "a", "burnRateAbove": "2", "burnRateWindow": "1h", "freeze": True}),
+     "freeze needs budgetRemainingBelow"),
+    ("threshold-100", rules({"name": "a", "budgetRemainingBelow": "100"}),
+     "budgetRemainingBelow must be a percentage of the budget from -100 to below 100"),
+    ("threshold-below-minus-100", rules({"name": "a", "budgetRemainingBelow": "-101"}),
+     "budgetRemainingBelow must be a percentage of the budget from -100 to below 100"),
+    ("hysteresis-60", rules({"name": "a", "budgetRemainingBelow": "0", "hysteresis": "60"}),
+     "hysteresis must be from 0 to 50 percentage points"),
+    ("burn-rate-0", rules({"name": "a", "burnRateAbove": "0", "burnRateWindow": "1h"}),
+     "burnRateAbove must be a factor above 0 and at most 1000"),
+    ("burn-rate-window-words", rules({"name": "a", "burnRateAbove": "2", "burnRateWindow": "1hr"}),
+     "burnRateWindow must be a duration such as 1h"),
+    ("exempt-annotation-bad", spec_set(exemptAnnotation="not a key"),
+     "exemptAnnotation must be an annotation key"),
+]
+
+
+@pytest.mark.parametrize("mutate,message", [(m, msg) for _, m, msg in POLICY_CASES],
+                         ids=[case[0] for case in POLICY_CASES])
+def test_policy_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, message: str):
+    manifest = copy.deepcopy(policy(namespace, "rejected"))
+    mutate(manifest)
+    with pytest.raises(KubectlError) as rejected:
+        apply(kubectl, manifest)
+    stderr = rejected.value.result.stderr
+    print(f"\nkubectl: {stderr.strip()}")
+    assert "is invalid" in stderr and message in stderr, stderr
+    assert not kubectl.exists("errorbudgetpolicy", "rejected", namespace)
