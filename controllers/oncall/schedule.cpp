@@ -115,7 +115,8 @@ struct Schedule::Impl {
     }
     // Estimate on the wall clock, then settle against the resolved boundaries
     // (they differ from the estimate by at most the zone's offset change).
-    const int64_t turnSeconds = days(source.turnLength.days()).count();
+    const int64_t turnSeconds =
+        std::chrono::duration_cast<std::chrono::seconds>(days(source.turnLength.days())).count();
     int64_t k = floorDiv((toLocal(t) - source.start).count(), turnSeconds);
     while (boundary(layer, k + 1) <= t) ++k;
     while (boundary(layer, k) > t) --k;
