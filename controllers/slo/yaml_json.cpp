@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <regex>
+#include <string>
 
 namespace relops::slo {
 namespace {
@@ -29,7 +30,21 @@ nlohmann::json resolvePlain(const std::string& text) {
   return text;
 }
 
-nlohmann::json toJson(const YAML::Node& node) {
+// Aliases can make a cycle (`a: &a [*a]`) or expand exponentially ("billion laughs"):
+// the conversion is bounded in depth and in nodes, and says so instead of crashing.
+constexpr int kMaxDepth = 64;
+constexpr int64_t kMaxNodes = 1000000;
+
+struct TooLarge {
+  std::string why;
+};
+
+nlohmann::json toJson(const YAML::Node& node, int depth, int64_t& nodes) {
+  if (depth > kMaxDepth)
+    throw TooLarge{"nested deeper than " + std::to_string(kMaxDepth) + " levels"};
+  if (++nodes > kMaxNodes) {
+    throw TooLarge{"more than " + std::to_string(kMaxNodes) + " nodes once aliases are expanded"};
+  }
   switch (node.Type()) {
     case YAML::NodeType::Null:
     case YAML::NodeType::Undefined:
@@ -40,12 +55,14 @@ nlohmann::json toJson(const YAML::Node& node) {
       return resolvePlain(node.Scalar());
     case YAML::NodeType::Sequence: {
       nlohmann::json array = nlohmann::json::array();
-      for (const YAML::Node& item : node) array.push_back(toJson(item));
+      for (const YAML::Node& item : node) array.push_back(toJson(item, depth + 1, nodes));
       return array;
     }
     case YAML::NodeType::Map: {
       nlohmann::json object = nlohmann::json::object();
-      for (const auto& entry : node) object[entry.first.as<std::string>()] = toJson(entry.second);
+      for (const auto& entry : node) {
+        object[entry.first.as<std::string>()] = toJson(entry.second, depth + 1, nodes);
+      }
       return object;
     }
   }
@@ -103,13 +120,16 @@ base::Result<std::vector<nlohmann::json>> parseYamlDocuments(std::string_view te
   std::vector<nlohmann::json> documents;
   try {
     for (const YAML::Node& node : YAML::LoadAll(std::string(text))) {
-      nlohmann::json document = toJson(node);
+      int64_t nodes = 0;
+      nlohmann::json document = toJson(node, 0, nodes);
       if (!document.is_null()) documents.push_back(std::move(document));
     }
   } catch (const YAML::Exception& error) {
     return base::Error(base::ErrorKind::kConfig,
                        "invalid YAML at line " + std::to_string(error.mark.line + 1) + ", column " +
                            std::to_string(error.mark.column + 1) + ": " + error.msg);
+  } catch (const TooLarge& error) {
+    return base::Error(base::ErrorKind::kConfig, "invalid YAML: a document is " + error.why);
   }
   return documents;
 }

@@ -115,6 +115,16 @@ TEST_F(GenerateCommand, BrokenYamlIsBadInputNotACrash) {
   EXPECT_THAT(result.err, HasSubstr("invalid YAML at line"));
 }
 
+TEST_F(GenerateCommand, HostileYamlIsBadInputNotACrash) {
+  const std::string cycle = write("cycle.yaml", "a: &a [*a]\n");
+  CliRun result = generate({"-f", cycle});
+  EXPECT_EQ(result.code, kExitFailure);
+  EXPECT_THAT(result.err, HasSubstr("nested deeper than 64 levels"));
+  const std::string deep =
+      write("deep.yaml", "a: " + std::string(5000, '[') + std::string(5000, ']'));
+  EXPECT_EQ(generate({"-f", deep}).code, kExitFailure);
+}
+
 TEST_F(GenerateCommand, NothingToGenerate) {
   const std::string file = write("empty.yaml", "# nothing\n");
   EXPECT_EQ(generate({"-f", file}).code, kExitFailure);
