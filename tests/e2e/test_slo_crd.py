@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -85,6 +87,18 @@ def test_every_example_is_accepted(kubectl: Kubectl, namespace: str):
         assert "serverside-applied" in out, (example.name, out)
     listed = kubectl.run("get", "relops", "-n", namespace, "-o", "name").stdout.split()
     assert len(listed) == len(EXAMPLES), listed
+
+
+def test_relops_generate_reads_every_example():
+    relops = os.environ.get("RELOPS_BINARY")
+    if not relops:
+        pytest.skip("RELOPS_BINARY is not set (ctest sets it)")
+    result = subprocess.run(
+        [relops, "generate", "-f", str(CRDS / "examples"), "--format", "rulefile"],
+        capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("groups:"), result.stdout[:200]
 
 
 def test_schema_defaults_are_stored(kubectl: Kubectl, namespace: str):
@@ -228,6 +242,16 @@ def test_slo_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation
     print(f"\nkubectl: {stderr.strip()}")
     assert "is invalid" in stderr and message in stderr, stderr
     assert not kubectl.exists("servicelevelobjective", "rejected", namespace)
+
+    # `relops generate` validates offline what the API server validates online.
+    relops = os.environ.get("RELOPS_BINARY")
+    if relops:
+        offline = subprocess.run(
+            [relops, "generate", "-f", "-"], input=json.dumps(manifest),
+            capture_output=True, text=True, timeout=30,
+        )
+        print(f"relops generate: {offline.stderr.strip()}")
+        assert offline.returncode == 1 and "spec." in offline.stderr, offline.stderr
 
 
 def rules(*items: dict[str, Any]) -> Mutation:
