@@ -22,6 +22,10 @@ from kube import Kubectl, KubectlError, wait_until
 CRDS = Path(__file__).resolve().parent.parent.parent / "crds"
 SLO_CRD = CRDS / "relops.dev_servicelevelobjectives.yaml"
 POLICY_CRD = CRDS / "relops.dev_errorbudgetpolicies.yaml"
+# The PrometheusRule CRD comes from the Prometheus Operator's own Go module at test time
+# (DESIGN.md: third-party CRDs are not copied into the repo).
+PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+PROMETHEUS_RULE_CRD = "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml"
 EXAMPLES = sorted(
     [*CRDS.glob("examples/slo-*.yaml"), *CRDS.glob("examples/errorbudgetpolicy-*.yaml")]
 )
@@ -99,6 +103,44 @@ def test_relops_generate_reads_every_example():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("groups:"), result.stdout[:200]
+
+
+def test_generated_prometheusrules_pass_the_prometheusrule_crd(kubectl: Kubectl, namespace: str):
+    relops = os.environ.get("RELOPS_BINARY")
+    if not relops:
+        pytest.skip("RELOPS_BINARY is not set (ctest sets it)")
+    module = json.loads(subprocess.run(
+        ["go", "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
+        check=True, capture_output=True, text=True, timeout=600,
+    ).stdout)
+    crd = Path(module["Dir"]) / PROMETHEUS_RULE_CRD
+    installed = not kubectl.exists("crd", "prometheusrules.monitoring.coreos.com")
+    kubectl.run("apply", "--server-side", "-f", str(crd))
+    try:
+        kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
+                    "crd/prometheusrules.monitoring.coreos.com", timeout=70)
+        sources = "\n---\n".join(
+            example.read_text().replace("namespace: shop", f"namespace: {namespace}")
+            for example in EXAMPLES
+        )
+        generated = subprocess.run(
+            [relops, "generate", "-f", "-"], input=sources, capture_output=True, text=True,
+            timeout=30, check=True,
+        ).stdout
+        wait_until(
+            "PrometheusRule in discovery",
+            lambda: "prometheusrules" in kubectl.run(
+                "api-resources", "--api-group=monitoring.coreos.com").stdout,
+            timeout=30,
+        )
+        out = kubectl.run("apply", "--server-side", "-f", "-", input=generated).stdout
+        assert out.count("serverside-applied") == 3, out
+        rule = kubectl.get("prometheusrule", "relops-slo-checkout-availability", namespace)
+        assert rule["spec"]["groups"][0]["name"] == f"relops-slo-{namespace}-checkout-availability"
+    finally:
+        if installed:
+            kubectl.run("delete", "crd", "prometheusrules.monitoring.coreos.com",
+                        "--wait=false", check=False)
 
 
 def test_schema_defaults_are_stored(kubectl: Kubectl, namespace: str):
