@@ -37,6 +37,11 @@ Error watchErrorToError(const json& status) {
 
 }  // namespace
 
+void stripManagedFields(json& object) {
+  const auto metadata = object.find("metadata");
+  if (metadata != object.end() && metadata->is_object()) metadata->erase("managedFields");
+}
+
 Reflector::Reflector(kube::Client& client, kube::ResourceRef resource, ObjectCache& cache,
                      ReflectorHandler& handler, const base::Clock& clock, Logger log,
                      ReflectorOptions options)
@@ -140,6 +145,9 @@ base::Result<void> Reflector::list() {
     Error error = std::move(page).error();
     return std::move(error.context("list " + resource_.resource));
   }
+  if (options_.transform) {
+    for (json& item : page->items) options_.transform(item);
+  }
   for (const ObjectCache::Delta& delta : cache_.replace(std::move(page->items))) {
     if (!delta.oldObject) {
       handler_.onAdd(delta.newObject);
@@ -196,6 +204,9 @@ base::Result<void> Reflector::watchOnce() {
       break;
     }
     std::string version = resourceVersionOf(event.object);
+    if (options_.transform && event.type != kube::WatchEventType::kBookmark) {
+      options_.transform(event.object);
+    }
     switch (event.type) {
       case kube::WatchEventType::kAdded:
       case kube::WatchEventType::kModified: {

@@ -26,6 +26,8 @@
 
 namespace relops::runtime {
 
+void stripManagedFields(nlohmann::json& object);
+
 // What the reflector tells its informer; called on the reflector's thread
 // after the cache has been updated.
 class ReflectorHandler {
@@ -43,6 +45,10 @@ struct ReflectorOptions {
   int pageSize = 500;
   std::chrono::seconds minWatchTimeout{300};  // each watch lasts [min, 2 min) seconds
   BackoffPolicy backoff = BackoffPolicy::reflector();
+  // Applied to every object before it is cached. The default drops
+  // metadata.managedFields, which controllers never read and which is often
+  // the larger part of an object (controller-runtime's default transform).
+  std::function<void(nlohmann::json&)> transform = stripManagedFields;
   // A number in [0, 1) for watch timeouts and backoff jitter; random if empty.
   std::function<double()> random;
 };
