@@ -38,3 +38,8 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
   echo "install-deps: installing pytest" >&2
   python3 -m pip install --quiet pytest
 fi
+# icalendar: the independent parser the on-call ICS check (tests/unit/oncall) uses.
+if ! python3 -c 'import icalendar' 2>/dev/null; then
+  echo "install-deps: installing icalendar" >&2
+  python3 -m pip install --quiet icalendar
+fi
