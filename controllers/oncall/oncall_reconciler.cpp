@@ -76,7 +76,10 @@ std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::O
   if (status.ok()) offsets = carryRotation(*spec, *base, *status, now);
   auto schedule = Schedule::compile(*spec, offsets);
   if (!schedule.ok()) return std::nullopt;
-  const Instant from = now - std::chrono::days(7);
+  // Start at the beginning of the shift under way a week ago, so no event is
+  // cut short by the window and every UID stays the same between fetches.
+  Instant from = now - std::chrono::days(7);
+  if (const OpenShift open = schedule->shiftAt(from); open.start) from = *open.start;
   const Instant to = now + spec->horizon.nominal();
   CalendarOptions options;
   options.name = key.name;
