@@ -252,7 +252,7 @@ base::Result<Layer> parseLayer(const json& item, const std::string& path) {
   auto local = parseLocalTime(*start, fieldPath(path, "start"));
   if (!local) return std::move(local).error();
   layer.start = *local;
-  auto turn = stringField(item, "turnLength", path, true, 5);
+  auto turn = stringField(item, "turnLength", path, true, 16);
   if (!turn) return std::move(turn).error();
   auto length = parseDuration(*turn, fieldPath(path, "turnLength"), "mhdw");
   if (!length) return std::move(length).error();
