@@ -172,11 +172,20 @@ struct Schedule::Impl {
     std::vector<Shift> turns;
     if (from >= to) return turns;
     const std::string& name = layerSpec(layer).name;
-    int64_t k = std::max<int64_t>(0, turnIndex(layer, from));
-    for (Instant start = boundary(layer, k); start < to; ++k) {
-      const Instant end = boundary(layer, k + 1);
-      appendPiece(turns, std::max(start, from), std::min(end, to), memberOf(layer, k), name);
-      start = end;
+    const std::vector<std::string>& members = layerSpec(layer).members;
+    const bool onePerson = std::all_of(members.begin(), members.end(),
+                                       [&](const std::string& m) { return m == members.front(); });
+    if (onePerson) {
+      // Every turn merges into one: skip walking them (a 1m rotation would
+      // otherwise step half a million turns per year of window).
+      appendPiece(turns, std::max(boundary(layer, 0), from), to, members.front(), name);
+    } else {
+      int64_t k = std::max<int64_t>(0, turnIndex(layer, from));
+      for (Instant start = boundary(layer, k); start < to; ++k) {
+        const Instant end = boundary(layer, k + 1);
+        appendPiece(turns, std::max(start, from), std::min(end, to), memberOf(layer, k), name);
+        start = end;
+      }
     }
     if (layerSpec(layer).restrictions.empty()) return turns;
     // Restrictions mask the turns; the order runs on underneath (PagerDuty).
