@@ -54,8 +54,11 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
          event.reason, "Reconcile", event.message});
   }
   if (desired.requeueAt) {
+    // Measured from now, not from when decide() started: a handoff is due at
+    // its instant however long this reconcile took.
     const auto delay =
-        std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(*desired.requeueAt - now));
+        std::max(std::chrono::nanoseconds(0),
+                 std::chrono::nanoseconds(*desired.requeueAt - manager_.clock().now()));
     return runtime::ReconcileResult::requeueAfter(delay);
   }
   return runtime::ReconcileResult::done();

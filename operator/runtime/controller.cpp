@@ -191,6 +191,7 @@ void Controller::process(const std::string& keyText) {
   active_.fetch_add(1);
   if (metrics != nullptr) metrics->activeWorkers.with({options_.name}).add(1);
   const auto started = clock_.steadyNow();
+  log.debug("reconciling");
   ReconcileResult result = reconciler_.reconcile(key, log);
   const std::chrono::duration<double> took = clock_.steadyNow() - started;
   if (metrics != nullptr) {
@@ -209,6 +210,8 @@ void Controller::process(const std::string& keyText) {
       count("success");
       return;
     case ReconcileResult::Kind::kRequeueAfter:
+      log.debug("requeue after",
+                {{"seconds", std::chrono::duration<double>(result.delay()).count()}});
       queue_.forget(keyText);
       queue_.addAfter(keyText, result.delay());
       count("requeue_after");

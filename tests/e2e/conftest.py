@@ -36,3 +36,32 @@ def namespace(kubectl: Kubectl):
     kubectl.run("create", "namespace", name)
     yield name
     kubectl.run("delete", "namespace", name, "--wait=false", check=False)
+
+
+@pytest.fixture(scope="session")
+def crds(kubectl: Kubectl):
+    """relops's CRDs, applied the way the README says."""
+    from relops_process import REPO
+
+    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
+    kubectl.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+
+
+@pytest.fixture
+def operators(kubectl: Kubectl, tmp_path):
+    """Starts `relops run` processes; kills what is left at the end."""
+    import signal
+
+    from relops_process import Operator
+
+    started: list[Operator] = []
+
+    def start(*flags: str) -> Operator:
+        op = Operator(kubectl.kubeconfig, tmp_path / f"relops-{len(started)}.log", *flags)
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        if op.alive():
+            op.stop(signal.SIGKILL)

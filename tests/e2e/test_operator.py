@@ -11,15 +11,9 @@ import time
 import pytest
 
 from kube import Kubectl, wait_until
-from relops_process import REPO, Operator, wait_for, writes_by
+from relops_process import Operator, wait_for, writes_by
 
 LEASE = "relops-leader.relops.dev"
-
-
-@pytest.fixture(scope="module")
-def crds(kubectl: Kubectl):
-    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
-    kubectl.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
 
 
 def rotation(name: str, namespace: str, turn: str = "1w") -> str:
@@ -46,21 +40,6 @@ def ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
     conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
     return (status.get("observedGeneration") == obj["metadata"]["generation"]
             and conditions.get("Ready") == "True")
-
-
-@pytest.fixture
-def operators(kubectl: Kubectl, tmp_path):
-    started: list[Operator] = []
-
-    def start(*flags: str) -> Operator:
-        op = Operator(kubectl.kubeconfig, tmp_path / f"relops-{len(started)}.log", *flags)
-        started.append(op)
-        return op
-
-    yield start
-    for op in started:
-        if op.alive():
-            op.stop(signal.SIGKILL)
 
 
 def test_steady_state_causes_no_writes(kubectl: Kubectl, namespace: str, crds, operators):

@@ -1,0 +1,149 @@
+"""OnCallRotation reconciled by `relops run` on the test cluster: a handoff
+shows in status and as an Event within 2 s of its instant, a coverage gap is
+Covered=False, an override takes effect and expires on time."""
+
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+import time
+
+import pytest
+
+from kube import Kubectl, wait_until
+
+UTC = dt.timezone.utc
+
+
+def parse_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def status(kubectl: Kubectl, name: str, namespace: str) -> dict:
+    return kubectl.get("oncallrotation", name, namespace).get("status", {})
+
+
+def condition(kubectl: Kubectl, name: str, namespace: str, kind: str) -> dict:
+    for c in status(kubectl, name, namespace).get("conditions", []):
+        if c["type"] == kind:
+            return c
+    return {}
+
+
+def on_call(kubectl: Kubectl, name: str, namespace: str) -> str:
+    return status(kubectl, name, namespace).get("onCall", {}).get("participant", "")
+
+
+def events(kubectl: Kubectl, namespace: str, reason: str) -> list[dict]:
+    items = kubectl.get("events.events.k8s.io", namespace=namespace)["items"]
+    return [e for e in items if e.get("reason") == reason]
+
+
+@pytest.fixture
+def relops(namespace: str, crds, operators):
+    op = operators("--watch-namespace", namespace)
+    return op
+
+
+def test_handoff_shows_in_status_and_as_an_event_within_two_seconds(
+    kubectl: Kubectl, namespace: str, relops
+):
+    kubectl.apply(textwrap.dedent(f"""\
+        apiVersion: relops.dev/v1alpha1
+        kind: OnCallRotation
+        metadata: {{name: minutes, namespace: {namespace}}}
+        spec:
+          timeZone: UTC
+          participants: [{{name: ana}}, {{name: ben}}]
+          layers:
+          - {{name: primary, members: [ana, ben], start: "2026-01-01T00:00:00", turnLength: 1m}}
+          # A day ahead and behind: minute turns over the default four weeks
+          # would be 80,000 shifts to schedule at every handoff.
+          horizon: 1d
+          fairness: {{lookBack: 1d}}
+        """))
+    wait_until("Ready", lambda: condition(kubectl, "minutes", namespace, "Ready")
+               .get("status") == "True", timeout=60)
+    handoff = status(kubectl, "minutes", namespace)["nextHandoff"]
+    instant = parse_time(handoff["time"])
+    incoming = handoff["to"]
+    outgoing = on_call(kubectl, "minutes", namespace)
+    assert incoming and outgoing and incoming != outgoing
+    if (instant - dt.datetime.now(UTC)).total_seconds() < 5:  # too close to watch it happen
+        wait_until("the following handoff to be announced", lambda: parse_time(
+            status(kubectl, "minutes", namespace)["nextHandoff"]["time"]) > instant, timeout=90)
+        handoff = status(kubectl, "minutes", namespace)["nextHandoff"]
+        instant, incoming = parse_time(handoff["time"]), handoff["to"]
+        outgoing = on_call(kubectl, "minutes", namespace)
+    time.sleep(max(0.0, (instant - dt.datetime.now(UTC)).total_seconds() - 0.5))
+
+    wait_until("the incoming person in status", lambda: on_call(
+        kubectl, "minutes", namespace) == incoming, timeout=10, interval=0.1)
+    status_delay = (dt.datetime.now(UTC) - instant).total_seconds()
+    note = f"Handoff from {outgoing} to {incoming}"
+    wait_until("the Handoff event", lambda: any(
+        e.get("note", "").startswith(note) for e in events(kubectl, namespace, "Handoff")),
+        timeout=10, interval=0.1)
+    event_delay = (dt.datetime.now(UTC) - instant).total_seconds()
+    print(f"status {status_delay:.2f}s and event {event_delay:.2f}s after the handoff instant")
+    assert status_delay < 2.0
+    assert event_delay < 2.0
+    # The next handoff is the one after, and only one Event per handoff.
+    assert parse_time(status(kubectl, "minutes", namespace)["nextHandoff"]["time"]) > instant
+    assert sum(e.get("note", "").startswith(note) for e in
+               events(kubectl, namespace, "Handoff")) == 1
+
+
+def test_gap_is_covered_false_with_the_first_gap(kubectl: Kubectl, namespace: str, relops):
+    kubectl.apply(textwrap.dedent(f"""\
+        apiVersion: relops.dev/v1alpha1
+        kind: OnCallRotation
+        metadata: {{name: office-hours, namespace: {namespace}}}
+        spec:
+          timeZone: Europe/Berlin
+          participants: [{{name: ana}}, {{name: ben}}]
+          layers:
+          - name: primary
+            members: [ana, ben]
+            start: "2026-01-05T09:00:00"
+            turnLength: 1d
+            restrictions: [{{from: "09:00", to: "17:00"}}]
+        """))
+    wait_until("Covered=False", lambda: condition(kubectl, "office-hours", namespace, "Covered")
+               .get("status") == "False", timeout=60)
+    covered = condition(kubectl, "office-hours", namespace, "Covered")
+    gaps = status(kubectl, "office-hours", namespace)["gaps"]
+    assert gaps, "status lists no gap"
+    assert covered["reason"] == "CoverageGap"
+    wait_until("a CoverageGap Warning", lambda: events(kubectl, namespace, "CoverageGap"),
+               timeout=10)
+    assert events(kubectl, namespace, "CoverageGap")[0]["type"] == "Warning"
+
+
+def test_override_takes_effect_and_expires(kubectl: Kubectl, namespace: str, relops):
+    now = dt.datetime.now(UTC).replace(microsecond=0)
+    start, end = now + dt.timedelta(seconds=15), now + dt.timedelta(seconds=30)
+    fmt = "%Y-%m-%dT%H:%M:%SZ"
+    kubectl.apply(textwrap.dedent(f"""\
+        apiVersion: relops.dev/v1alpha1
+        kind: OnCallRotation
+        metadata: {{name: covered, namespace: {namespace}}}
+        spec:
+          timeZone: UTC
+          participants: [{{name: ana}}, {{name: ben}}, {{name: cai}}]
+          layers:
+          - {{name: primary, members: [ana, ben], start: "2026-01-05T00:00:00", turnLength: 1w}}
+          overrides:
+          - {{participant: cai, start: "{start.strftime(fmt)}", end: "{end.strftime(fmt)}",
+              reason: dentist}}
+        """))
+    wait_until("Ready", lambda: condition(kubectl, "covered", namespace, "Ready")
+               .get("status") == "True", timeout=60)
+    regular = on_call(kubectl, "covered", namespace)
+    assert regular in ("ana", "ben")
+    wait_until("the override to take effect", lambda: on_call(kubectl, "covered", namespace)
+               == "cai", timeout=30, interval=0.2)
+    assert (dt.datetime.now(UTC) - start).total_seconds() < 2.0
+    wait_until("the override to expire", lambda: on_call(kubectl, "covered", namespace)
+               == regular, timeout=30, interval=0.2)
+    assert (dt.datetime.now(UTC) - end).total_seconds() < 2.0
