@@ -9,16 +9,65 @@
 #include "operator/kube/client.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
+#include "operator/runtime/metrics.h"
 
 namespace relops::oncall {
 
 using nlohmann::json;
 
+namespace {
+
+struct OnCallMetrics {
+  runtime::Family<runtime::Gauge>& shiftInfo;
+  runtime::Family<runtime::Gauge>& coverageGap;
+};
+
+OnCallMetrics onCallMetrics(runtime::Registry& registry) {
+  return {registry.gauge("relops_oncall_shift_info",
+                         "1 for the person on call now, per layer; layer \"\" is the final "
+                         "schedule (layers and overrides resolved)",
+                         {"namespace", "name", "layer", "participant"}),
+          registry.gauge("relops_oncall_coverage_gap_seconds",
+                         "Seconds with nobody on call within the rotation's horizon",
+                         {"namespace", "name"})};
+}
+
+void forgetMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key) {
+  auto ofRotation = [&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name;
+  };
+  metrics.shiftInfo.removeMatching(ofRotation);
+  metrics.coverageGap.removeMatching(ofRotation);
+}
+
+void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, const Status& status) {
+  forgetMetrics(metrics, key);
+  for (const LayerStatus& layer : status.layers) {
+    if (layer.active && !layer.participant.empty()) {
+      metrics.shiftInfo.with({key.namespace_, key.name, layer.name, layer.participant}).set(1);
+    }
+  }
+  if (status.onCall && !status.onCall->participant.empty()) {
+    metrics.shiftInfo.with({key.namespace_, key.name, "", status.onCall->participant}).set(1);
+  }
+  std::chrono::seconds gap{0};
+  for (const GapStatus& g : status.gaps) {
+    if (g.start && g.end) gap += *g.end - *g.start;
+  }
+  metrics.coverageGap.with({key.namespace_, key.name}).set(static_cast<double>(gap.count()));
+}
+
+}  // namespace
+
 runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
                                                      const runtime::Logger& log) {
   // Gather.
+  const OnCallMetrics metrics = onCallMetrics(manager_.metrics().registry);
   const runtime::ObjectPtr object = manager_.cached(kOnCallRotations, key);
-  if (!object) return runtime::ReconcileResult::done();  // deleted; nothing is owned
+  if (!object) {  // deleted; nothing is owned, only its series go
+    forgetMetrics(metrics, key);
+    return runtime::ReconcileResult::done();
+  }
   const json& metadata = object->at("metadata");
   if (metadata.contains("deletionTimestamp")) return runtime::ReconcileResult::done();
   Observed observed;
@@ -46,6 +95,7 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
     }
     log.debug("status written");
   }
+  exportMetrics(metrics, key, desired.status);
   const auto regarding = runtime::ObjectReference::fromObject(*object);
   for (const Event& event : desired.events) {
     manager_.recorder().record(

@@ -397,6 +397,12 @@ std::vector<std::pair<Labels, const Metric*>> Family<Metric>::children() const {
   return out;
 }
 
+template <typename Metric>
+void Family<Metric>::removeMatching(const std::function<bool(const Labels&)>& matches) {
+  std::lock_guard lock(mutex_);
+  std::erase_if(children_, [&](const auto& child) { return matches(child.first); });
+}
+
 template class Family<Counter>;
 template class Family<Gauge>;
 template class Family<Histogram>;

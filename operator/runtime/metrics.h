@@ -88,6 +88,10 @@ class Family {
   // A consistent copy of the children, for exposition. Children are never
   // removed, so the pointers stay valid as long as the family.
   std::vector<std::pair<Labels, const Metric*>> children() const;
+  // Drops the children whose labels match, so a series for an object or a
+  // person that is gone disappears (client_golang's DeletePartialMatch). Only
+  // for families whose children nobody holds a reference to.
+  void removeMatching(const std::function<bool(const Labels&)>& matches);
 
  private:
   std::string name_;

@@ -53,11 +53,11 @@ class Operator:
     def metrics(self) -> str:
         return self._get(self.metrics_port, "/metrics")[1]
 
-    def metric(self, name: str, **labels: str) -> float:
+    def metric(self, metric_name: str, /, **labels: str) -> float:
         """The sum of a metric's samples whose labels include `labels`."""
         total = 0.0
         for line in self.metrics().splitlines():
-            if not line.startswith(name + "{") and not line.startswith(name + " "):
+            if not line.startswith(metric_name + "{") and not line.startswith(metric_name + " "):
                 continue
             sample, value = line.rsplit(" ", 1)
             if all(f'{k}="{v}"' in sample for k, v in labels.items()):

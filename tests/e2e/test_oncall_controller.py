@@ -88,6 +88,11 @@ def test_handoff_shows_in_status_and_as_an_event_within_two_seconds(
     print(f"status {status_delay:.2f}s and event {event_delay:.2f}s after the handoff instant")
     assert status_delay < 2.0
     assert event_delay < 2.0
+    # The metric follows: only the incoming person is on call.
+    series = dict(namespace=namespace, name="minutes", layer="")
+    wait_until("the shift metric to follow", lambda: relops.metric(
+        "relops_oncall_shift_info", participant=incoming, **series) == 1, timeout=5)
+    assert relops.metric("relops_oncall_shift_info", participant=outgoing, **series) == 0
     # The next handoff is the one after, and only one Event per handoff.
     assert parse_time(status(kubectl, "minutes", namespace)["nextHandoff"]["time"]) > instant
     assert sum(e.get("note", "").startswith(note) for e in
@@ -118,6 +123,10 @@ def test_gap_is_covered_false_with_the_first_gap(kubectl: Kubectl, namespace: st
     wait_until("a CoverageGap Warning", lambda: events(kubectl, namespace, "CoverageGap"),
                timeout=10)
     assert events(kubectl, namespace, "CoverageGap")[0]["type"] == "Warning"
+    # 16 h a day uncovered: the metric counts the gap seconds in the horizon.
+    gap_seconds = relops.metric("relops_oncall_coverage_gap_seconds",
+                                namespace=namespace, name="office-hours")
+    assert gap_seconds >= 16 * 3600, gap_seconds
 
 
 def test_override_takes_effect_and_expires(kubectl: Kubectl, namespace: str, relops):
