@@ -247,12 +247,12 @@ std::chrono::milliseconds LeaderElector::acquireDelay() {
 void LeaderElector::loop() {
   while (true) {
     tryAcquireOrRenew();
+    if (lost()) return;  // like client-go's Run: an elector leads at most once
     // The leader retries every retryPeriod (client-go's renew loop); a
     // standby jitters so replicas do not hit the API server in lockstep.
     const std::chrono::milliseconds delay = isLeader() ? config_.retryPeriod : acquireDelay();
     std::unique_lock lock(wakeMutex_);
     if (wake_.wait_for(lock, delay, [this] { return stopping_; })) return;
-    if (lost()) return;  // like client-go's Run: an elector leads at most once
   }
 }
 

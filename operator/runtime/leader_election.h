@@ -109,13 +109,16 @@ LeaderDecision decideLeadership(const LeaderElectionConfig& config, const Leader
                                 std::chrono::steady_clock::time_point now,
                                 const std::string& nowMicroTime);
 
+// Callbacks run on the elector's threads: keep them short, and signal the
+// main thread rather than calling stop() or release() from inside them.
 struct LeaderCallbacks {
-  // Called once, from the elector's thread, when this process becomes
-  // leader. Start the controllers from here (do not block for long).
+  // Called once, when this process becomes leader. Start the controllers
+  // from here (hand them to another thread; do not block).
   std::function<void()> onStartedLeading;
   // Called once when leadership is LOST (renew deadline passed, or another
-  // holder seen). Not called by release(). The process should exit: its
-  // controllers may no longer act.
+  // holder seen); possibly from the watchdog while a renewal still hangs.
+  // Not called by release(). The process should exit: its controllers may no
+  // longer act.
   std::function<void()> onStoppedLeading;
   // Called when the observed holder changes (including the first one seen).
   std::function<void(const std::string& identity)> onNewLeader;

@@ -451,6 +451,7 @@ struct HttpServer::Impl {
   bool parsed = false;
   std::atomic<bool> started{false};
   std::atomic<bool> stopped{false};
+  std::atomic<bool> serving{false};
   std::atomic<uint16_t> port{0};
   std::vector<std::thread> threads;
   std::mutex doneMutex;
@@ -510,6 +511,7 @@ base::Result<void> HttpServer::start() {
       impl.doneCv.notify_all();
     });
   }
+  impl_->serving = true;
   core.log.info("serving", {{"server", core.options.name},
                             {"address", core.options.bindAddress},
                             {"port", int64_t{impl_->port}}});
@@ -519,6 +521,7 @@ base::Result<void> HttpServer::start() {
 void HttpServer::stop() {
   if (!impl_->started || impl_->threads.empty() || impl_->stopped.exchange(true)) return;
   ServerCore& core = impl_->core;
+  impl_->serving = false;
   core.stopping = true;
   core.closeAll();
   {
@@ -538,9 +541,7 @@ void HttpServer::stop() {
 
 bool HttpServer::enabled() const { return impl_->parsed && impl_->bind.has_value(); }
 
-bool HttpServer::running() const {
-  return impl_->started && !impl_->stopped && !impl_->threads.empty();
-}
+bool HttpServer::running() const { return impl_->serving; }
 
 uint16_t HttpServer::port() const { return impl_->port; }
 

@@ -58,6 +58,9 @@ struct DecisionCase {
   bool wantObservationRestarted = false;
 };
 
+// gtest prints a parameter when it lists tests; the case name is what helps.
+void PrintTo(const DecisionCase& c, std::ostream* os) { *os << c.name; }
+
 LeaderState standby(std::optional<LeaseRecord> observed = std::nullopt) {
   LeaderState state;
   state.observed = std::move(observed);
