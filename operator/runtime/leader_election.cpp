@@ -186,6 +186,29 @@ LeaderDecision decideLeadership(const LeaderElectionConfig& config, const Leader
   return decision;
 }
 
+std::chrono::milliseconds nextAttemptDelay(const LeaderElectionConfig& config,
+                                           const LeaderState& state, steady_clock::time_point now,
+                                           double jitter) {
+  using std::chrono::milliseconds;
+  if (state.leading) return config.retryPeriod;
+  // client-go's wait.JitterUntil while acquiring: standbys spread their
+  // attempts so they do not hit the API server in lockstep.
+  const auto period = static_cast<double>(config.retryPeriod.count());
+  milliseconds delay(static_cast<int64_t>(period * (1.0 + kJitterFactor * jitter)));
+  if (state.observed && !state.observed->holderIdentity.empty() &&
+      state.observed->holderIdentity != config.identity) {
+    const auto expiry =
+        state.observedAt + std::chrono::seconds(state.observed->leaseDurationSeconds);
+    // Just after expiry, still spread a little (a tenth of the period) so the
+    // standbys do not all race for the same resourceVersion at once.
+    const auto untilExpiry =
+        std::chrono::ceil<milliseconds>(std::max(expiry - now, steady_clock::duration::zero())) +
+        milliseconds(static_cast<int64_t>(period * 0.1 * jitter));
+    delay = std::min(delay, untilExpiry);
+  }
+  return delay;
+}
+
 LeaderElector::LeaderElector(kube::Client& client, const base::Clock& clock,
                              LeaderElectionConfig config, LeaderCallbacks callbacks,
                              Registry* metrics, Logger log)
@@ -236,21 +259,19 @@ void LeaderElector::stop() {
   }
 }
 
-std::chrono::milliseconds LeaderElector::acquireDelay() {
-  static thread_local std::mt19937 random{std::random_device{}()};
-  std::uniform_real_distribution<double> jitter(0.0, kJitterFactor);
-  const double factor = 1.0 + jitter(random);
-  return std::chrono::milliseconds(
-      static_cast<int64_t>(static_cast<double>(config_.retryPeriod.count()) * factor));
-}
-
 void LeaderElector::loop() {
   while (true) {
     tryAcquireOrRenew();
     if (lost()) return;  // like client-go's Run: an elector leads at most once
-    // The leader retries every retryPeriod (client-go's renew loop); a
-    // standby jitters so replicas do not hit the API server in lockstep.
-    const std::chrono::milliseconds delay = isLeader() ? config_.retryPeriod : acquireDelay();
+    static thread_local std::mt19937 random{std::random_device{}()};
+    LeaderState state;
+    {
+      std::lock_guard lock(mutex_);
+      state = state_;
+    }
+    const std::chrono::milliseconds delay =
+        nextAttemptDelay(config_, state, clock_.steadyNow(),
+                         std::uniform_real_distribution<double>(0.0, 1.0)(random));
     std::unique_lock lock(wakeMutex_);
     if (wake_.wait_for(lock, delay, [this] { return stopping_; })) return;
   }

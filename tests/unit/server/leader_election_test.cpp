@@ -148,6 +148,25 @@ std::string caseName(const ::testing::TestParamInfo<DecisionCase>& test) { retur
 
 INSTANTIATE_TEST_SUITE_P(Table, DecideLeadership, ::testing::ValuesIn(decisionCases()), caseName);
 
+TEST(NextAttemptDelay, LeaderRenewsEveryRetryPeriod) {
+  EXPECT_EQ(nextAttemptDelay(config(), leading(held(kMe)), kT0, 0.9), 2s);
+}
+
+TEST(NextAttemptDelay, StandbyJittersLikeClientGo) {
+  EXPECT_EQ(nextAttemptDelay(config(), standby(), kT0, 0.0), 2000ms);
+  EXPECT_EQ(nextAttemptDelay(config(), standby(), kT0, 0.5), 3200ms);
+  EXPECT_EQ(nextAttemptDelay(config(), standby(held(kOther)), kT0, 0.999), 4397ms);
+}
+
+TEST(NextAttemptDelay, StandbyTriesAsSoonAsTheObservedLeaseExpires) {
+  // Observed at kT0 with 15 s: expires at kT0 + 15 s.
+  EXPECT_EQ(nextAttemptDelay(config(), standby(held(kOther)), kT0 + 14s, 0.0), 1000ms);
+  EXPECT_EQ(nextAttemptDelay(config(), standby(held(kOther)), kT0 + 14s, 0.5), 1100ms);
+  EXPECT_EQ(nextAttemptDelay(config(), standby(held(kOther)), kT0 + 20s, 0.0), 0ms);
+  // A released lease needs no waiting for expiry either way.
+  EXPECT_EQ(nextAttemptDelay(config(), standby(held("", kNow, 1, 1)), kT0, 0.0), 2000ms);
+}
+
 TEST(LeaderElectionConfig, ValidatesLikeClientGo) {
   EXPECT_TRUE(validateLeaderElectionConfig(config()).ok());
   LeaderElectionConfig bad = config();
