@@ -117,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(
                       SelectorCase{"NotExists", "!tier", {{"tier", "1"}}, false},
                       SelectorCase{"AllTermsMustHold", "a=1, b=2", {{"a", "1"}, {"b", "3"}}, false},
                       SelectorCase{"AllTermsHold", "a=1,b=2", {{"a", "1"}, {"b", "2"}}, true}),
-    [](const auto& info) { return std::string(info.param.name); });
+    [](const auto& test) { return std::string(test.param.name); });
 
 TEST(LabelSelector, RejectsMalformed) {
   EXPECT_FALSE(LabelSelector::parse("a=1,,b=2").has_value());

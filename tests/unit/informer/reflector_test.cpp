@@ -221,10 +221,12 @@ TEST(Informer, HandlersAddedLateSeeExistingObjects) {
   ASSERT_TRUE(informer.waitForSync(std::chrono::seconds(5)));
   std::vector<std::string> seen;
   std::mutex mutex;
-  informer.addHandlers({.onAdd = [&](const ObjectPtr& object) {
+  EventHandlers handlers;
+  handlers.onAdd = [&](const ObjectPtr& object) {
     std::lock_guard lock(mutex);
     seen.push_back(objectKey(*object));
-  }});
+  };
+  informer.addHandlers(std::move(handlers));
   informer.stop();
   EXPECT_THAT(seen, UnorderedElementsAre("ns/a", "ns/b"));
   EXPECT_EQ(informer.cache().size(), 2u);
