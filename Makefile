@@ -8,7 +8,7 @@ BUILD_DIR := build/$(PRESET)
 RELOPS := $(BUILD_DIR)/operator/relops
 CLUSTER ?= relops
 
-.PHONY: help deps build unit e2e test demo cluster-up cluster-down binaries bench clean
+.PHONY: help deps build unit e2e test demo run cluster-up cluster-down binaries bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -40,6 +40,13 @@ cluster-down: ## stop the local cluster $(CLUSTER) and remove its files
 
 demo: build binaries ## bring up a local cluster and show relops on it
 	@tests/demo.sh $(CLUSTER) $(RELOPS)
+
+run: build binaries ## run relops against the local cluster $(CLUSTER) (started if needed)
+	@kubeconfig="$$(tests/cluster/up $(CLUSTER))" && \
+	  "$$(tests/cluster/binaries.sh)/kubectl" --kubeconfig "$$kubeconfig" \
+	    apply --server-side -f crds/ >/dev/null && \
+	  $(RELOPS) run --kubeconfig "$$kubeconfig" --log-format text --enable-calendars \
+	    --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081
 
 bench: ## build with the release preset and run the benchmarks
 	@cmake --preset release >/dev/null

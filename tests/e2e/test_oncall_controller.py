@@ -156,3 +156,33 @@ def test_override_takes_effect_and_expires(kubectl: Kubectl, namespace: str, rel
     wait_until("the override to expire", lambda: on_call(kubectl, "covered", namespace)
                == regular, timeout=30, interval=0.2)
     assert (dt.datetime.now(UTC) - end).total_seconds() < 2.0
+
+
+def test_unschedulable_spec_stalls_with_a_reason_and_an_event(
+    kubectl: Kubectl, namespace: str, relops
+):
+    # Shaped like an IANA name, so the schema accepts it; no such zone exists.
+    kubectl.apply(textwrap.dedent(f"""\
+        apiVersion: relops.dev/v1alpha1
+        kind: OnCallRotation
+        metadata: {{name: nowhere, namespace: {namespace}}}
+        spec:
+          timeZone: Mars/Olympus_Mons
+          participants: [{{name: ana}}]
+          layers:
+          - {{name: primary, members: [ana], start: "2026-01-05T09:00:00", turnLength: 1w}}
+        """))
+    wait_until("Stalled=True", lambda: condition(kubectl, "nowhere", namespace, "Stalled")
+               .get("status") == "True", timeout=60)
+    stalled = condition(kubectl, "nowhere", namespace, "Stalled")
+    assert stalled["reason"] == "UnknownTimeZone"
+    assert "Mars/Olympus_Mons" in stalled["message"]
+    assert condition(kubectl, "nowhere", namespace, "Ready")["status"] == "False"
+    wait_until("a Warning event naming the zone", lambda: any(
+        e["type"] == "Warning" and "Mars/Olympus_Mons" in e.get("note", "")
+        for e in kubectl.get("events.events.k8s.io", namespace=namespace)["items"]), timeout=10)
+    # Stalled is terminal until the spec changes: no retry loop, relops stays up.
+    writes = relops.metric("rest_client_requests_total", method="PATCH")
+    time.sleep(5)
+    assert relops.metric("rest_client_requests_total", method="PATCH") == writes
+    assert relops.alive()
