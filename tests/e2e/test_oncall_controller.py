@@ -186,3 +186,50 @@ def test_unschedulable_spec_stalls_with_a_reason_and_an_event(
     time.sleep(5)
     assert relops.metric("rest_client_requests_total", method="PATCH") == writes
     assert relops.alive()
+
+
+def test_calendar_feed_is_served_only_when_enabled(
+    kubectl: Kubectl, namespace: str, crds, operators
+):
+    import urllib.error
+    import urllib.request
+
+    import icalendar
+
+    plain = operators("--watch-namespace", namespace)
+    feeds = operators("--watch-namespace", namespace, "--enable-calendars")
+    kubectl.apply(textwrap.dedent(f"""\
+        apiVersion: relops.dev/v1alpha1
+        kind: OnCallRotation
+        metadata: {{name: team, namespace: {namespace}}}
+        spec:
+          timeZone: America/New_York
+          participants: [{{name: ana}}, {{name: ben}}]
+          layers:
+          - {{name: primary, members: [ana, ben], start: "2026-01-05T09:00:00", turnLength: 1d}}
+        """))
+    wait_until("Ready", lambda: condition(kubectl, "team", namespace, "Ready")
+               .get("status") == "True", timeout=60)
+
+    def fetch(op, path: str) -> tuple[int, str, str]:
+        url = f"http://127.0.0.1:{op.metrics_port}{path}"
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, response.headers["Content-Type"], response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, "", ""
+
+    wait_until("the calendar feed", lambda: fetch(feeds, f"/calendars/{namespace}/team.ics")[0]
+               == 200, timeout=30)
+    code, content_type, body = fetch(feeds, f"/calendars/{namespace}/team.ics")
+    assert content_type.startswith("text/calendar")
+    calendar = icalendar.Calendar.from_ical(body)
+    shifts = [e for e in calendar.walk("VEVENT")]
+    # A week back and four weeks ahead of daily turns.
+    assert len(shifts) >= 30, len(shifts)
+    now = dt.datetime.now(UTC)
+    current = [e for e in shifts if e.decoded("DTSTART") <= now < e.decoded("DTEND")]
+    assert len(current) == 1
+    assert on_call(kubectl, "team", namespace) in str(current[0]["SUMMARY"])
+    assert fetch(feeds, f"/calendars/{namespace}/missing.ics")[0] == 404
+    assert fetch(plain, f"/calendars/{namespace}/team.ics")[0] == 404
