@@ -132,9 +132,8 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   kube::KubeconfigOptions kubeconfig;
   kubeconfig.path = flags.kubeconfig;
   kubeconfig.context = flags.context;
-  auto config = flags.kubeconfig.empty() && kube::runningInCluster()
-                    ? kube::loadInClusterConfig()
-                    : kube::loadKubeconfig(kubeconfig);
+  // controller-runtime's order: --kubeconfig, $KUBECONFIG, in-cluster, ~/.kube/config.
+  auto config = kube::loadClientConfig(kubeconfig);
   if (!config.ok()) {
     log.error("cannot load the Kubernetes client configuration",
               {{"error", config.error().describe()}});
