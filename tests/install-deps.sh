@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl clang-format
   prometheus
+  lua5.1
 )
 
 missing=()
@@ -42,4 +43,9 @@ fi
 if ! python3 -c 'import icalendar' 2>/dev/null; then
   echo "install-deps: installing icalendar" >&2
   python3 -m pip install --quiet icalendar
+fi
+# PyYAML: tests/argocd/run_health_tests.py reads the Argo CD health test cases and testdata.
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  echo "install-deps: installing PyYAML" >&2
+  python3 -m pip install --quiet PyYAML
 fi
