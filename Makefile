@@ -8,7 +8,13 @@ BUILD_DIR := build/$(PRESET)
 RELOPS := $(BUILD_DIR)/operator/relops
 CLUSTER ?= relops
 
-.PHONY: help deps build unit e2e test demo run cluster-up cluster-down binaries bench clean
+# ccache keyed on paths relative to the checkout, so every clone (CI's included) shares
+# one cache instead of rebuilding from scratch.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := 1
+
+.PHONY: help deps build unit unit-asan unit-tsan fuzz e2e test demo run cluster-up cluster-down \
+	binaries bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -29,8 +35,33 @@ unit: build ## run the unit tests
 e2e: build binaries ## run the e2e tests against a fresh local cluster
 	ctest --test-dir $(BUILD_DIR) -L e2e --output-on-failure
 
-test: build binaries ## everything CI runs: unit and e2e tests
+# Unit tests that run no relops code (formatting, generated-file drift, Lua health checks,
+# promtool on golden files, the OCI image) are not repeated under the sanitizers.
+SANITIZER_SKIP := ^unit[.](clang_format|argocd[.].*|install[.].*|slo[.]promtool_.*)$$
+
+unit-asan: deps ## the unit tests under AddressSanitizer and UBSan (asan preset)
+	@cmake --preset asan >/dev/null
+	cmake --build --preset asan --target relops_unit_test_targets
+	ctest --preset asan -E '$(SANITIZER_SKIP)'
+
+unit-tsan: deps ## the unit tests under ThreadSanitizer (tsan preset)
+	@cmake --preset tsan >/dev/null
+	cmake --build --preset tsan --target relops_unit_test_targets
+	ctest --preset tsan -E '$(SANITIZER_SKIP)'
+
+FUZZ_SECONDS ?= 20
+FUZZ_SEED ?= 0
+fuzz: deps ## build the libFuzzer targets (clang) and run each for FUZZ_SECONDS (default 20; FUZZ_SEED=N repeats a run)
+	@cmake --preset fuzz -DRELOPS_FUZZ_SECONDS=$(FUZZ_SECONDS) -DRELOPS_FUZZ_SEED=$(FUZZ_SEED) >/dev/null
+	cmake --build --preset fuzz --target relops_fuzz_targets
+	ctest --preset fuzz
+
+CI_FUZZ_SECONDS ?= 5
+test: build binaries ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
 	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' --output-on-failure
+	@$(MAKE) --no-print-directory unit-asan
+	@$(MAKE) --no-print-directory unit-tsan
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS) FUZZ_SEED=1
 
 cluster-up: binaries ## start the local cluster $(CLUSTER) and print its kubeconfig
 	@tests/cluster/up $(CLUSTER)
@@ -52,6 +83,16 @@ bench: ## build with the release preset and run the benchmarks
 	@cmake --preset release >/dev/null
 	cmake --build --preset release
 	ctest --test-dir build/release -L bench --output-on-failure
+
+SCALE ?= 1000 10000
+.PHONY: bench-scale
+bench-scale: binaries ## the scale benchmark at SCALE SLOs (default "1000 10000"), release build
+	@cmake --preset release >/dev/null
+	cmake --build --preset release --target relops
+	@for n in $(SCALE); do \
+	  python3 tests/bench/scale_bench.py --relops build/release/operator/relops \
+	    --objectives $$n --cluster bench-scale --output build/release/bench/scale-$$n.md || exit 1; \
+	done
 
 clean: ## remove build trees (the binary cache outside the checkout stays)
 	rm -rf build

@@ -1,7 +1,12 @@
 #include "controllers/registry.h"
 
+#include "controllers/drill/drill_reconciler.h"
 #include "controllers/oncall/oncall_reconciler.h"
+#include "controllers/slo/policy_reconciler.h"
+#include "controllers/slo/prometheus.h"
+#include "controllers/slo/slo_reconciler.h"
 #include "operator/cli/flags.h"
+#include "operator/kube/client.h"
 #include "operator/runtime/manager.h"
 #include "operator/server/http_server.h"
 
@@ -11,7 +16,77 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
   flags.addBool("enable-calendars", &values.enableCalendars,
                 "Serve OnCallRotation iCalendar feeds at /calendars/<namespace>/<name>.ics on "
                 "the metrics address");
+  flags.addString("prometheus-url", &values.prometheusUrl,
+                  "Prometheus HTTP API base URL (http://prometheus:9090) to read live SLIs and "
+                  "error budgets from; empty generates rules only");
+  flags.addString("prometheus-bearer-token-file", &values.prometheusBearerTokenFile,
+                  "File with a bearer token for Prometheus, re-read as it rotates");
+  flags.addString("prometheus-ca-file", &values.prometheusCaFile,
+                  "PEM CA bundle that signs Prometheus's serving certificate");
+  flags.addBool("prometheus-insecure-skip-tls-verify", &values.prometheusInsecureSkipTlsVerify,
+                "Do not verify Prometheus's certificate (testing only)");
+  flags.addDuration("slo-refresh-interval", &values.sloRefreshInterval,
+                    "How often each SLO's numbers are read from Prometheus (spread over the "
+                    "interval)");
+  flags.addString("rule-output", &values.ruleOutput,
+                  "Where SLO rules go: prometheusrule (monitoring.coreos.com/v1), configmap (a "
+                  "Prometheus rule file), or auto (prometheusrule when that CRD is installed)");
+  flags.addStrings("rule-labels", &values.ruleLabels,
+                   "key=value labels put on every rule child, e.g. what a Prometheus's "
+                   "ruleSelector matches (repeatable, comma-separated)");
 }
+
+namespace {
+
+// `auto` asks discovery once at startup whether the Prometheus Operator's CRD is there.
+base::Result<slo::RuleOutput> ruleOutput(kube::Client& client, const std::string& flag) {
+  if (flag == "prometheusrule") return slo::RuleOutput::kPrometheusRule;
+  if (flag == "configmap") return slo::RuleOutput::kConfigMap;
+  if (flag != "auto") {
+    return base::Error(base::ErrorKind::kConfig,
+                       "--rule-output must be auto, prometheusrule or configmap, not " + flag);
+  }
+  auto resources = client.getRaw("/apis/monitoring.coreos.com/v1");
+  if (!resources.ok()) {
+    if (resources.error().kind() == base::ErrorKind::kNotFound) return slo::RuleOutput::kConfigMap;
+    return std::move(resources).error().context("discover monitoring.coreos.com/v1");
+  }
+  for (const auto& resource : resources->value("resources", nlohmann::json::array())) {
+    if (resource.value("name", "") == "prometheusrules") return slo::RuleOutput::kPrometheusRule;
+  }
+  return slo::RuleOutput::kConfigMap;
+}
+
+base::Result<slo::SloControllerOptions> sloOptions(runtime::Manager& manager,
+                                                   const ControllerFlags& flags) {
+  slo::SloControllerOptions options;
+  auto output = ruleOutput(manager.client(), flags.ruleOutput);
+  if (!output.ok()) return std::move(output).error();
+  options.output = *output;
+  for (const std::string& label : flags.ruleLabels) {
+    const auto equals = label.find('=');
+    if (equals == std::string::npos || equals == 0) {
+      return base::Error(base::ErrorKind::kConfig, "--rule-labels wants key=value, not " + label);
+    }
+    options.ruleLabels[label.substr(0, equals)] = label.substr(equals + 1);
+  }
+  options.refreshInterval =
+      std::max(std::chrono::seconds(1),
+               std::chrono::duration_cast<std::chrono::seconds>(flags.sloRefreshInterval));
+  if (!flags.prometheusUrl.empty()) {
+    slo::PrometheusOptions prometheus;
+    prometheus.url = flags.prometheusUrl;
+    prometheus.bearerTokenFile = flags.prometheusBearerTokenFile;
+    prometheus.caFile = flags.prometheusCaFile;
+    prometheus.insecureSkipTlsVerify = flags.prometheusInsecureSkipTlsVerify;
+    auto api = slo::connectPrometheus(prometheus);
+    if (!api.ok()) return std::move(api).error();
+    options.prometheus = std::move(*api);
+  }
+  return options;
+}
+
+}  // namespace
 
 base::Result<Registered> registerControllers(runtime::Manager& manager,
                                              const ControllerFlags& flags, int workers) {
@@ -25,6 +100,23 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   options.workers = workers;
   manager.addController(options, oncall::kOnCallRotations, *oncall);
   registered.reconcilers.push_back(std::move(oncall));
+
+  auto drills = std::make_unique<drill::DrillReconciler>(manager);
+  drill::DrillReconciler::add(manager, *drills, workers);
+  registered.reconcilers.push_back(std::move(drills));
+  auto runs = std::make_unique<drill::RunReconciler>(manager);
+  drill::RunReconciler::add(manager, *runs, workers);
+  registered.reconcilers.push_back(std::move(runs));
+
+  auto sloOptionsResult = sloOptions(manager, flags);
+  if (!sloOptionsResult.ok()) return std::move(sloOptionsResult).error();
+  auto slos = std::make_unique<slo::SloReconciler>(manager, std::move(*sloOptionsResult));
+  slo::SloReconciler::add(manager, *slos, workers);
+  registered.reconcilers.push_back(std::move(slos));
+
+  auto policies = std::make_unique<slo::PolicyReconciler>(manager);
+  slo::PolicyReconciler::add(manager, *policies, workers);
+  registered.reconcilers.push_back(std::move(policies));
   return registered;
 }
 

@@ -3,6 +3,7 @@
 // wires them to the manager.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,15 @@ struct ControllerFlags {
   // Serves /calendars/<namespace>/<name>.ics; off by default since a feed
   // exposes people's names to whoever can reach the metrics port.
   bool enableCalendars = false;
+
+  // ServiceLevelObjective: where live numbers come from and where rules go.
+  std::string prometheusUrl;  // empty: rules only, no live error budget
+  std::string prometheusBearerTokenFile;
+  std::string prometheusCaFile;
+  bool prometheusInsecureSkipTlsVerify = false;
+  std::chrono::milliseconds sloRefreshInterval{std::chrono::minutes(1)};
+  std::string ruleOutput = "auto";      // auto, prometheusrule, configmap
+  std::vector<std::string> ruleLabels;  // key=value, on every rule child
 };
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);

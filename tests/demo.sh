@@ -52,9 +52,95 @@ step "Its calendar feed (first event), served by relops"
 feed="$(curl -fsS "127.0.0.1:$metrics_port/calendars/default/minimal.ics")"
 awk '/BEGIN:VEVENT/ {show = 1} show {print} /END:VEVENT/ {exit}' <<<"$feed"
 
+step "A ServiceLevelObjective measured from cluster state, and an ErrorBudgetPolicy"
+kubectl create namespace demo --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+kubectl apply -f - <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: demo}
+spec:
+  replicas: 2
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "nginx:1"}]
+---
+# 98.5% of the minutes of the last hour: 0.9 bad minutes allowed.
+apiVersion: relops.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: web-availability, namespace: demo, labels: {tier: "1"}}
+spec:
+  service: web
+  objective: "98.5"
+  window: 1h
+  budgetingMethod: Timeslices
+  indicator: {workload: {kind: Deployment, name: web}}
+---
+apiVersion: relops.dev/v1alpha1
+kind: ErrorBudgetPolicy
+metadata: {name: tier1-freeze, namespace: demo}
+spec:
+  sloSelector: {matchLabels: {tier: "1"}}
+  rules:
+  - {name: budget-exhausted, budgetRemainingBelow: "0", hysteresis: "5", freeze: true}
+YAML
+kubectl -n demo rollout status deployment/web --timeout=90s >/dev/null
+if [[ "$(kubectl -n demo get errorbudgetpolicy tier1-freeze -o jsonpath='{.status.frozenCount}')" != 1 ]]; then
+  step "An outage: web's new pods cannot be scheduled (relops counts bad minutes)"
+  kubectl -n demo patch deployment web --type=merge \
+    -p '{"spec":{"template":{"spec":{"nodeSelector":{"relops.dev/demo":"nowhere"}}}}}'
+  echo "waiting for a whole bad minute to be counted (up to 2 minutes)..."
+  for _ in $(seq 1 150); do
+    [[ "$(kubectl -n demo get errorbudgetpolicy tier1-freeze -o jsonpath='{.status.frozenCount}')" == 1 ]] && break
+    sleep 1
+  done
+fi
+kubectl -n demo get servicelevelobjective,errorbudgetpolicy
+kubectl get validatingadmissionpolicybinding
+
+step "The API server enforces the freeze: a rollout is denied, scaling is not"
+for _ in $(seq 1 20); do  # the API server sees a new binding within a second or two
+  if out="$(kubectl -n demo set image deployment/web app=nginx:2 2>&1)"; then
+    kubectl -n demo set image deployment/web app=nginx:1 >/dev/null; sleep 1
+  else
+    echo "\$ kubectl -n demo set image deployment/web app=nginx:2"; echo "$out"; break
+  fi
+done
+echo "\$ kubectl -n demo scale deployment/web --replicas=3"
+kubectl -n demo scale deployment/web --replicas=3
+echo "(a hotfix passes with: kubectl -n demo annotate deployment/web relops.dev/freeze-exempt=<ticket>)"
+
+step "A DRDrill: a restore check run now, its RTO measured against the objective"
+kubectl apply -f - <<'YAML'
+apiVersion: relops.dev/v1alpha1
+kind: DRDrill
+metadata: {name: orders-restore, namespace: demo}
+spec:
+  schedule: "30 2 * * *"
+  timeZone: Europe/Berlin
+  objectives: {rto: 5m}
+  job:
+    template:
+      spec:
+        backoffLimit: 0
+        template:
+          spec:
+            restartPolicy: Never
+            containers: [{name: restore, image: "restore-check:1", args: [--verify-rows]}]
+YAML
+kubectl -n demo annotate drdrill orders-restore --overwrite "relops.dev/run-now=demo-$(date +%s)" >/dev/null
+for _ in $(seq 1 60); do
+  phase="$(kubectl -n demo get drdrillruns -o jsonpath='{.items[-1:].status.phase}' 2>/dev/null || true)"
+  [[ "$phase" == Succeeded || "$phase" == Failed || "$phase" == Error ]] && break
+  sleep 1
+done
+kubectl -n demo get drdrill,drdrillrun
+
 step "relops's own metrics"
 metrics="$(curl -fsS "127.0.0.1:$metrics_port/metrics")"
-grep -E '^controller_runtime_reconcile_total|^rest_client_requests_total' <<<"$metrics" || true
+grep -E '^controller_runtime_reconcile_total|^rest_client_requests_total|^relops_slo|^relops_drdrill' <<<"$metrics" || true
 
 cat <<EOF
 

@@ -13,6 +13,8 @@ packages=(
   openssl curl clang-format
   prometheus
   lua5.1
+  umoci skopeo
+  clang libclang-rt-dev   # the fuzz preset: clang and its libFuzzer/sanitizer runtimes
 )
 
 missing=()
@@ -43,6 +45,12 @@ fi
 if ! python3 -c 'import icalendar' 2>/dev/null; then
   echo "install-deps: installing icalendar" >&2
   python3 -m pip install --quiet icalendar
+fi
+# croniter: the independent cron implementation the DRDrill schedule check
+# (tests/unit/drill) compares the engine with.
+if ! python3 -c 'import croniter' 2>/dev/null; then
+  echo "install-deps: installing croniter" >&2
+  python3 -m pip install --quiet croniter
 fi
 # PyYAML: tests/argocd/run_health_tests.py reads the Argo CD health test cases and testdata.
 if ! python3 -c 'import yaml' 2>/dev/null; then

@@ -1,6 +1,7 @@
 #include "controllers/oncall/oncall_reconciler.h"
 
 #include <algorithm>
+#include <set>
 
 #include "controllers/oncall/decide.h"
 #include "controllers/oncall/ical.h"
@@ -22,16 +23,6 @@ struct OnCallMetrics {
   runtime::Family<runtime::Gauge>& coverageGap;
 };
 
-OnCallMetrics onCallMetrics(runtime::Registry& registry) {
-  return {registry.gauge("relops_oncall_shift_info",
-                         "1 for the person on call now, per layer; layer \"\" is the final "
-                         "schedule (layers and overrides resolved)",
-                         {"namespace", "name", "layer", "participant"}),
-          registry.gauge("relops_oncall_coverage_gap_seconds",
-                         "Seconds with nobody on call within the rotation's horizon",
-                         {"namespace", "name"})};
-}
-
 void forgetMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key) {
   auto ofRotation = [&](const runtime::Labels& labels) {
     return labels[0] == key.namespace_ && labels[1] == key.name;
@@ -40,16 +31,22 @@ void forgetMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key) {
   metrics.coverageGap.removeMatching(ofRotation);
 }
 
+// Updates the rotation's series in place: a scrape never finds them missing, and only
+// the shifts that ended are dropped.
 void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, const Status& status) {
-  forgetMetrics(metrics, key);
+  std::set<runtime::Labels> current;
   for (const LayerStatus& layer : status.layers) {
     if (layer.active && !layer.participant.empty()) {
-      metrics.shiftInfo.with({key.namespace_, key.name, layer.name, layer.participant}).set(1);
+      current.insert({key.namespace_, key.name, layer.name, layer.participant});
     }
   }
   if (status.onCall && !status.onCall->participant.empty()) {
-    metrics.shiftInfo.with({key.namespace_, key.name, "", status.onCall->participant}).set(1);
+    current.insert({key.namespace_, key.name, "", status.onCall->participant});
   }
+  metrics.shiftInfo.removeMatching([&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name && !current.contains(labels);
+  });
+  for (const runtime::Labels& labels : current) metrics.shiftInfo.with(labels).set(1);
   std::chrono::seconds gap{0};
   for (const GapStatus& g : status.gaps) {
     if (g.start && g.end) gap += *g.end - *g.start;
@@ -59,10 +56,21 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
 
 }  // namespace
 
+OnCallReconciler::OnCallReconciler(runtime::Manager& manager)
+    : manager_(manager),
+      shiftInfo_(manager.metrics().registry.gauge(
+          "relops_oncall_shift_info",
+          "1 for the person on call now, per layer; layer \"\" is the final schedule (layers and "
+          "overrides resolved)",
+          {"namespace", "name", "layer", "participant"})),
+      coverageGap_(manager.metrics().registry.gauge(
+          "relops_oncall_coverage_gap_seconds",
+          "Seconds with nobody on call within the rotation's horizon", {"namespace", "name"})) {}
+
 runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
                                                      const runtime::Logger& log) {
   // Gather.
-  const OnCallMetrics metrics = onCallMetrics(manager_.metrics().registry);
+  const OnCallMetrics metrics{shiftInfo_, coverageGap_};
   const runtime::ObjectPtr object = manager_.cached(kOnCallRotations, key);
   if (!object) {  // deleted; nothing is owned, only its series go
     forgetMetrics(metrics, key);
@@ -80,18 +88,9 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
 
   // Act: status first, so an Event never announces what status does not show.
   if (desired.statusChanged) {
-    const json patch = {{"apiVersion", kOnCallRotations.apiVersion()},
-                        {"kind", kOnCallRotations.kind},
-                        {"metadata", {{"name", key.name}, {"namespace", key.namespace_}}},
-                        {"status", desired.statusJson}};
-    kube::WriteOptions options;
-    options.subresource = "status";
-    options.force = true;
-    auto applied = kube::apply(manager_.client(), kOnCallRotations, patch, options);
-    if (!applied.ok()) {
-      base::Error error = std::move(applied).error();
-      if (error.kind() == base::ErrorKind::kNotFound) return runtime::ReconcileResult::done();
-      return runtime::ReconcileResult::error(std::move(error.context("write status")));
+    if (auto result =
+            runtime::applyStatus(manager_.client(), kOnCallRotations, key, desired.statusJson)) {
+      return *result;
     }
     log.debug("status written");
   }

@@ -11,7 +11,10 @@
 
 namespace relops::runtime {
 class Manager;
-}
+template <typename T>
+class Family;
+class Gauge;
+}  // namespace relops::runtime
 
 namespace relops::oncall {
 
@@ -20,12 +23,14 @@ inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncal
 
 class OnCallReconciler final : public runtime::Reconciler {
  public:
-  explicit OnCallReconciler(runtime::Manager& manager) : manager_(manager) {}
+  explicit OnCallReconciler(runtime::Manager& manager);
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
  private:
   runtime::Manager& manager_;
+  runtime::Family<runtime::Gauge>& shiftInfo_;
+  runtime::Family<runtime::Gauge>& coverageGap_;
 };
 
 // The rotation's iCalendar feed from the cached object: the past week and the

@@ -2,6 +2,11 @@
 
 namespace relops::slo {
 
+std::string stringOrEmpty(const nlohmann::json& object, std::string_view key) {
+  const auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 base::Error fieldError(std::string_view path, std::string_view message) {
   return base::Error(base::ErrorKind::kConfig, std::string(path) + ": " + std::string(message));
 }

@@ -24,6 +24,10 @@ namespace relops::slo {
 
 base::Error fieldError(std::string_view path, std::string_view message);
 
+// The string at `key` of `object`, or "" when it is absent or not a string (for apiVersion
+// and kind, which are checked before anything else and never throw on a wrong type).
+std::string stringOrEmpty(const nlohmann::json& object, std::string_view key);
+
 // A view of one JSON object at `path`.
 class JsonObject {
  public:

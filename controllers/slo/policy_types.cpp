@@ -182,7 +182,8 @@ base::Result<PolicySpec> parsePolicySpec(const nlohmann::json& specJson) {
 
 base::Result<ErrorBudgetPolicy> parsePolicy(const nlohmann::json& object) {
   if (!object.is_object()) return fieldError("", "not an object");
-  if (object.value("apiVersion", "") != kApiVersion || object.value("kind", "") != kPolicyKind) {
+  if (stringOrEmpty(object, "apiVersion") != kApiVersion ||
+      stringOrEmpty(object, "kind") != kPolicyKind) {
     return fieldError("kind", "want " + std::string(kApiVersion) + " " + std::string(kPolicyKind));
   }
   ErrorBudgetPolicy policy;

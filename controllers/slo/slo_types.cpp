@@ -405,7 +405,8 @@ base::Result<SloStatus> parseSloStatus(const nlohmann::json& statusJson) {
     }
     for (auto [key, target] : {std::pair{"ledgerStart", &parsed.ledgerStart},
                                {"lastObservedTime", &parsed.lastObservedTime},
-                               {"lastObservedState", &parsed.lastObservedState}}) {
+                               {"lastObservedState", &parsed.lastObservedState},
+                               {"workloadResourceVersion", &parsed.workloadResourceVersion}}) {
       std::optional<std::string> value;
       RELOPS_ASSIGN(value, workload.optionalString(key, 64));
       *target = value.value_or("");
@@ -420,8 +421,8 @@ base::Result<SloStatus> parseSloStatus(const nlohmann::json& statusJson) {
 
 base::Result<ServiceLevelObjective> parseSlo(const nlohmann::json& object) {
   if (!object.is_object()) return fieldError("", "not an object");
-  const std::string apiVersion = object.value("apiVersion", "");
-  const std::string kind = object.value("kind", "");
+  const std::string apiVersion = stringOrEmpty(object, "apiVersion");
+  const std::string kind = stringOrEmpty(object, "kind");
   if (apiVersion != kApiVersion || kind != kSloKind) {
     return fieldError("kind", "want " + std::string(kApiVersion) + " " + std::string(kSloKind) +
                                   ", got " + (apiVersion.empty() ? "no apiVersion" : apiVersion) +
@@ -510,6 +511,9 @@ nlohmann::json sloStatusJson(const SloStatus& status) {
                        {"lastObservedTime", workload.lastObservedTime},
                        {"lastObservedState", workload.lastObservedState},
                        {"ledger", workload.ledger}};
+    if (!workload.workloadResourceVersion.empty()) {
+      out["workload"]["workloadResourceVersion"] = workload.workloadResourceVersion;
+    }
   }
   return out;
 }

@@ -110,6 +110,9 @@ struct WorkloadStatus {
   std::string lastObservedTime;
   std::string lastObservedState;  // Good, Bad, Unknown
   std::string ledger;
+  // The workload's metadata.resourceVersion when last observed: unchanged after an
+  // operator restart, the workload cannot have changed state in between.
+  std::string workloadResourceVersion;
   friend bool operator==(const WorkloadStatus&, const WorkloadStatus&) = default;
 };
 

@@ -90,15 +90,17 @@ base::Result<Percent> Percent::parse(std::string_view text, std::string_view fie
   }
   int64_t whole = 0;
   size_t wholeDigits = 0;
+  // Digits past the limits are counted, not accumulated, so a long string is rejected
+  // below instead of overflowing here.
   for (; i < text.size() && isDigit(text[i]); ++i, ++wholeDigits) {
-    whole = whole * 10 + (text[i] - '0');
+    if (wholeDigits < 5) whole = whole * 10 + (text[i] - '0');
   }
   int64_t fraction = 0;
   size_t fractionDigits = 0;
   if (i < text.size() && text[i] == '.') {
     ++i;
     for (; i < text.size() && isDigit(text[i]); ++i, ++fractionDigits) {
-      fraction = fraction * 10 + (text[i] - '0');
+      if (fractionDigits < 7) fraction = fraction * 10 + (text[i] - '0');
     }
     if (fractionDigits == 0) wholeDigits = 0;  // "99." is not a number
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ostream>
 
+#include "operator/cli/drill_command.h"
 #include "operator/cli/generate_command.h"
 #include "operator/cli/oncall_command.h"
 #include "operator/cli/run_command.h"
@@ -32,6 +33,7 @@ const std::vector<Command>& commands() {
       {"version", "Print the version of relops and how it was built", runVersionCommand},
       {"generate", "Prometheus rules of ServiceLevelObjective files, offline", runGenerateCommand},
       {"oncall", "Who is on call, and the schedule of an OnCallRotation file", runOncallCommand},
+      {"drill", "Next runs of a DRDrill file; the audit record of its runs", runDrillCommand},
   };
   return kCommands;
 }

@@ -1,7 +1,5 @@
 #include "operator/cli/oncall_command.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 #include <chrono>
 #include <fstream>
@@ -18,6 +16,7 @@
 #include "controllers/oncall/oncall_types.h"
 #include "controllers/oncall/rotation_state.h"
 #include "controllers/oncall/schedule.h"
+#include "controllers/slo/yaml_json.h"
 
 namespace relops::cli {
 namespace {
@@ -34,39 +33,6 @@ constexpr std::string_view kUsage =
     "by kubectl get -o yaml) carries the rotation positions the operator keeps.\n"
     "TIME is RFC 3339 with an offset (2026-03-08T09:00:00-05:00, ...Z), a local time in the\n"
     "rotation's zone (2026-03-08T09:00:00), or 'now'.\n";
-
-// YAML as Kubernetes reads it (sigs.k8s.io/yaml): quoted scalars are strings,
-// plain ones are null, booleans, integers or floats when they look like one.
-json yamlToJson(const YAML::Node& node) {
-  switch (node.Type()) {
-    case YAML::NodeType::Undefined:
-    case YAML::NodeType::Null:
-      return nullptr;
-    case YAML::NodeType::Sequence: {
-      json out = json::array();
-      for (const YAML::Node& item : node) out.push_back(yamlToJson(item));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      json out = json::object();
-      for (const auto& entry : node) out[entry.first.as<std::string>()] = yamlToJson(entry.second);
-      return out;
-    }
-    case YAML::NodeType::Scalar:
-      break;
-  }
-  const std::string& text = node.Scalar();
-  if (node.Tag() == "!") return text;  // quoted
-  if (text == "~" || text == "null" || text == "Null" || text == "NULL") return nullptr;
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  const bool integer = !text.empty() && text.size() < 19 &&
-                       std::all_of(text.begin() + (text[0] == '-' || text[0] == '+' ? 1 : 0),
-                                   text.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-                       text.find_first_of("0123456789") != std::string::npos;
-  if (integer) return std::stoll(text);
-  return text;
-}
 
 struct Loaded {
   json object;
@@ -90,24 +56,15 @@ base::Result<Loaded> loadRotation(const std::string& file) {
     content = buffer.str();
   }
   Loaded loaded;
-  try {
-    bool found = false;
-    for (const YAML::Node& document : YAML::LoadAll(content)) {
-      json object = yamlToJson(document);
-      if (object.is_object() && object.value("kind", "") == oncall::kKind) {
-        loaded.object = std::move(object);
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      return base::Error(base::ErrorKind::kConfig, "no object of kind OnCallRotation in it");
-    }
-  } catch (const YAML::Exception& error) {
-    return base::Error(base::ErrorKind::kConfig,
-                       "line " + std::to_string(error.mark.line + 1) + ", column " +
-                           std::to_string(error.mark.column + 1) + ": " + error.msg);
+  auto documents = slo::parseYamlDocuments(content);
+  if (!documents.ok()) return std::move(documents).error();
+  const auto rotation = std::find_if(documents->begin(), documents->end(), [](const json& object) {
+    return object.is_object() && object.value("kind", "") == oncall::kKind;
+  });
+  if (rotation == documents->end()) {
+    return base::Error(base::ErrorKind::kConfig, "no object of kind OnCallRotation in it");
   }
+  loaded.object = std::move(*rotation);
   if (const std::string apiVersion = loaded.object.value("apiVersion", "");
       apiVersion != oncall::kApiVersion) {
     return base::Error(

@@ -38,8 +38,8 @@ struct RunFlags {
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
   std::string logFormat = "json";
-  double kubeApiQps = 20;
-  int kubeApiBurst = 30;
+  double kubeApiQps = 50;
+  int kubeApiBurst = 100;
   int workers = 2;
   controllers::ControllerFlags controllers;
 };
@@ -95,7 +95,8 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                  "Namespace to watch (repeatable); all namespaces when none is given");
   set.addString("log-level", &flags.logLevel, "debug, info, warn or error");
   set.addString("log-format", &flags.logFormat, "json or text");
-  set.addDouble("kube-api-qps", &flags.kubeApiQps, "Sustained requests per second to the API");
+  set.addDouble("kube-api-qps", &flags.kubeApiQps,
+                "Sustained requests per second to the API; negative: no client-side limit");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
   controllers::addControllerFlags(set, flags.controllers);
@@ -112,7 +113,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   }
   auto level = runtime::parseLogLevel(flags.logLevel);
   auto format = runtime::parseLogFormat(flags.logFormat);
-  if (!level || !format || flags.workers < 1 || flags.kubeApiQps <= 0 || flags.kubeApiBurst < 1) {
+  if (!level || !format || flags.workers < 1 || flags.kubeApiQps == 0 || flags.kubeApiBurst < 1) {
     streams.err << "relops run: invalid --log-level, --log-format, --workers or API rate flags\n";
     return kExitUsage;
   }

@@ -113,7 +113,12 @@ Error errorFromResponse(int httpStatus, std::string_view body,
       return errorFromStatus(status, httpStatus);
     }
     std::string message = "the server answered HTTP " + std::to_string(httpStatus);
-    if (!body.empty()) {
+    if (!status.is_discarded() && status.is_object() && status.contains("error") &&
+        status["error"].is_string()) {
+      // A JSON error envelope ({"status": "error", "error": "..."}), as Prometheus's
+      // HTTP API answers: its message is what a person needs to see.
+      message += ": " + status["error"].get<std::string>().substr(0, 4096);
+    } else if (!body.empty()) {
       message += ": " + std::string(body.substr(0, kBodyExcerpt));
       if (body.size() > kBodyExcerpt) message += "...";
     }
@@ -127,6 +132,14 @@ Error errorFromResponse(int httpStatus, std::string_view body,
     }
   }
   return error;
+}
+
+bool isNamespaceTerminating(const base::Error& error) {
+  if (error.kind() != ErrorKind::kForbidden) return false;
+  for (const base::ErrorCause& cause : error.causes()) {
+    if (cause.reason == "NamespaceTerminating") return true;
+  }
+  return false;
 }
 
 }  // namespace relops::kube

@@ -29,4 +29,9 @@ base::Error errorFromResponse(int httpStatus, std::string_view body,
 // The kind an HTTP status alone implies.
 base::ErrorKind errorKindForHttpStatus(int httpStatus);
 
+// A 403 because the object's namespace is being deleted (a cause with reason
+// NamespaceTerminating): nothing can be created there any more, and the
+// namespace's own deletion removes the object that asked.
+bool isNamespaceTerminating(const base::Error& error);
+
 }  // namespace relops::kube

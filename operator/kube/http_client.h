@@ -26,7 +26,7 @@ namespace relops::kube {
 class ExecRunner;
 
 struct HttpClientOptions {
-  // client-go's defaults; `relops run --kube-api-qps/--kube-api-burst` override them.
+  // client-go's defaults (relops run sets 50 and 100; --kube-api-qps/--kube-api-burst).
   // qps <= 0 turns client-side limiting off.
   double qps = 5;
   int burst = 10;

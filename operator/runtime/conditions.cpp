@@ -147,6 +147,13 @@ bool setCondition(json& conditions, json newCondition, std::chrono::system_clock
   return true;
 }
 
+bool setStatusCondition(json& status, std::string_view type, std::string_view value,
+                        std::string_view reason, std::string_view message,
+                        int64_t observedGeneration, std::chrono::system_clock::time_point now) {
+  return setCondition(status["conditions"],
+                      makeCondition(type, value, reason, message, observedGeneration), now);
+}
+
 const json* findCondition(const json& conditions, std::string_view type) {
   if (!conditions.is_array()) return nullptr;
   for (const json& condition : conditions) {

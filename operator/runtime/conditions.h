@@ -53,6 +53,11 @@ nlohmann::json makeCondition(std::string_view type, std::string_view status,
 bool setCondition(nlohmann::json& conditions, nlohmann::json newCondition,
                   std::chrono::system_clock::time_point now);
 
+// setCondition(status["conditions"], makeCondition(...), now) on a whole status object.
+bool setStatusCondition(nlohmann::json& status, std::string_view type, std::string_view value,
+                        std::string_view reason, std::string_view message,
+                        int64_t observedGeneration, std::chrono::system_clock::time_point now);
+
 // The condition of that type, or nullptr.
 const nlohmann::json* findCondition(const nlohmann::json& conditions, std::string_view type);
 bool isTrue(const nlohmann::json& conditions, std::string_view type);

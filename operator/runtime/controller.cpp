@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <random>
 
+#include "operator/kube/api_error.h"
+#include "operator/kube/client.h"
 #include "operator/runtime/metrics.h"
 
 namespace relops::runtime {
@@ -221,6 +223,13 @@ void Controller::process(const std::string& keyText) {
   }
   const base::Error& error = result.errorValue();
   count("error");
+  if (kube::isNamespaceTerminating(error)) {
+    // The namespace's deletion removes this object too; retrying would only
+    // be refused again until it is gone.
+    queue_.forget(keyText);
+    log.info("namespace is being deleted; not retrying", {{"error", error.describe()}});
+    return;
+  }
   if (metrics != nullptr) metrics->reconcileErrors.with({options_.name}).inc();
   switch (error.disposition()) {
     case base::Disposition::kStall:
@@ -242,6 +251,23 @@ void Controller::process(const std::string& keyText) {
       }
       return;
   }
+}
+
+std::optional<ReconcileResult> applyStatus(kube::Client& client, const kube::ResourceRef& resource,
+                                           const kube::ObjectKey& key,
+                                           const nlohmann::json& status) {
+  const nlohmann::json patch = {{"apiVersion", resource.apiVersion()},
+                                {"kind", resource.kind},
+                                {"metadata", {{"name", key.name}, {"namespace", key.namespace_}}},
+                                {"status", status}};
+  kube::WriteOptions options;
+  options.subresource = "status";
+  options.force = true;
+  auto applied = kube::apply(client, resource, patch, options);
+  if (applied.ok()) return std::nullopt;
+  base::Error error = std::move(applied).error();
+  if (error.kind() == base::ErrorKind::kNotFound) return ReconcileResult::done();
+  return ReconcileResult::error(std::move(error.context("write status")));
 }
 
 }  // namespace relops::runtime

@@ -24,6 +24,10 @@
 #include "operator/runtime/log.h"
 #include "operator/runtime/work_queue.h"
 
+namespace relops::kube {
+class Client;
+}
+
 namespace relops::runtime {
 
 struct StandardMetrics;
@@ -123,6 +127,13 @@ class Controller {
   std::atomic<bool> stopping_{false};
   bool started_ = false;
 };
+
+// Writes `status` to the object's /status with server-side apply (field manager
+// relops, forced), as every reconciler does after decide(). std::nullopt when written;
+// done() when the object is gone; otherwise the error to return from reconcile().
+std::optional<ReconcileResult> applyStatus(kube::Client& client, const kube::ResourceRef& resource,
+                                           const kube::ObjectKey& key,
+                                           const nlohmann::json& status);
 
 // The keys of the controlling owners of `child` that are of `ownerKind` in
 // group `ownerGroup` (ownerReferences with controller=true; same namespace).

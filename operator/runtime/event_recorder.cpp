@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <ctime>
 
+#include "operator/kube/api_error.h"
 #include "operator/runtime/metrics.h"
 
 namespace relops::runtime {
@@ -409,6 +410,12 @@ void KubeEventRecorder::send(const EventWrite& write) {
   }
   // Logged and counted, never retried: an Event is not worth a hot loop.
   drop("write_failed");
+  if (kube::isNamespaceTerminating(error)) {
+    log_.debug("namespace is being deleted; event dropped",
+               {{"namespace", write.namespace_}, {"name", write.name}});
+    correlator_.forget(write.seriesKey);
+    return;
+  }
   log_.warn("failed to write event",
             {{"namespace", write.namespace_}, {"name", write.name}, {"error", error.describe()}});
   correlator_.forget(write.seriesKey);

@@ -34,6 +34,17 @@ bool Manager::watches(const std::string& namespace_) const {
              options_.watchNamespaces.end();
 }
 
+void Manager::setLabelSelector(const kube::ResourceRef& resource, std::string labelSelector) {
+  std::lock_guard lock(mutex_);
+  labelSelectors_[informerKey(resource, "")] = std::move(labelSelector);
+}
+
+void Manager::setTransform(const kube::ResourceRef& resource,
+                           std::function<void(nlohmann::json&)> transform) {
+  std::lock_guard lock(mutex_);
+  transforms_[informerKey(resource, "")] = std::move(transform);
+}
+
 std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
   std::vector<std::string> scopes = options_.watchNamespaces;
   if (scopes.empty() || !resource.namespaced) scopes = {""};
@@ -44,6 +55,14 @@ std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
     if (!informer) {
       ReflectorOptions options;
       options.namespace_ = scope;
+      if (const auto selector = labelSelectors_.find(informerKey(resource, ""));
+          selector != labelSelectors_.end()) {
+        options.labelSelector = selector->second;
+      }
+      if (const auto transform = transforms_.find(informerKey(resource, ""));
+          transform != transforms_.end()) {
+        options.transform = transform->second;
+      }
       informer = std::make_unique<Informer>(
           client_, resource, clock_,
           log_.named("informer").with({{"resource", resource.resource}, {"namespace", scope}}),

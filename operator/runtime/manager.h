@@ -54,6 +54,15 @@ class Manager {
   // The informers of `resource` for the watched namespaces, created on first
   // use (before run()). Cluster-scoped resources get one informer.
   std::vector<Informer*> informers(const kube::ResourceRef& resource);
+  // Caches only the objects of `resource` that match `labelSelector` (children
+  // relops labels as its own, so it never caches every ConfigMap of the
+  // cluster). Call before the first informers() of that resource.
+  void setLabelSelector(const kube::ResourceRef& resource, std::string labelSelector);
+  // Replaces the transform applied to each object of `resource` before it is cached
+  // (default: drop managedFields), so a controller that reads a few fields of a large
+  // kind does not cache the rest. Call before the first informers() of that resource.
+  void setTransform(const kube::ResourceRef& resource,
+                    std::function<void(nlohmann::json&)> transform);
   // An object from the shared caches; null if absent or not watched.
   ObjectPtr cached(const kube::ResourceRef& resource, const kube::ObjectKey& key);
   // Objects of `resource` in `namespace_` ("" for every watched namespace).
@@ -96,6 +105,8 @@ class Manager {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::map<std::string, std::unique_ptr<Informer>> informers_;  // by resource + namespace
+  std::map<std::string, std::string> labelSelectors_;           // by informerKey(resource, "")
+  std::map<std::string, std::function<void(nlohmann::json&)>> transforms_;  // likewise
   std::vector<std::unique_ptr<Controller>> controllers_;
   std::unique_ptr<LeaderElector> elector_;
   bool stopRequested_ = false;

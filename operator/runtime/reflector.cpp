@@ -39,7 +39,15 @@ Error watchErrorToError(const json& status) {
 
 void stripManagedFields(json& object) {
   const auto metadata = object.find("metadata");
-  if (metadata != object.end() && metadata->is_object()) metadata->erase("managedFields");
+  if (metadata == object.end() || !metadata->is_object()) return;
+  metadata->erase("managedFields");
+  // kubectl's client-side apply (and tools built on it) keeps a whole copy of the object
+  // in this annotation; relops never reads it, and it would double each cached object.
+  const auto annotations = metadata->find("annotations");
+  if (annotations != metadata->end() && annotations->is_object()) {
+    annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+    if (annotations->empty()) metadata->erase(annotations);
+  }
 }
 
 Reflector::Reflector(kube::Client& client, kube::ResourceRef resource, ObjectCache& cache,

@@ -26,6 +26,8 @@
 
 namespace relops::runtime {
 
+// The default transform before caching: drops metadata.managedFields and kubectl's
+// last-applied-configuration annotation, which relops never reads.
 void stripManagedFields(nlohmann::json& object);
 
 // What the reflector tells its informer; called on the reflector's thread

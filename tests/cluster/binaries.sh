@@ -65,12 +65,24 @@ kube_ldflags() {
 
 helm_version="$(module_version "$here/gomod/helm" helm.sh/helm/v3)"
 
+# As helm's Makefile does: the Kubernetes version `helm template` and `helm lint` assume
+# without a cluster is the one its client-go module implements (client-go v0.N is 1.N), so a
+# chart's kubeVersion constraint is checked against a current version, not helm's fallback 1.20.
+helm_ldflags() {
+  local client_go minor flags
+  client_go="$(module_version "$here/gomod/helm" k8s.io/client-go)"
+  minor="$(echo "$client_go" | cut -d. -f2)"
+  flags="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version"
+  for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+    flags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+  done
+  echo "$flags"
+}
+
 kube_dir="$(build kube k8s.io/kubernetes -- -ldflags "$(kube_ldflags)" .)"
 etcd_dir="$(build etcd go.etcd.io/etcd/server/v3 -- -ldflags "-s -w" .)"
 kwok_dir="$(build kwok sigs.k8s.io/kwok -- -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok)"
-helm_dir="$(build helm helm.sh/helm/v3 -- \
-  -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version" \
-  helm.sh/helm/v3/cmd/helm)"
+helm_dir="$(build helm helm.sh/helm/v3 -- -ldflags "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm)"
 
 # kwok simulates nothing without Stage definitions. Take kwok's own "fast"
 # node and pod stages (plus node heartbeats with leases) from the kwok module

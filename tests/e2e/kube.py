@@ -86,3 +86,17 @@ def kubeconfig_from_env() -> str:
             "(tests/cluster/up prints one; ctest sets it through its e2e fixture)"
         )
     return path
+
+
+def settled(what: str, read: Callable[[], T], quiet: float = 3, timeout: float = 60) -> T:
+    """Reads until two reads `quiet` seconds apart agree (asynchronous writes have
+    landed), and returns that value."""
+    deadline = time.monotonic() + timeout
+    last = read()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        current = read()
+        if current == last:
+            return current
+        last = current
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} to settle")

@@ -25,7 +25,8 @@ def free_port() -> int:
 class Operator:
     """One `relops run` process with its own metrics and probe ports."""
 
-    def __init__(self, kubeconfig: str, log_path: Path, *flags: str):
+    def __init__(self, kubeconfig: str, log_path: Path, *flags: str,
+                 env: dict[str, str] | None = None):
         self.metrics_port = free_port()
         self.probe_port = free_port()
         self.log_path = log_path
@@ -36,6 +37,7 @@ class Operator:
              "--health-probe-bind-address", f"127.0.0.1:{self.probe_port}",
              *flags],
             stdout=self._log, stderr=self._log,
+            env={**os.environ, **(env or {})},
         )
 
     def _get(self, port: int, path: str) -> tuple[int, str]:
@@ -73,7 +75,12 @@ class Operator:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        code = self.process.wait(timeout=timeout)
+        try:
+            code = self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # Not left running for the tests after this one; the caller sees -9.
+            self.process.kill()
+            code = self.process.wait()
         self._log.close()
         return code
 
@@ -91,6 +98,8 @@ def writes_by(kubeconfig: str, user_agent_prefix: str, namespace: str | None = N
     found = []
     with open(audit_log(kubeconfig)) as log:
         for line in log:
+            if not line.endswith("\n"):
+                break  # the API server is still writing this one
             event = json.loads(line)
             if not event.get("userAgent", "").startswith(user_agent_prefix):
                 continue

@@ -60,7 +60,7 @@ def cluster_of(kubeconfig: str) -> tuple[str, Path]:
 
 def restart(kubeconfig: str, component: str) -> None:
     name, state = cluster_of(kubeconfig)
-    subprocess.run([CLUSTER_DIR / "restart", name, component], check=True, timeout=120,
+    subprocess.run([CLUSTER_DIR / "restart", name, component], check=True, timeout=200,
                    env={**os.environ, "RELOPS_CLUSTER_ROOT": str(state.parent)})
 
 
@@ -152,7 +152,9 @@ def test_partition_past_compaction_relists_and_converges(
         wait_until("the informer to sync",
                    lambda: probe.state()["objects"] == server_view(kubectl, namespace),
                    timeout=60)
-        lists_before = probe.state()["lists"]
+        # The probe counts a list after its handlers ran (see below).
+        lists_before = wait_until("the first list counted", lambda: probe.state()["lists"],
+                                  timeout=10)
 
         proxy.partition()
         kubectl.run("patch", "configmap", "change", "-n", namespace, "--type=merge",
@@ -170,7 +172,10 @@ def test_partition_past_compaction_relists_and_converges(
 
         proxy.heal()
         converge(probe, kubectl, namespace, "the informer to converge to the server's list")
-        assert probe.state()["lists"] > lists_before, "the informer did not relist"
+        # The probe counts a list once its handlers have run, and the snapshot
+        # those handlers wrote may be read before the count is in a snapshot.
+        wait_until("the informer to have relisted",
+                   lambda: probe.state()["lists"] > lists_before, timeout=10)
         probe.stop()
     finally:
         proxy.close()

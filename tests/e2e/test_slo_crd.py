@@ -8,14 +8,17 @@ pytest with -s to see each message).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
+import yaml
 
 from kube import Kubectl, KubectlError, wait_until
 
@@ -29,6 +32,37 @@ PROMETHEUS_RULE_CRD = "example/prometheus-operator-crd/monitoring.coreos.com_pro
 EXAMPLES = sorted(
     [*CRDS.glob("examples/slo-*.yaml"), *CRDS.glob("examples/errorbudgetpolicy-*.yaml")]
 )
+
+
+@contextlib.contextmanager
+def prometheus_rule_crd(kubectl: Kubectl) -> Iterator[None]:
+    """The Prometheus Operator's PrometheusRule CRD, installed and in discovery for the
+    block; removed after it, and waited for, unless it was there before."""
+    module = json.loads(subprocess.run(
+        ["go", "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
+        check=True, capture_output=True, text=True, timeout=600,
+    ).stdout)
+    name = "crd/prometheusrules.monitoring.coreos.com"
+    # One that an earlier block removed may still be terminating.
+    found = kubectl.run("get", name, "--ignore-not-found", "-o", "json").stdout.strip()
+    if found and json.loads(found)["metadata"].get("deletionTimestamp"):
+        kubectl.run("wait", "--for=delete", "--timeout=120s", name, timeout=130)
+    installed_here = not kubectl.exists("crd", "prometheusrules.monitoring.coreos.com")
+    kubectl.run("apply", "--server-side", "-f", str(Path(module["Dir"]) / PROMETHEUS_RULE_CRD))
+    try:
+        kubectl.run("wait", "--for=condition=Established", "--timeout=60s", name, timeout=70)
+        # Discovery catches up with a new CRD a moment after it is Established.
+        wait_until(
+            "PrometheusRule in discovery",
+            lambda: "prometheusrules" in kubectl.run(
+                "api-resources", "--api-group=monitoring.coreos.com").stdout,
+            timeout=30,
+        )
+        yield
+    finally:
+        if installed_here:
+            kubectl.run("delete", name, "--wait=true", "--timeout=120s", check=False,
+                        timeout=130)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -109,16 +143,7 @@ def test_generated_prometheusrules_pass_the_prometheusrule_crd(kubectl: Kubectl,
     relops = os.environ.get("RELOPS_BINARY")
     if not relops:
         pytest.skip("RELOPS_BINARY is not set (ctest sets it)")
-    module = json.loads(subprocess.run(
-        ["go", "mod", "download", "-json", PROMETHEUS_OPERATOR_MODULE],
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout)
-    crd = Path(module["Dir"]) / PROMETHEUS_RULE_CRD
-    installed = not kubectl.exists("crd", "prometheusrules.monitoring.coreos.com")
-    kubectl.run("apply", "--server-side", "-f", str(crd))
-    try:
-        kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
-                    "crd/prometheusrules.monitoring.coreos.com", timeout=70)
+    with prometheus_rule_crd(kubectl):
         sources = "\n---\n".join(
             example.read_text().replace("namespace: shop", f"namespace: {namespace}")
             for example in EXAMPLES
@@ -127,20 +152,10 @@ def test_generated_prometheusrules_pass_the_prometheusrule_crd(kubectl: Kubectl,
             [relops, "generate", "-f", "-"], input=sources, capture_output=True, text=True,
             timeout=30, check=True,
         ).stdout
-        wait_until(
-            "PrometheusRule in discovery",
-            lambda: "prometheusrules" in kubectl.run(
-                "api-resources", "--api-group=monitoring.coreos.com").stdout,
-            timeout=30,
-        )
         out = kubectl.run("apply", "--server-side", "-f", "-", input=generated).stdout
         assert out.count("serverside-applied") == 3, out
         rule = kubectl.get("prometheusrule", "relops-slo-checkout-availability", namespace)
         assert rule["spec"]["groups"][0]["name"] == f"relops-slo-{namespace}-checkout-availability"
-    finally:
-        if installed:
-            kubectl.run("delete", "crd", "prometheusrules.monitoring.coreos.com",
-                        "--wait=false", check=False)
 
 
 def test_schema_defaults_are_stored(kubectl: Kubectl, namespace: str):
@@ -238,51 +253,89 @@ def burn_window(**fields: Any) -> Mutation:
     return alerting(burnRateWindows=[row])
 
 
-# (id, mutation, what kubectl must say). One case (at least) per CEL rule of the SLO CRD.
+# (id, mutation, the field kubectl names, what kubectl must say). At least one case per CEL
+# rule of the SLO CRD: test_every_cel_rule_has_a_case walks the CRD to make sure.
 SLO_CASES = [
-    ("objective-100", spec_set(objective="100"), "objective must be a percentage strictly between 0 and 100"),
-    ("objective-0", spec_set(objective="0"), "objective must be a percentage strictly between 0 and 100"),
-    ("objective-7-decimals", spec_set(objective="99.9999999"), "with at most 6 decimals"),
-    ("objective-words", spec_set(objective="high"), "spec.objective"),
-    ("window-91d", spec_set(window="91d"), "between 1h and 90d"),
-    ("window-30m", spec_set(window="30m"), "between 1h and 90d"),
-    ("window-compound", spec_set(window="1d12h"), "a number and one unit"),
-    ("timeslices-with-ratio", spec_set(budgetingMethod="Timeslices"),
+    ("objective-100", spec_set(objective="100"), "spec.objective",
+     "objective must be a percentage strictly between 0 and 100"),
+    ("objective-0", spec_set(objective="0"), "spec.objective",
+     "objective must be a percentage strictly between 0 and 100"),
+    ("objective-7-decimals", spec_set(objective="99.9999999"), "spec.objective",
+     "with at most 6 decimals"),
+    ("objective-words", spec_set(objective="high"), "spec.objective",
+     "objective must be a percentage strictly between 0 and 100"),
+    ("window-91d", spec_set(window="91d"), "spec.window", "between 1h and 90d"),
+    ("window-30m", spec_set(window="30m"), "spec.window", "between 1h and 90d"),
+    ("window-compound", spec_set(window="1d12h"), "spec.window", "a number and one unit"),
+    ("timeslices-with-ratio", spec_set(budgetingMethod="Timeslices"), "spec.budgetingMethod",
      "budgetingMethod Timeslices is supported only with the workload indicator"),
-    ("no-indicator", indicator({}), "exactly one indicator of ratio, latency or workload must be set"),
+    ("no-indicator", indicator({}), "spec.indicator",
+     "exactly one indicator of ratio, latency or workload must be set"),
     ("two-indicators", indicator({"ratio": {"errors": "e", "total": "t"},
                                   "workload": {"kind": "Deployment", "name": "web"}}),
-     "exactly one indicator of ratio, latency or workload must be set"),
-    ("errors-and-good", ratio(good="g_total"), "ratio needs exactly one of errors or good next to total"),
-    ("neither-errors-nor-good", indicator({"ratio": {"total": "t_total"}}),
+     "spec.indicator", "exactly one indicator of ratio, latency or workload must be set"),
+    ("errors-and-good", ratio(good="g_total"), "spec.indicator.ratio",
      "ratio needs exactly one of errors or good next to total"),
-    ("selector-function", ratio(errors="rate(e_total[5m])"), "must be a Prometheus series selector"),
-    ("selector-unquoted", ratio(total="t_total{job=api}"), "must be a Prometheus series selector"),
-    ("grouping-reserved", ratio(grouping=["slo"]), "grouping labels must be Prometheus label names other than slo"),
-    ("grouping-not-a-label", ratio(grouping=["a-b"]), "grouping labels must be Prometheus label names"),
-    ("bucket-not-bucket", latency(bucket="d_seconds_count"), "bucket must be a selector of a histogram's _bucket series"),
-    ("bucket-with-le", latency(bucket='d_seconds_bucket{le="1"}'), "without an le matcher"),
-    ("le-not-a-number", latency(le="fast"), "le must be a non-negative number"),
-    ("absent-for-days", alerting(absentFor="1d"), "absentFor must be empty or a duration in minutes or hours"),
-    ("runbook-not-http", alerting(runbookURL="ftp://runbooks"), "runbookURL must be an http or https URL"),
-    ("alert-label-reserved", alerting(labels={"severity": "page"}), "other than the ones relops sets"),
-    ("short-not-shorter", burn_window(shortWindow="2h"), "shortWindow must be shorter than longWindow"),
-    ("budget-percent-0", burn_window(budgetPercent="0"), "budgetPercent must be a percentage in (0, 100]"),
-    ("alert-window-too-long", burn_window(longWindow="13w"), "alert windows must be durations such as 5m, 6h or 3d, from 1m to 90d"),
-    ("for-in-days", burn_window(**{"for": "1d"}), "for must be a duration such as 2m"),
+    ("neither-errors-nor-good", indicator({"ratio": {"total": "t_total"}}), "spec.indicator.ratio",
+     "ratio needs exactly one of errors or good next to total"),
+    ("selector-function", ratio(errors="rate(e_total[5m])"), "spec.indicator.ratio.errors",
+     "must be a Prometheus series selector"),
+    ("good-selector-range", indicator({"ratio": {"good": "g_total[5m]", "total": "t_total"}}),
+     "spec.indicator.ratio.good", "must be a Prometheus series selector"),
+    ("selector-unquoted", ratio(total="t_total{job=api}"), "spec.indicator.ratio.total",
+     "must be a Prometheus series selector"),
+    ("grouping-reserved", ratio(grouping=["slo"]), "spec.indicator.ratio.grouping[0]",
+     "grouping labels must be Prometheus label names other than slo"),
+    ("grouping-not-a-label", ratio(grouping=["a-b"]), "spec.indicator.ratio.grouping[0]",
+     "grouping labels must be Prometheus label names"),
+    ("bucket-not-bucket", latency(bucket="d_seconds_count"), "spec.indicator.latency.bucket",
+     "bucket must be a selector of a histogram's _bucket series"),
+    ("bucket-with-le", latency(bucket='d_seconds_bucket{le="1"}'), "spec.indicator.latency.bucket",
+     "without an le matcher"),
+    ("le-not-a-number", latency(le="fast"), "spec.indicator.latency.le",
+     "le must be a non-negative number"),
+    ("latency-total-sum", latency(total="sum(d_seconds_count)"), "spec.indicator.latency.total",
+     "must be a Prometheus series selector"),
+    ("latency-grouping-le", latency(grouping=["route", "le"]),
+     "spec.indicator.latency.grouping[1]",
+     "grouping labels must be Prometheus label names other than slo"),
+    ("absent-for-days", alerting(absentFor="1d"), "spec.alerting.absentFor",
+     "absentFor must be empty or a duration in minutes or hours"),
+    ("runbook-not-http", alerting(runbookURL="ftp://runbooks"), "spec.alerting.runbookURL",
+     "runbookURL must be an http or https URL"),
+    ("alert-label-reserved", alerting(labels={"severity": "page"}), "spec.alerting.labels",
+     "other than the ones relops sets"),
+    ("short-not-shorter", burn_window(shortWindow="2h"), "spec.alerting.burnRateWindows[0]",
+     "shortWindow must be shorter than longWindow"),
+    ("budget-percent-0", burn_window(budgetPercent="0"),
+     "spec.alerting.burnRateWindows[0].budgetPercent",
+     "budgetPercent must be a percentage in (0, 100]"),
+    ("alert-window-too-long", burn_window(longWindow="13w"),
+     "spec.alerting.burnRateWindows[0].longWindow",
+     "alert windows must be durations such as 5m, 6h or 3d, from 1m to 90d"),
+    ("short-window-seconds", burn_window(shortWindow="30s"),
+     "spec.alerting.burnRateWindows[0].shortWindow",
+     "alert windows must be durations such as 5m, 6h or 3d, from 1m to 90d"),
+    ("for-in-days", burn_window(**{"for": "1d"}), "spec.alerting.burnRateWindows[0].for",
+     "for must be a duration such as 2m"),
 ]
 
 
-@pytest.mark.parametrize("mutate,message", [(m, msg) for _, m, msg in SLO_CASES],
+def assert_rejected(stderr: str, field: str, message: str) -> None:
+    print(f"\nkubectl: {stderr.strip()}")
+    assert "is invalid" in stderr and f"{field}: Invalid value" in stderr, stderr
+    assert message in stderr, stderr
+
+
+@pytest.mark.parametrize("mutate,field,message", [case[1:] for case in SLO_CASES],
                          ids=[case[0] for case in SLO_CASES])
-def test_slo_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, message: str):
+def test_slo_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, field: str,
+                              message: str):
     manifest = copy.deepcopy(slo(namespace, "rejected"))
     mutate(manifest)
     with pytest.raises(KubectlError) as rejected:
         apply(kubectl, manifest)
-    stderr = rejected.value.result.stderr
-    print(f"\nkubectl: {stderr.strip()}")
-    assert "is invalid" in stderr and message in stderr, stderr
+    assert_rejected(rejected.value.result.stderr, field, message)
     assert not kubectl.exists("servicelevelobjective", "rejected", namespace)
 
     # `relops generate` validates offline what the API server validates online.
@@ -302,48 +355,89 @@ def rules(*items: dict[str, Any]) -> Mutation:
 
 POLICY_CASES = [
     ("match-labels-bad-key", spec_set(sloSelector={"matchLabels": {"bad key!": "x"}}),
-     "matchLabels must map label keys to label values"),
+     "spec.sloSelector.matchLabels", "matchLabels must map label keys to label values"),
     ("match-expression-in-without-values",
      spec_set(sloSelector={"matchExpressions": [{"key": "tier", "operator": "In"}]}),
+     "spec.sloSelector.matchExpressions[0]",
      "operators In and NotIn need a non-empty values list"),
     ("exists-with-values",
      spec_set(sloSelector={"matchExpressions": [{"key": "tier", "operator": "Exists", "values": ["1"]}]}),
-     "Exists and DoesNotExist take no values"),
-    ("empty-workload-selector", spec_set(workloadSelector={}),
+     "spec.sloSelector.matchExpressions[0]", "Exists and DoesNotExist take no values"),
+    ("empty-workload-selector", spec_set(workloadSelector={}), "spec.workloadSelector",
      "workloadSelector needs at least one matchLabels entry"),
-    ("rule-without-threshold", rules({"name": "a"}),
+    ("workload-selector-bad-value",
+     spec_set(workloadSelector={"matchLabels": {"app": "web shop"}}),
+     "spec.workloadSelector.matchLabels", "matchLabels must map label keys to label values"),
+    ("rule-without-threshold", rules({"name": "a"}), "spec.rules[0]",
      "a rule needs exactly one of budgetRemainingBelow or burnRateAbove"),
     ("rule-with-both-thresholds",
      rules({"name": "a", "budgetRemainingBelow": "0", "burnRateAbove": "2", "burnRateWindow": "1h"}),
-     "a rule needs exactly one of budgetRemainingBelow or burnRateAbove"),
-    ("burn-rate-without-window", rules({"name": "a", "burnRateAbove": "2"}),
+     "spec.rules[0]", "a rule needs exactly one of budgetRemainingBelow or burnRateAbove"),
+    ("burn-rate-without-window", rules({"name": "a", "burnRateAbove": "2"}), "spec.rules[0]",
      "burnRateAbove needs burnRateWindow"),
+    ("window-without-burn-rate",
+     rules({"name": "a", "budgetRemainingBelow": "0", "burnRateWindow": "1h"}), "spec.rules[0]",
+     "burnRateAbove needs burnRateWindow (and burnRateWindow needs burnRateAbove)"),
     ("freeze-on-burn-rate",
      rules({"name": "a", "burnRateAbove": "2", "burnRateWindow": "1h", "freeze": True}),
-     "freeze needs budgetRemainingBelow"),
+     "spec.rules[0]", "freeze needs budgetRemainingBelow"),
     ("threshold-100", rules({"name": "a", "budgetRemainingBelow": "100"}),
+     "spec.rules[0].budgetRemainingBelow",
      "budgetRemainingBelow must be a percentage of the budget from -100 to below 100"),
     ("threshold-below-minus-100", rules({"name": "a", "budgetRemainingBelow": "-101"}),
+     "spec.rules[0].budgetRemainingBelow",
      "budgetRemainingBelow must be a percentage of the budget from -100 to below 100"),
     ("hysteresis-60", rules({"name": "a", "budgetRemainingBelow": "0", "hysteresis": "60"}),
-     "hysteresis must be from 0 to 50 percentage points"),
+     "spec.rules[0].hysteresis", "hysteresis must be from 0 to 50 percentage points"),
     ("burn-rate-0", rules({"name": "a", "burnRateAbove": "0", "burnRateWindow": "1h"}),
-     "burnRateAbove must be a factor above 0 and at most 1000"),
+     "spec.rules[0].burnRateAbove", "burnRateAbove must be a factor above 0 and at most 1000"),
     ("burn-rate-window-words", rules({"name": "a", "burnRateAbove": "2", "burnRateWindow": "1hr"}),
-     "burnRateWindow must be a duration such as 1h"),
-    ("exempt-annotation-bad", spec_set(exemptAnnotation="not a key"),
+     "spec.rules[0].burnRateWindow", "burnRateWindow must be a duration such as 1h"),
+    ("exempt-annotation-bad", spec_set(exemptAnnotation="not a key"), "spec.exemptAnnotation",
      "exemptAnnotation must be an annotation key"),
 ]
 
 
-@pytest.mark.parametrize("mutate,message", [(m, msg) for _, m, msg in POLICY_CASES],
+@pytest.mark.parametrize("mutate,field,message", [case[1:] for case in POLICY_CASES],
                          ids=[case[0] for case in POLICY_CASES])
-def test_policy_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, message: str):
+def test_policy_cel_rule_rejects(kubectl: Kubectl, namespace: str, mutate: Mutation, field: str,
+                                 message: str):
     manifest = copy.deepcopy(policy(namespace, "rejected"))
     mutate(manifest)
     with pytest.raises(KubectlError) as rejected:
         apply(kubectl, manifest)
-    stderr = rejected.value.result.stderr
-    print(f"\nkubectl: {stderr.strip()}")
-    assert "is invalid" in stderr and message in stderr, stderr
+    assert_rejected(rejected.value.result.stderr, field, message)
     assert not kubectl.exists("errorbudgetpolicy", "rejected", namespace)
+
+
+def cel_rules(crd: Path) -> list[tuple[str, str]]:
+    """(field as kubectl names it, with [] for any list index; message) for every
+    x-kubernetes-validations rule in the CRD's schema."""
+    found: list[tuple[str, str]] = []
+
+    def walk(node: dict[str, Any], path: str) -> None:
+        for rule in node.get("x-kubernetes-validations") or []:
+            found.append((path + rule.get("fieldPath", ""), " ".join(rule["message"].split())))
+        for name, child in (node.get("properties") or {}).items():
+            walk(child, f"{path}.{name}" if path else name)
+        if isinstance(node.get("items"), dict):
+            walk(node["items"], path + "[]")
+        if isinstance(node.get("additionalProperties"), dict):
+            walk(node["additionalProperties"], path + "[]")
+
+    schema = yaml.safe_load(crd.read_text())["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
+    walk(schema, "")
+    return found
+
+
+@pytest.mark.parametrize("crd,cases", [(SLO_CRD, SLO_CASES), (POLICY_CRD, POLICY_CASES)],
+                         ids=["slo", "policy"])
+def test_every_cel_rule_has_a_case(crd: Path, cases: list):
+    rules_found = cel_rules(crd)
+    assert len(rules_found) >= 10, rules_found
+    missing = [
+        (field, message) for field, message in rules_found
+        if not any(re.sub(r"\[\d+\]", "[]", case_field) == field and case_message in message
+                   for _, _, case_field, case_message in cases)
+    ]
+    assert not missing, f"CEL rules of {crd.name} without a rejection case: {missing}"

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "operator/runtime/informer.h"
+#include "operator/runtime/object_trim.h"
 #include "tests/support/fake_clock.h"
 #include "tests/unit/informer/scripted_client.h"
 
@@ -75,6 +76,35 @@ struct ReflectorFixture : ::testing::Test {
   }();
   Reflector reflector{client, kWidgets, cache, handler, clock, discardLogger(), options};
 };
+
+TEST(DefaultTransform, DropsWhatRelopsNeverReads) {
+  json object = {{"metadata",
+                  {{"name", "a"},
+                   {"managedFields", json::array({{{"manager", "kubectl"}}})},
+                   {"annotations",
+                    {{"kubectl.kubernetes.io/last-applied-configuration", "{\"whole\":1}"},
+                     {"relops.dev/run-now", "t1"}}}}},
+                 {"spec", {{"x", 1}}}};
+  stripManagedFields(object);
+  EXPECT_EQ(object, json::parse(R"({"metadata":{"name":"a","annotations":
+      {"relops.dev/run-now":"t1"}},"spec":{"x":1}})"));
+  json onlyLastApplied = {
+      {"metadata", {{"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", ""}}}}}};
+  stripManagedFields(onlyLastApplied);
+  EXPECT_EQ(onlyLastApplied, json::parse(R"({"metadata":{}})"));
+}
+
+TEST(KeepMetadata, KeepsIdentityAndTheNamedFieldsOnly) {
+  json object = {{"apiVersion", "apps/v1"},
+                 {"kind", "Deployment"},
+                 {"metadata", {{"name", "web"}, {"labels", {{"a", "b"}}}, {"uid", "u"}}},
+                 {"spec", {{"replicas", 2}}}};
+  EXPECT_EQ(keepMetadata(object, {"name", "labels", "generation"}),
+            json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
+                "metadata":{"name":"web","labels":{"a":"b"}}})"));
+  json noMetadata = {{"kind", "Thing"}};
+  EXPECT_EQ(keepMetadata(noMetadata, {"name"}), json::parse(R"({"apiVersion":"","kind":"Thing"})"));
+}
 
 TEST_F(ReflectorFixture, ListsThenWatchesFromTheListVersion) {
   client.scriptList(page({widget("a", "1"), widget("b", "2")}, "10"));

@@ -73,6 +73,28 @@ TEST(ApiErrorTest, InvalidCopiesCauses) {
   EXPECT_THAT(error.describe(), HasSubstr("metadata.name: Invalid value"));
 }
 
+// The body kube-apiserver sends when a namespace is being deleted
+// (k8s.io/apiserver's NamespaceLifecycle admission plugin).
+TEST(ApiErrorTest, NamespaceTerminatingIsRecognisedByItsCause) {
+  const base::Error terminating = errorFromResponse(
+      403, status(403, "Forbidden",
+                  "configmaps x is forbidden: unable to create new content in namespace team "
+                  "because it is being terminated",
+                  R"({"name":"x","kind":"configmaps","causes":[)"
+                  R"({"reason":"NamespaceTerminating","message":"namespace team is being )"
+                  R"(terminated","field":"metadata.namespace"}]})"));
+  EXPECT_TRUE(isNamespaceTerminating(terminating));
+
+  const base::Error rbac =
+      errorFromResponse(403, status(403, "Forbidden", "configmaps is forbidden: User cannot create",
+                                    R"({"kind":"configmaps"})"));
+  EXPECT_FALSE(isNamespaceTerminating(rbac));
+  const base::Error invalid = errorFromResponse(
+      422, status(422, "Invalid", "bad",
+                  R"({"causes":[{"reason":"NamespaceTerminating","field":"x"}]})"));
+  EXPECT_FALSE(isNamespaceTerminating(invalid));
+}
+
 TEST(ApiErrorTest, RetryAfterFromHeaderWinsOverDetails) {
   const std::string body =
       status(429, "TooManyRequests", "slow down", R"({"retryAfterSeconds":7})");

@@ -29,6 +29,16 @@ TEST(SetCondition, AddsANewConditionStampedNow) {
   EXPECT_TRUE(validateCondition(conditions[0]).ok());
 }
 
+TEST(SetCondition, OnAWholeStatusObject) {
+  json status = {{"sli", "99.9"}};  // no conditions yet
+  EXPECT_TRUE(setStatusCondition(status, "Frozen", "False", "NoFreeze", "none", 4, t0()));
+  EXPECT_FALSE(setStatusCondition(status, "Frozen", "False", "NoFreeze", "none", 4, t0() + 1h));
+  ASSERT_EQ(status["conditions"].size(), 1u);
+  EXPECT_EQ(status["conditions"][0]["lastTransitionTime"], "2026-01-02T03:04:05Z");
+  EXPECT_EQ(status["conditions"][0]["observedGeneration"], 4);
+  EXPECT_EQ(status["sli"], "99.9");
+}
+
 TEST(SetCondition, TransitionTimeChangesOnlyWithStatus) {
   json conditions = json::array();
   setCondition(conditions, makeCondition("Ready", "False", "Waiting", "a", 1), t0());

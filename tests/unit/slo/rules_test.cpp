@@ -213,5 +213,57 @@ TEST(RuleOutput, IsDeterministic) {
             prometheusRuleJson(slo, *generateRules(slo))->dump());
 }
 
+// Rule children are cached in a reduced form; "up to date" must still see every
+// change relops would write, and nothing the API server adds.
+TEST(ChildCache, KeepsIdentityAndADigestAndJudgesChangesAsTheFullObjectWould) {
+  const auto slo = SloBuilder().uid("u-1").build();
+  const GeneratedRules generated = *generateRules(slo);
+  const nlohmann::json desired =
+      nlohmann::json::parse(prometheusRuleJson(slo, generated, {{{"team", "a"}}})->dump());
+
+  nlohmann::json live = desired;  // as the API server returns it
+  live["metadata"]["resourceVersion"] = "42";
+  live["metadata"]["uid"] = "child-uid";
+  live["metadata"]["managedFields"] = nlohmann::json::array({{{"manager", "relops"}}});
+  live["metadata"]["labels"]["added-by-someone"] = "x";
+  live["metadata"]["annotations"] = {{"note", "kept out of the cache"}};
+  nlohmann::json cached = live;
+  keepChildEssentials(cached);
+  EXPECT_FALSE(cached.contains("spec"));
+  EXPECT_FALSE(cached["metadata"].contains("managedFields"));
+  EXPECT_FALSE(cached["metadata"].contains("annotations"));
+  EXPECT_EQ(cached["metadata"]["resourceVersion"], "42");
+  EXPECT_EQ(cached["metadata"]["ownerReferences"], desired["metadata"]["ownerReferences"]);
+  EXPECT_LT(cached.dump().size(), live.dump().size() / 4);
+  EXPECT_TRUE(childUpToDate(&cached, desired));
+  EXPECT_FALSE(childUpToDate(nullptr, desired));
+
+  nlohmann::json ruleChanged = desired;  // e.g. the objective changed
+  ruleChanged["spec"]["groups"][0]["rules"][0]["expr"] = "vector(1)";
+  EXPECT_FALSE(childUpToDate(&cached, ruleChanged));
+
+  nlohmann::json editedByHand = live;  // someone edited the child: relops puts it back
+  editedByHand["spec"]["groups"][0]["rules"].erase(0);
+  keepChildEssentials(editedByHand);
+  EXPECT_FALSE(childUpToDate(&editedByHand, desired));
+
+  nlohmann::json labelLost = live;
+  labelLost["metadata"]["labels"].erase("team");
+  keepChildEssentials(labelLost);
+  EXPECT_FALSE(childUpToDate(&labelLost, desired));
+
+  nlohmann::json ownerLost = live;
+  ownerLost["metadata"].erase("ownerReferences");
+  keepChildEssentials(ownerLost);
+  EXPECT_FALSE(childUpToDate(&ownerLost, desired));
+
+  const nlohmann::json configMap = nlohmann::json::parse(ruleConfigMapJson(slo, generated)->dump());
+  nlohmann::json cachedConfigMap = configMap;
+  keepChildEssentials(cachedConfigMap);
+  EXPECT_FALSE(cachedConfigMap.contains("data"));
+  EXPECT_TRUE(childUpToDate(&cachedConfigMap, configMap));
+  EXPECT_FALSE(childUpToDate(&cachedConfigMap, desired));
+}
+
 }  // namespace
 }  // namespace relops::slo

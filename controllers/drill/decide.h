@@ -1,0 +1,178 @@
+// The DRDrill and DRDrillRun controllers' pure decisions (DESIGN.md: gather,
+// decide, act). The reconcilers gather the object, its runs or the objects a
+// run works on, and the current time; decide*() returns the status to write,
+// the cluster changes to make, the Events and when to look again. No I/O, and
+// the clock is a parameter.
+//
+// DRDrill conditions: Ready (False and Stalled=True for a spec that passes the
+// schema but cannot work: a bad cron expression, an unknown zone, a failover
+// target without the opt-in annotation), Running, LastRunSucceeded,
+// ObjectivesMet. Events: Started, Succeeded, Failed, ObjectiveMissed,
+// MissedSchedule, CleanupFailed; each once, deduplicated against the observed
+// status so that a resync never repeats one.
+//
+// DRDrillRun phases: Pending -> Running -> Verifying -> CleaningUp ->
+// Succeeded | Failed | Error. Every run is terminal by startTime + runTimeout;
+// cleanup that is not done by then is reported (cleanup.result Failed, a
+// CleanupFailed Event) and retried until it is.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "controllers/drill/drill_types.h"
+#include "operator/base/error.h"
+
+namespace relops::drill {
+
+struct Event {
+  std::string type;  // "Normal" or "Warning"
+  std::string reason;
+  std::string message;
+  bool operator==(const Event&) const = default;
+};
+
+inline constexpr std::string_view kConditionReady = "Ready";
+inline constexpr std::string_view kConditionStalled = "Stalled";
+inline constexpr std::string_view kConditionRunning = "Running";
+inline constexpr std::string_view kConditionLastRunSucceeded = "LastRunSucceeded";
+inline constexpr std::string_view kConditionObjectivesMet = "ObjectivesMet";
+
+inline constexpr std::string_view kEventStarted = "Started";
+inline constexpr std::string_view kEventSucceeded = "Succeeded";
+inline constexpr std::string_view kEventFailed = "Failed";
+inline constexpr std::string_view kEventObjectiveMissed = "ObjectiveMissed";
+inline constexpr std::string_view kEventMissedSchedule = "MissedSchedule";
+inline constexpr std::string_view kEventCleanupFailed = "CleanupFailed";
+
+// The finalizer every run carries until its cleanup is done.
+inline constexpr std::string_view kCleanupFinalizer = "relops.dev/drill-cleanup";
+
+// ---------------------------------------------------------------------------
+// DRDrill
+
+struct ObservedRun {
+  std::string name;
+  nlohmann::json spec;
+  nlohmann::json status;
+  bool deleting = false;
+};
+
+struct DrillObserved {
+  std::string name;
+  std::string namespace_;
+  int64_t generation = 0;
+  Instant creationTimestamp{};
+  nlohmann::json status;          // .status as stored; null when never written
+  std::string runNowToken;        // the relops.dev/run-now annotation, empty if absent
+  std::vector<ObservedRun> runs;  // the runs this drill owns
+  // A precondition the reconciler checked and found unmet, as a message
+  // (a failover target without relops.dev/drill-allowed: "true").
+  std::optional<std::string> blocked;
+};
+
+struct NewRun {
+  std::string name;
+  RunSpec spec;
+  bool operator==(const NewRun&) const = default;
+};
+
+struct DrillDesired {
+  DrillStatus status;
+  nlohmann::json statusJson;
+  bool statusChanged = false;
+  std::vector<NewRun> create;
+  std::vector<std::string> remove;  // runs to delete (history limits, Replace)
+  std::vector<Event> events;
+  std::optional<Instant> requeueAt;
+};
+
+DrillDesired decideDrill(const nlohmann::json& spec, const DrillObserved& observed,
+                         std::chrono::system_clock::time_point now);
+
+// ---------------------------------------------------------------------------
+// DRDrillRun
+
+struct ObjectRef {
+  std::string apiVersion;
+  std::string kind;
+  std::string namespace_;  // empty for cluster-scoped kinds
+  std::string name;
+  bool operator==(const ObjectRef&) const = default;
+};
+
+// A change a run makes in the cluster; the reconciler carries it out.
+struct Action {
+  enum class Kind {
+    kApply,                   // server-side apply `object`
+    kDelete,                  // delete `target`
+    kScale,                   // set `target`'s scale subresource to `replicas`
+    kDeleteRestoreLeftovers,  // delete cluster-scoped objects labelled velero.io/restore-name
+  };
+  Kind kind = Kind::kApply;
+  nlohmann::json object;
+  ObjectRef target;
+  int32_t replicas = 0;
+  std::string restoreName;
+  std::string purpose;  // what it is for, for messages: "create the Job"
+  bool operator==(const Action&) const = default;
+};
+
+struct RunObserved {
+  std::string name;
+  std::string namespace_;
+  std::string uid;
+  int64_t generation = 0;
+  nlohmann::json status;
+  bool deleting = false;
+  // job
+  std::optional<nlohmann::json> job;
+  std::vector<nlohmann::json> jobPods;
+  // failover
+  std::optional<nlohmann::json> target;
+  std::optional<nlohmann::json> standby;
+  std::vector<nlohmann::json> standbyEndpointSlices;
+  // veleroRestore
+  bool veleroInstalled = true;
+  std::vector<nlohmann::json> backups;  // Backups in the Velero namespace
+  std::optional<nlohmann::json> restore;
+  bool sandboxExists = false;
+  std::vector<nlohmann::json> sandboxWorkloads;  // Deployments and StatefulSets
+  int64_t leftovers = 0;  // cluster-scoped objects labelled with the restore's name
+};
+
+struct RunDesired {
+  RunStatus status;
+  nlohmann::json statusJson;
+  bool statusChanged = false;
+  std::vector<Action> actions;
+  std::vector<Event> events;
+  std::optional<Instant> requeueAt;
+  bool removeFinalizer = false;
+};
+
+// How often a run in progress looks at what it waits for (the measured RTO's
+// resolution), and how often unfinished cleanup is retried.
+inline constexpr std::chrono::seconds kPollInterval{1};
+inline constexpr std::chrono::seconds kCleanupRetryInterval{10};
+
+RunDesired decideRun(const nlohmann::json& spec, const RunObserved& observed,
+                     std::chrono::system_clock::time_point now);
+
+// An action the API server refused for good (invalid, forbidden): the run ends
+// with verdict Error and the server's message, and its cleanup is left to the
+// next reconcile. Returns the desired state to write instead.
+RunDesired failOnAction(const RunDesired& desired, const Action& action, const base::Error& error,
+                        std::chrono::system_clock::time_point now);
+
+// Whether a run's objectives were met by its measurements; `why` says what
+// was missed ("RTO 6m exceeded the objective 5m").
+bool objectivesMet(const std::optional<Objectives>& objectives, std::optional<int64_t> rtoSeconds,
+                   std::optional<int64_t> rpoSeconds, std::string& why);
+
+}  // namespace relops::drill

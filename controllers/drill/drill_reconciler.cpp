@@ -1,0 +1,209 @@
+#include "controllers/drill/drill_reconciler.h"
+
+#include <algorithm>
+
+#include "controllers/drill/decide.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/manager.h"
+#include "operator/runtime/metrics.h"
+
+namespace relops::drill {
+
+using nlohmann::json;
+
+namespace {
+
+struct DrillMetrics {
+  runtime::Family<runtime::Counter>& runs;
+  runtime::Family<runtime::Gauge>& rto;
+  runtime::Family<runtime::Gauge>& rpo;
+  runtime::Family<runtime::Gauge>& lastSuccess;
+};
+
+DrillMetrics drillMetrics(runtime::Registry& registry) {
+  return {registry.counter("relops_drdrill_runs_total",
+                           "Finished DRDrill runs by verdict (Pass, Fail, Error)",
+                           {"namespace", "name", "result"}),
+          registry.gauge("relops_drdrill_rto_seconds",
+                         "Recovery time measured by the drill's last finished run",
+                         {"namespace", "name"}),
+          registry.gauge("relops_drdrill_rpo_seconds",
+                         "Recovery point (age of the recovered data) of the drill's last run",
+                         {"namespace", "name"}),
+          registry.gauge("relops_drdrill_last_success_timestamp_seconds",
+                         "When the drill's last passing run finished (unix seconds)",
+                         {"namespace", "name"})};
+}
+
+void forgetMetrics(const DrillMetrics& metrics, const kube::ObjectKey& key) {
+  auto ofDrill = [&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name;
+  };
+  metrics.runs.removeMatching(ofDrill);
+  metrics.rto.removeMatching(ofDrill);
+  metrics.rpo.removeMatching(ofDrill);
+  metrics.lastSuccess.removeMatching(ofDrill);
+}
+
+void exportMetrics(const DrillMetrics& metrics, const kube::ObjectKey& key,
+                   const DrillStatus& previous, const DrillStatus& status) {
+  if (status.lastRun && (!previous.lastRun || previous.lastRun->name != status.lastRun->name)) {
+    metrics.runs.with({key.namespace_, key.name, std::string(toString(status.lastRun->verdict))})
+        .inc();
+  }
+  if (status.lastRun && status.lastRun->rtoSeconds) {
+    metrics.rto.with({key.namespace_, key.name})
+        .set(static_cast<double>(*status.lastRun->rtoSeconds));
+  }
+  if (status.lastRun && status.lastRun->rpoSeconds) {
+    metrics.rpo.with({key.namespace_, key.name})
+        .set(static_cast<double>(*status.lastRun->rpoSeconds));
+  }
+  if (status.lastSuccessfulTime) {
+    metrics.lastSuccess.with({key.namespace_, key.name})
+        .set(static_cast<double>(status.lastSuccessfulTime->time_since_epoch().count()));
+  }
+}
+
+std::optional<Instant> creationTime(const json& metadata) {
+  return parseTime(metadata.value("creationTimestamp", ""));
+}
+
+bool ownedBy(const json& object, const std::string& uid) {
+  const json owners = object["metadata"].value("ownerReferences", json::array());
+  return std::any_of(owners.begin(), owners.end(),
+                     [&](const json& owner) { return owner.value("uid", "") == uid; });
+}
+
+// A failover drill may only disrupt a target that opts in; checked before a
+// run starts so that the drill itself shows Stalled.
+std::optional<std::string> failoverBlocked(kube::Client& client, const json& spec,
+                                           const std::string& namespace_) {
+  auto parsed = parseDrillSpec(spec);
+  if (!parsed) return std::nullopt;
+  const auto* failover = std::get_if<FailoverDrill>(&parsed->type);
+  if (failover == nullptr) return std::nullopt;
+  const kube::ResourceRef& resource = failover->target.kind == "StatefulSet"
+                                          ? kube::resources::kStatefulSets
+                                          : kube::resources::kDeployments;
+  auto target = client.get(resource, {namespace_, failover->target.name});
+  const std::string what = failover->target.kind + " " + failover->target.name;
+  if (!target.ok()) {
+    if (target.error().kind() == base::ErrorKind::kNotFound) {
+      return "the failover target " + what + " does not exist in namespace " + namespace_;
+    }
+    return std::nullopt;  // unknown: the run checks again
+  }
+  const json annotations = (*target)["metadata"].value("annotations", json::object());
+  if (annotations.value(std::string(kDrillAllowedAnnotation), "") != "true") {
+    return "the failover target " + what + " lacks the annotation " +
+           std::string(kDrillAllowedAnnotation) +
+           ": \"true\"; relops disrupts only targets that "
+           "opt in";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void DrillReconciler::add(runtime::Manager& manager, DrillReconciler& reconciler, int workers) {
+  runtime::Controller::Options options;
+  options.name = "drdrill";
+  options.workers = workers;
+  manager.setLabelSelector(kDRDrillRuns, std::string(kDrillLabel));
+  runtime::Controller& controller = manager.addController(options, kDRDrills, reconciler);
+  for (runtime::Informer* informer : manager.informers(kDRDrillRuns)) controller.owns(*informer);
+}
+
+runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
+                                                    const runtime::Logger& log) {
+  // Gather.
+  const DrillMetrics metrics = drillMetrics(manager_.metrics().registry);
+  const runtime::ObjectPtr object = manager_.cached(kDRDrills, key);
+  if (!object) {  // deleted: its runs go with it (ownerReferences), each cleaning up first
+    forgetMetrics(metrics, key);
+    return runtime::ReconcileResult::done();
+  }
+  const json& metadata = object->at("metadata");
+  if (metadata.contains("deletionTimestamp")) return runtime::ReconcileResult::done();
+  const std::string uid = metadata.value("uid", "");
+  DrillObserved observed;
+  observed.name = key.name;
+  observed.namespace_ = key.namespace_;
+  observed.generation = metadata.value("generation", int64_t{0});
+  observed.creationTimestamp = creationTime(metadata).value_or(Instant{});
+  observed.status = object->value("status", json());
+  const json annotations = metadata.value("annotations", json::object());
+  observed.runNowToken = annotations.value(std::string(kRunNowAnnotation), "");
+  for (const runtime::ObjectPtr& run : manager_.cachedList(kDRDrillRuns, key.namespace_)) {
+    if (!ownedBy(*run, uid)) continue;
+    ObservedRun r;
+    r.name = (*run)["metadata"].value("name", "");
+    r.spec = run->value("spec", json::object());
+    r.status = run->value("status", json());
+    r.deleting = (*run)["metadata"].contains("deletionTimestamp");
+    observed.runs.push_back(std::move(r));
+  }
+  const json spec = object->value("spec", json::object());
+  observed.blocked = failoverBlocked(manager_.client(), spec, key.namespace_);
+  const auto now = manager_.clock().now();
+
+  // Decide.
+  DrillDesired desired = decideDrill(spec, observed, now);
+
+  // Act: status first, so an Event never announces what status does not show.
+  if (desired.statusChanged) {
+    if (auto result = runtime::applyStatus(manager_.client(), kDRDrills, key, desired.statusJson)) {
+      return *result;
+    }
+    log.debug("status written");
+  }
+  const auto regarding = runtime::ObjectReference::fromObject(*object);
+  for (const NewRun& run : desired.create) {
+    json body = {{"apiVersion", kDRDrillRuns.apiVersion()},
+                 {"kind", kDRDrillRuns.kind},
+                 {"metadata",
+                  {{"name", run.name},
+                   {"namespace", key.namespace_},
+                   {"labels", {{std::string(kDrillLabel), key.name}}},
+                   {"finalizers", json::array({std::string(kCleanupFinalizer)})},
+                   {"ownerReferences", json::array({{{"apiVersion", kDRDrills.apiVersion()},
+                                                     {"kind", kDRDrills.kind},
+                                                     {"name", key.name},
+                                                     {"uid", uid},
+                                                     {"controller", true},
+                                                     {"blockOwnerDeletion", true}}})}}},
+                 {"spec", toJson(run.spec)}};
+    auto created = manager_.client().create(kDRDrillRuns, body);
+    // The name is deterministic: AlreadyExists means another leader or an
+    // earlier reconcile created it.
+    if (!created.ok() && created.error().kind() != base::ErrorKind::kAlreadyExists) {
+      base::Error error = std::move(created).error();
+      return runtime::ReconcileResult::error(std::move(error.context("create run " + run.name)));
+    }
+  }
+  for (const std::string& name : desired.remove) {
+    auto removed = manager_.client().remove(kDRDrillRuns, {key.namespace_, name});
+    if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
+      base::Error error = std::move(removed).error();
+      return runtime::ReconcileResult::error(std::move(error.context("delete run " + name)));
+    }
+  }
+  exportMetrics(metrics, key, parseDrillStatus(observed.status), desired.status);
+  for (const Event& event : desired.events) {
+    manager_.recorder().record(
+        {regarding,
+         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
+         event.reason, "Reconcile", event.message});
+  }
+  if (desired.requeueAt) {
+    const auto delay =
+        std::max(std::chrono::nanoseconds(0),
+                 std::chrono::nanoseconds(*desired.requeueAt - manager_.clock().now()));
+    return runtime::ReconcileResult::requeueAfter(delay);
+  }
+  return runtime::ReconcileResult::done();
+}
+
+}  // namespace relops::drill

@@ -1,0 +1,46 @@
+// The DRDrill and DRDrillRun reconcilers: they gather what decideDrill() and
+// decideRun() need (from the shared caches, and fresh reads of what a run
+// measures), call them, and act: status first (server-side apply, field
+// manager relops, only when it changed), then the cluster changes, then the
+// Events. A change the API server refuses for good ends the run with its
+// message (verdict Error); anything else backs off and retries.
+#pragma once
+
+#include "operator/kube/resource.h"
+#include "operator/runtime/controller.h"
+
+namespace relops::runtime {
+class Manager;
+}
+
+namespace relops::drill {
+
+inline const kube::ResourceRef kDRDrills{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true};
+inline const kube::ResourceRef kDRDrillRuns{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun",
+                                            true};
+
+class DrillReconciler final : public runtime::Reconciler {
+ public:
+  explicit DrillReconciler(runtime::Manager& manager) : manager_(manager) {}
+  runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
+                                     const runtime::Logger& log) override;
+  // Registers the controller (drills, and the runs they own).
+  static void add(runtime::Manager& manager, DrillReconciler& reconciler, int workers);
+
+ private:
+  runtime::Manager& manager_;
+};
+
+class RunReconciler final : public runtime::Reconciler {
+ public:
+  explicit RunReconciler(runtime::Manager& manager) : manager_(manager) {}
+  runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
+                                     const runtime::Logger& log) override;
+  // Registers the controller (runs, and the Jobs they own).
+  static void add(runtime::Manager& manager, RunReconciler& reconciler, int workers);
+
+ private:
+  runtime::Manager& manager_;
+};
+
+}  // namespace relops::drill

@@ -1,0 +1,724 @@
+// decideRun(): the DRDrillRun state machine for the three drill types.
+#include <algorithm>
+
+#include "controllers/drill/decide.h"
+#include "controllers/drill/scheduling.h"
+#include "operator/runtime/conditions.h"
+
+namespace relops::drill {
+namespace {
+
+using nlohmann::json;
+using std::chrono::seconds;
+
+bool conditionTrue(const json& object, std::string_view type) {
+  const json* conditions = nullptr;
+  if (object.contains("status") && object["status"].is_object() &&
+      object["status"].contains("conditions")) {
+    conditions = &object["status"]["conditions"];
+  }
+  if (conditions == nullptr || !conditions->is_array()) return false;
+  for (const json& c : *conditions) {
+    if (c.value("type", "") == type) return c.value("status", "") == "True";
+  }
+  return false;
+}
+
+const json* findCondition(const json& object, std::string_view type) {
+  if (!object.contains("status") || !object["status"].is_object() ||
+      !object["status"].contains("conditions") || !object["status"]["conditions"].is_array()) {
+    return nullptr;
+  }
+  for (const json& c : object["status"]["conditions"]) {
+    if (c.value("type", "") == type) return &c;
+  }
+  return nullptr;
+}
+
+int64_t statusInt(const json& object, std::string_view key) {
+  if (!object.contains("status") || !object["status"].is_object()) return 0;
+  const json& status = object["status"];
+  return status.contains(key) && status[key].is_number_integer() ? status[key].get<int64_t>() : 0;
+}
+
+int64_t specReplicas(const json& object) {
+  if (!object.contains("spec") || !object["spec"].is_object()) return 1;
+  const json& spec = object["spec"];
+  return spec.contains("replicas") && spec["replicas"].is_number_integer()
+             ? spec["replicas"].get<int64_t>()
+             : 1;  // the API's default
+}
+
+std::string annotation(const json& object, std::string_view key) {
+  if (!object.contains("metadata")) return "";
+  const json& annotations = object["metadata"].value("annotations", json::object());
+  return annotations.is_object() && annotations.contains(key) && annotations[key].is_string()
+             ? annotations[key].get<std::string>()
+             : "";
+}
+
+std::string objectName(const json& object) {
+  return object.contains("metadata") ? object["metadata"].value("name", "") : "";
+}
+
+// A workload is ready: a Deployment Available with a ready replica (a
+// Deployment of zero replicas is Available yet serves nothing), a StatefulSet
+// with all its replicas ready.
+bool workloadReady(const json& object) {
+  const std::string kind = object.value("kind", "");
+  const int64_t ready = statusInt(object, "readyReplicas");
+  if (kind == "StatefulSet") return ready >= std::max<int64_t>(1, specReplicas(object));
+  return conditionTrue(object, "Available") && ready >= 1;
+}
+
+// A Service has a ready endpoint (EndpointSlice conditions.ready; absent means ready).
+bool serviceReady(const std::vector<json>& slices) {
+  for (const json& slice : slices) {
+    for (const json& endpoint : slice.value("endpoints", json::array())) {
+      const json conditions = endpoint.value("conditions", json::object());
+      if (!conditions.contains("ready") || conditions["ready"] == true) return true;
+    }
+  }
+  return false;
+}
+
+std::optional<Instant> metaTime(const json& object, std::string_view key) {
+  if (!object.contains("status") || !object["status"].is_object()) return std::nullopt;
+  const json& status = object["status"];
+  if (!status.contains(key) || !status[key].is_string()) return std::nullopt;
+  return parseTime(status[key].get<std::string>());
+}
+
+ObjectRef refOf(const WorkloadRef& ref, const std::string& namespace_) {
+  return ObjectRef{ref.kind == "Service" ? "v1" : "apps/v1", ref.kind, namespace_, ref.name};
+}
+
+std::string describe(const WorkloadRef& ref) { return ref.kind + " " + ref.name; }
+
+json ownerReference(const RunObserved& run) {
+  return json::array({{{"apiVersion", std::string(kApiVersion)},
+                       {"kind", std::string(kRunKind)},
+                       {"name", run.name},
+                       {"uid", run.uid},
+                       {"controller", true},
+                       {"blockOwnerDeletion", true}}});
+}
+
+json runLabels(const RunSpec& spec, const RunObserved& run) {
+  return {{std::string(kDrillLabel), spec.drillName}, {std::string(kRunLabel), run.name}};
+}
+
+// The newest Backup in phase Completed that the drill names.
+const json* pickBackup(const VeleroRestoreDrill& drill, const std::vector<json>& backups) {
+  const json* best = nullptr;
+  std::optional<Instant> bestStart;
+  for (const json& backup : backups) {
+    if (backup.value("status", json::object()).value("phase", "") != "Completed") continue;
+    if (!drill.backupName.empty()) {
+      if (objectName(backup) != drill.backupName) continue;
+    } else {
+      const json labels = backup.contains("metadata")
+                              ? backup["metadata"].value("labels", json::object())
+                              : json::object();
+      if (!labels.is_object() ||
+          labels.value("velero.io/schedule-name", "") != drill.scheduleName) {
+        continue;
+      }
+    }
+    const std::optional<Instant> start = metaTime(backup, "startTimestamp");
+    if (best == nullptr || (start && (!bestStart || *start > *bestStart)) ||
+        (start == bestStart && objectName(backup) > objectName(*best))) {
+      best = &backup;
+      bestStart = start;
+    }
+  }
+  return best;
+}
+
+bool restoreTerminal(std::string_view phase) {
+  // Velero's terminal phases; anything else (New, InProgress, WaitingForPluginOperations,
+  // Finalizing, phases a later Velero adds) means still running.
+  return phase == "Completed" || phase == "PartiallyFailed" || phase == "Failed" ||
+         phase == "FailedValidation";
+}
+
+// The data time a Job reported in a container's termination message:
+// {"dataTimestamp": "<RFC 3339>"}.
+std::optional<Instant> reportedDataTime(const std::vector<json>& pods) {
+  for (const json& pod : pods) {
+    const json statuses =
+        pod.value("status", json::object()).value("containerStatuses", json::array());
+    for (const json& container : statuses) {
+      const json terminated =
+          container.value("state", json::object()).value("terminated", json::object());
+      const std::string message = terminated.value("message", "");
+      if (message.empty()) continue;
+      const json parsed = json::parse(message, nullptr, false);
+      if (parsed.is_object() && parsed.contains("dataTimestamp") &&
+          parsed["dataTimestamp"].is_string()) {
+        if (auto t = parseTime(parsed["dataTimestamp"].get<std::string>())) return t;
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+class RunMachine {
+ public:
+  RunMachine(const RunSpec& spec, const RunObserved& observed, Instant now,
+             std::chrono::system_clock::time_point wallNow)
+      : spec_(spec), observed_(observed), now_(now), wallNow_(wallNow) {
+    desired_.status = parseRunStatus(observed.status);
+  }
+
+  RunDesired finish() {
+    RunStatus& s = desired_.status;
+    s.observedGeneration = observed_.generation;
+    const bool done = s.phase && terminal(*s.phase);
+    setCondition(
+        "Ready", done ? "True" : "False", done ? "Finished" : "InProgress",
+        done ? "the run finished: " + std::string(toString(s.verdict.value_or(Verdict::kError)))
+             : "the run is " + std::string(toString(s.phase.value_or(Phase::kPending))));
+    // A finished run with nothing left to clean up holds no finalizer, so pruning it or
+    // deleting its namespace never waits for relops.
+    if (done && desired_.actions.empty() && s.cleanup &&
+        (*s.cleanup == CleanupResult::kSucceeded || *s.cleanup == CleanupResult::kNotNeeded)) {
+      desired_.removeFinalizer = true;
+    }
+    desired_.statusJson = toJson(s);
+    desired_.statusChanged = desired_.statusJson != observed_.status;
+    return std::move(desired_);
+  }
+
+  void step() {
+    RunStatus& s = desired_.status;
+    if (observed_.deleting) return finalize();
+    if (!s.phase) s.phase = Phase::kPending;
+    if (terminal(*s.phase)) return continueCleanup();
+    // Past Pending, a run carries what start() recorded; a stored status without it (edited
+    // by hand, or written by another version) cannot be continued safely.
+    if (*s.phase != Phase::kPending &&
+        (!s.startTime || !s.deadline ||
+         (std::holds_alternative<VeleroRestoreDrill>(spec_.type) && !s.velero))) {
+      return error("InvalidStatus", "status.phase is " + std::string(toString(*s.phase)) +
+                                        " but its startTime, deadline or Velero progress is "
+                                        "missing; the run cannot continue");
+    }
+    if (s.deadline && now_ >= *s.deadline) return timeOut();
+    if (const auto* job = std::get_if<JobDrill>(&spec_.type)) return stepJob(*job);
+    if (const auto* failover = std::get_if<FailoverDrill>(&spec_.type)) {
+      return stepFailover(*failover);
+    }
+    return stepVelero(std::get<VeleroRestoreDrill>(spec_.type));
+  }
+
+ private:
+  void setCondition(std::string_view type, std::string_view status, std::string_view reason,
+                    const std::string& message) {
+    runtime::setCondition(
+        desired_.status.conditions,
+        runtime::makeCondition(type, status, reason, message, observed_.generation), wallNow_);
+  }
+
+  void start() {
+    RunStatus& s = desired_.status;
+    s.startTime = now_;
+    s.deadline = now_ + spec_.runTimeout.value;
+    s.phase = Phase::kRunning;
+    s.message = "";
+  }
+
+  // Ends the run (before any cleanup): verdict Error, the machinery failed.
+  void error(std::string reason, std::string message) {
+    RunStatus& s = desired_.status;
+    s.verdict = Verdict::kError;
+    s.reason = std::move(reason);
+    s.message = std::move(message);
+    if (!s.startTime) s.startTime = now_;
+    // Nothing was disrupted or created yet: nothing to clean.
+    if (!s.failover && !s.velero) s.cleanup = CleanupResult::kNotNeeded;
+    enterCleanup();
+  }
+
+  // Recovery observed at `at`: measure and judge.
+  void recovered(Instant at) {
+    RunStatus& s = desired_.status;
+    s.recoveryTime = at;
+    s.rtoSeconds = std::max<int64_t>(0, (at - *s.startTime).count());
+    std::string why;
+    const bool met = objectivesMet(spec_.objectives, s.rtoSeconds, s.rpoSeconds, why);
+    if (spec_.objectives) s.objectivesMet = met;
+    s.verdict = met ? Verdict::kPass : Verdict::kFail;
+    s.reason = met ? "Recovered" : "ObjectiveMissed";
+    s.message = met ? "recovered in " + formatDuration(seconds(*s.rtoSeconds)) : why;
+  }
+
+  void failRecovery(std::string reason, std::string message) {
+    RunStatus& s = desired_.status;
+    s.verdict = Verdict::kFail;
+    s.reason = std::move(reason);
+    s.message = std::move(message);
+    if (spec_.objectives) s.objectivesMet = false;
+  }
+
+  void enterCleanup() {
+    RunStatus& s = desired_.status;
+    s.phase = Phase::kCleaningUp;
+    if (!s.cleanup) s.cleanup = CleanupResult::kPending;
+    cleanup();
+  }
+
+  void complete() {
+    RunStatus& s = desired_.status;
+    s.completionTime = now_;
+    s.phase = s.verdict == Verdict::kPass    ? Phase::kSucceeded
+              : s.verdict == Verdict::kError ? Phase::kError
+                                             : Phase::kFailed;
+    desired_.requeueAt.reset();
+  }
+
+  // Works toward a clean cluster; completes the run (or, once terminal, marks
+  // the cleanup done) when nothing is left.
+  void cleanup() {
+    RunStatus& s = desired_.status;
+    const bool clean = cleanupActions();
+    if (clean) {
+      if (s.cleanup != CleanupResult::kNotNeeded) s.cleanup = CleanupResult::kSucceeded;
+      s.cleanupMessage = "";
+      if (!terminal(*s.phase)) complete();
+      return;
+    }
+    desired_.requeueAt = now_ + (terminal(*s.phase) ? kCleanupRetryInterval : kPollInterval);
+  }
+
+  // Emits the actions that are still needed; true when nothing is left to clean.
+  bool cleanupActions() {
+    RunStatus& s = desired_.status;
+    if (std::holds_alternative<JobDrill>(spec_.type)) {
+      // The Job is owned by the run and kept as evidence until the run goes.
+      if (!s.cleanup || s.cleanup == CleanupResult::kPending) s.cleanup = CleanupResult::kNotNeeded;
+      return true;
+    }
+    if (const auto* failover = std::get_if<FailoverDrill>(&spec_.type)) {
+      if (!s.failover || !s.failover->disrupted || !s.failover->previousReplicas) return true;
+      const int32_t previous = *s.failover->previousReplicas;
+      if (!observed_.target) {
+        s.cleanupMessage = describe(failover->target) + " no longer exists";
+        return true;
+      }
+      if (specReplicas(*observed_.target) != previous) {
+        Action scale;
+        scale.kind = Action::Kind::kScale;
+        scale.target = refOf(failover->target, observed_.namespace_);
+        scale.replicas = previous;
+        scale.purpose = "restore the replicas of " + describe(failover->target);
+        desired_.actions.push_back(scale);
+        s.cleanupMessage = "restoring " + describe(failover->target) + " to " +
+                           std::to_string(previous) + " replicas";
+        return false;
+      }
+      if (statusInt(*observed_.target, "readyReplicas") < previous) {
+        s.cleanupMessage = "waiting for " + describe(failover->target) + " to have " +
+                           std::to_string(previous) + " ready replicas";
+        return false;
+      }
+      s.failover->reverted = true;
+      return true;
+    }
+    // veleroRestore: the sandbox namespace and cluster-scoped leftovers go.
+    if (!s.velero || s.velero->sandboxNamespace.empty()) return true;
+    bool clean = true;
+    if (observed_.sandboxExists) {
+      Action remove;
+      remove.kind = Action::Kind::kDelete;
+      remove.target = ObjectRef{"v1", "Namespace", "", s.velero->sandboxNamespace};
+      remove.purpose = "delete the sandbox namespace " + s.velero->sandboxNamespace;
+      desired_.actions.push_back(remove);
+      s.cleanupMessage = "deleting the sandbox namespace " + s.velero->sandboxNamespace;
+      clean = false;
+    }
+    if (observed_.leftovers > 0 && !s.velero->restore.empty()) {
+      Action remove;
+      remove.kind = Action::Kind::kDeleteRestoreLeftovers;
+      remove.restoreName = s.velero->restore;
+      remove.purpose = "delete cluster-scoped objects of the restore " + s.velero->restore;
+      desired_.actions.push_back(remove);
+      s.cleanupMessage =
+          std::to_string(observed_.leftovers) +
+          " cluster-scoped objects labelled velero.io/restore-name=" + s.velero->restore +
+          " remain";
+      clean = false;
+    }
+    return clean;
+  }
+
+  void continueCleanup() {
+    RunStatus& s = desired_.status;
+    if (!s.cleanup || s.cleanup == CleanupResult::kSucceeded ||
+        s.cleanup == CleanupResult::kNotNeeded) {
+      return;
+    }
+    cleanup();
+  }
+
+  void timeOut() {
+    RunStatus& s = desired_.status;
+    if (!s.verdict) {
+      failRecovery("RunTimeout", "not recovered within runTimeout (" + spec_.runTimeout.text +
+                                     "): " + (s.message.empty() ? "no progress" : s.message));
+    }
+    if (s.phase != Phase::kCleaningUp) enterCleanup();
+    if (terminal(*s.phase)) return;
+    // Terminal now, whatever is left to clean; the rest is retried.
+    complete();
+    s.cleanup = CleanupResult::kFailed;
+    desired_.events.push_back({"Warning", std::string(kEventCleanupFailed),
+                               "cleanup not finished by the deadline: " + s.cleanupMessage});
+    desired_.requeueAt = now_ + kCleanupRetryInterval;
+  }
+
+  void finalize() {
+    RunStatus& s = desired_.status;
+    if (std::holds_alternative<FailoverDrill>(spec_.type) && s.failover && s.failover->disrupted) {
+      // On deletion the primary's replicas are restored; readiness is not awaited.
+      cleanupActions();
+      desired_.removeFinalizer = desired_.actions.empty();
+      if (!desired_.removeFinalizer) desired_.requeueAt = now_ + kPollInterval;
+      return;
+    }
+    desired_.removeFinalizer = cleanupActions();
+    if (!desired_.removeFinalizer) desired_.requeueAt = now_ + kPollInterval;
+  }
+
+  // ---- job ----
+  void stepJob(const JobDrill& job) {
+    RunStatus& s = desired_.status;
+    const std::string jobName = jobNameFor(observed_.name);
+    if (*s.phase == Phase::kPending) {
+      start();
+      s.jobName = jobName;
+    }
+    if (*s.phase == Phase::kCleaningUp) return cleanup();
+    if (!observed_.job) {
+      // Not created yet, or lost before the status said so (a restart between
+      // the status write and the create): apply it; the name makes it one Job.
+      desired_.actions.push_back(createJob(job, jobName));
+      s.message = "starting the Job " + jobName;
+      desired_.requeueAt = *s.deadline;
+      return;
+    }
+    const json& observedJob = *observed_.job;
+    if (const json* failed = findCondition(observedJob, "Failed");
+        failed && failed->value("status", "") == "True") {
+      failRecovery("JobFailed", "the Job failed: " + failed->value("reason", "Failed") + ": " +
+                                    failed->value("message", ""));
+      return enterCleanup();
+    }
+    if (conditionTrue(observedJob, "Complete")) {
+      s.dataTimestamp = reportedDataTime(observed_.jobPods);
+      if (s.dataTimestamp) {
+        s.rpoSeconds = std::max<int64_t>(0, (*s.startTime - *s.dataTimestamp).count());
+      }
+      recovered(metaTime(observedJob, "completionTime").value_or(now_));
+      return enterCleanup();
+    }
+    s.message = "waiting for the Job " + jobName + " to finish";
+    desired_.requeueAt = *s.deadline;
+  }
+
+  Action createJob(const JobDrill& job, const std::string& jobName) const {
+    json metadata = job.template_.value("metadata", json::object());
+    json labels = metadata.value("labels", json::object());
+    labels.update(runLabels(spec_, observed_));
+    Action create;
+    create.kind = Action::Kind::kApply;
+    create.object = {{"apiVersion", "batch/v1"},
+                     {"kind", "Job"},
+                     {"metadata",
+                      {{"name", jobName},
+                       {"namespace", observed_.namespace_},
+                       {"labels", labels},
+                       {"ownerReferences", ownerReference(observed_)}}},
+                     {"spec", job.template_["spec"]}};
+    if (metadata.contains("annotations")) {
+      create.object["metadata"]["annotations"] = metadata["annotations"];
+    }
+    // The Job may not outlive the run's deadline (a shorter one of its own stays).
+    const json& own = create.object["spec"].value("activeDeadlineSeconds", json());
+    const int64_t limit = spec_.runTimeout.value.count();
+    create.object["spec"]["activeDeadlineSeconds"] =
+        own.is_number_integer() ? std::min(own.get<int64_t>(), limit) : limit;
+    create.purpose = "create the Job " + jobName;
+    return create;
+  }
+
+  // ---- failover ----
+  void stepFailover(const FailoverDrill& failover) {
+    RunStatus& s = desired_.status;
+    if (*s.phase == Phase::kPending) {
+      if (!observed_.target) {
+        return error("TargetNotFound",
+                     describe(failover.target) + " not found in namespace " + observed_.namespace_);
+      }
+      if (annotation(*observed_.target, kDrillAllowedAnnotation) != "true") {
+        return error("DrillNotAllowed", describe(failover.target) + " lacks the annotation " +
+                                            std::string(kDrillAllowedAnnotation) +
+                                            ": \"true\"; relops disrupts only targets that opt in");
+      }
+      if (!observed_.standby) {
+        return error("StandbyNotFound", describe(failover.standby) + " not found in namespace " +
+                                            observed_.namespace_);
+      }
+      const int64_t replicas = specReplicas(*observed_.target);
+      if (replicas == 0) {
+        return error("TargetNotRunning",
+                     describe(failover.target) + " has 0 replicas: nothing to fail over from");
+      }
+      start();
+      s.failover = FailoverProgress{static_cast<int32_t>(replicas), true, false};
+    }
+    if (*s.phase == Phase::kCleaningUp) return cleanup();
+    // Running: the primary is held at zero until the standby serves.
+    if (!observed_.target) {
+      return error("TargetNotFound", describe(failover.target) + " disappeared during the drill");
+    }
+    if (specReplicas(*observed_.target) != 0) {
+      Action scale;
+      scale.kind = Action::Kind::kScale;
+      scale.target = refOf(failover.target, observed_.namespace_);
+      scale.replicas = 0;
+      scale.purpose = "scale " + describe(failover.target) + " to zero";
+      desired_.actions.push_back(scale);
+    }
+    const bool primaryDown =
+        specReplicas(*observed_.target) == 0 && statusInt(*observed_.target, "readyReplicas") == 0;
+    const bool standbyUp = observed_.standby && (failover.standby.kind == "Service"
+                                                     ? serviceReady(observed_.standbyEndpointSlices)
+                                                     : workloadReady(*observed_.standby));
+    if (primaryDown && standbyUp) {
+      recovered(now_);
+      return enterCleanup();
+    }
+    s.message = primaryDown ? "waiting for " + describe(failover.standby) + " to be ready"
+                            : "waiting for " + describe(failover.target) + " to stop";
+    desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+  }
+
+  // ---- veleroRestore ----
+  void stepVelero(const VeleroRestoreDrill& velero) {
+    RunStatus& s = desired_.status;
+    const std::string source =
+        velero.sourceNamespace.empty() ? observed_.namespace_ : velero.sourceNamespace;
+    if (*s.phase == Phase::kPending) {
+      if (!observed_.veleroInstalled) {
+        return error("VeleroNotInstalled",
+                     "the velero.io/v1 Backup and Restore kinds are not installed");
+      }
+      const json* backup = pickBackup(velero, observed_.backups);
+      if (backup == nullptr) {
+        return error("BackupNotFound",
+                     "no Backup in phase Completed " +
+                         (velero.backupName.empty()
+                              ? "labelled velero.io/schedule-name=" + velero.scheduleName
+                              : "named " + velero.backupName) +
+                         " in namespace " + velero.veleroNamespace);
+      }
+      start();
+      const std::string sandbox = sandboxNamespaceName(observed_.namespace_, observed_.name);
+      VeleroProgress progress;
+      progress.backup = objectName(*backup);
+      progress.backupStartTimestamp = metaTime(*backup, "startTimestamp");
+      progress.restore = sandbox;
+      progress.sandboxNamespace = sandbox;
+      s.velero = progress;
+      if (progress.backupStartTimestamp) {
+        s.dataTimestamp = progress.backupStartTimestamp;
+        s.rpoSeconds =
+            std::max<int64_t>(0, (*s.startTime - *progress.backupStartTimestamp).count());
+      }
+    }
+    VeleroProgress& progress = *s.velero;
+    if (*s.phase == Phase::kCleaningUp) return cleanup();
+    if (*s.phase == Phase::kRunning) {
+      if (!observed_.sandboxExists) applySandbox(progress.sandboxNamespace);
+      if (!observed_.restore) {
+        applyRestore(velero, source, progress);
+        s.message = "waiting for Velero to restore " + progress.backup;
+        desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+        return;
+      }
+      const std::string phase =
+          observed_.restore->value("status", json::object()).value("phase", "");
+      progress.restorePhase = phase;
+      if (!restoreTerminal(phase)) {
+        s.message = "the Restore " + progress.restore + " is " + (phase.empty() ? "New" : phase);
+        desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+        return;
+      }
+      if (phase != "Completed") {
+        const json status = observed_.restore->value("status", json::object());
+        std::string detail = status.value("failureReason", "");
+        for (const json& e : status.value("validationErrors", json::array())) {
+          if (e.is_string()) detail += (detail.empty() ? "" : "; ") + e.get<std::string>();
+        }
+        failRecovery("Restore" + phase, "the Restore " + progress.restore + " ended " + phase +
+                                            (detail.empty() ? "" : ": " + detail));
+        return enterCleanup();
+      }
+      s.phase = Phase::kVerifying;
+    }
+    // Verifying: every restored workload must become Available.
+    if (observed_.sandboxWorkloads.empty()) {
+      failRecovery("NothingRestored",
+                   "the Restore completed but no Deployment or StatefulSet "
+                   "appeared in the sandbox " +
+                       progress.sandboxNamespace);
+      return enterCleanup();
+    }
+    std::vector<std::string> waiting;
+    for (const json& workload : observed_.sandboxWorkloads) {
+      if (!workloadReady(workload)) {
+        waiting.push_back(workload.value("kind", "") + " " + objectName(workload));
+      }
+    }
+    if (waiting.empty()) {
+      recovered(now_);
+      return enterCleanup();
+    }
+    std::string list;
+    for (const std::string& w : waiting) list += (list.empty() ? "" : ", ") + w;
+    s.message = "waiting for restored workloads to be Available: " + list;
+    desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+  }
+
+  void applySandbox(const std::string& sandbox) {
+    json labels = runLabels(spec_, observed_);
+    labels["relops.dev/drill-namespace"] = observed_.namespace_;
+    Action ns;
+    ns.kind = Action::Kind::kApply;
+    ns.object = {{"apiVersion", "v1"},
+                 {"kind", "Namespace"},
+                 {"metadata", {{"name", sandbox}, {"labels", labels}}}};
+    ns.purpose = "create the sandbox namespace " + sandbox;
+    desired_.actions.push_back(ns);
+    // Restored workloads must not talk to production: deny all traffic.
+    Action policy;
+    policy.kind = Action::Kind::kApply;
+    policy.object = {
+        {"apiVersion", "networking.k8s.io/v1"},
+        {"kind", "NetworkPolicy"},
+        {"metadata", {{"name", "relops-deny-all"}, {"namespace", sandbox}, {"labels", labels}}},
+        {"spec",
+         {{"podSelector", json::object()}, {"policyTypes", json::array({"Ingress", "Egress"})}}}};
+    policy.purpose = "deny all traffic in the sandbox " + sandbox;
+    desired_.actions.push_back(policy);
+  }
+
+  void applyRestore(const VeleroRestoreDrill& velero, const std::string& source,
+                    const VeleroProgress& progress) {
+    Action restore;
+    restore.kind = Action::Kind::kApply;
+    restore.object = {{"apiVersion", "velero.io/v1"},
+                      {"kind", "Restore"},
+                      {"metadata",
+                       {{"name", progress.restore},
+                        {"namespace", velero.veleroNamespace},
+                        {"labels", runLabels(spec_, observed_)}}},
+                      {"spec",
+                       {{"backupName", progress.backup},
+                        {"includedNamespaces", json::array({source})},
+                        {"namespaceMapping", {{source, progress.sandboxNamespace}}},
+                        {"restorePVs", true}}}};
+    restore.purpose = "create the Velero Restore " + progress.restore;
+    desired_.actions.push_back(restore);
+  }
+
+  const RunSpec& spec_;
+  const RunObserved& observed_;
+  Instant now_;
+  std::chrono::system_clock::time_point wallNow_;
+  RunDesired desired_;
+};
+
+}  // namespace
+
+bool objectivesMet(const std::optional<Objectives>& objectives, std::optional<int64_t> rtoSeconds,
+                   std::optional<int64_t> rpoSeconds, std::string& why) {
+  if (!objectives) return true;
+  std::vector<std::string> missed;
+  if (objectives->rto) {
+    if (!rtoSeconds) {
+      missed.push_back("no RTO was measured");
+    } else if (seconds(*rtoSeconds) > objectives->rto->value) {
+      missed.push_back("RTO " + formatDuration(seconds(*rtoSeconds)) + " exceeded the objective " +
+                       objectives->rto->text);
+    }
+  }
+  if (objectives->rpo) {
+    if (!rpoSeconds) {
+      missed.push_back("no RPO was measured (no data time was reported)");
+    } else if (seconds(*rpoSeconds) > objectives->rpo->value) {
+      missed.push_back("RPO " + formatDuration(seconds(*rpoSeconds)) + " exceeded the objective " +
+                       objectives->rpo->text);
+    }
+  }
+  why.clear();
+  for (const std::string& m : missed) why += (why.empty() ? "" : "; ") + m;
+  return missed.empty();
+}
+
+RunDesired decideRun(const json& spec, const RunObserved& observed,
+                     std::chrono::system_clock::time_point now) {
+  const Instant nowSeconds = std::chrono::floor<seconds>(now);
+  auto parsed = parseRunSpec(spec);
+  if (!parsed) {
+    // Runs are written by relops; a spec it cannot read ends the run.
+    RunDesired desired;
+    desired.status = parseRunStatus(observed.status);
+    if (!desired.status.phase || !terminal(*desired.status.phase)) {
+      desired.status.phase = Phase::kError;
+      desired.status.verdict = Verdict::kError;
+      desired.status.reason = "InvalidSpec";
+      desired.status.message = parsed.error().message();
+      desired.status.completionTime = nowSeconds;
+    }
+    desired.removeFinalizer = observed.deleting;
+    desired.status.observedGeneration = observed.generation;
+    desired.statusJson = toJson(desired.status);
+    desired.statusChanged = desired.statusJson != observed.status;
+    return desired;
+  }
+  RunMachine machine(*parsed, observed, nowSeconds, now);
+  machine.step();
+  return machine.finish();
+}
+
+RunDesired failOnAction(const RunDesired& desired, const Action& action, const base::Error& error,
+                        std::chrono::system_clock::time_point now) {
+  RunDesired failed = desired;
+  RunStatus& s = failed.status;
+  const Instant nowSeconds = std::chrono::floor<seconds>(now);
+  failed.actions.clear();
+  s.verdict = Verdict::kError;
+  s.reason = "ActionRejected";
+  s.message = "could not " + action.purpose + ": " + error.describe();
+  if (!s.startTime) s.startTime = nowSeconds;
+  if (!s.phase || !terminal(*s.phase)) {
+    s.phase = Phase::kError;
+    s.completionTime = nowSeconds;
+  }
+  // Whatever was disrupted or created is cleaned up by the next reconcile.
+  const bool disrupted =
+      (s.failover && s.failover->disrupted) || (s.velero && !s.velero->sandboxNamespace.empty());
+  s.cleanup = disrupted ? CleanupResult::kPending : CleanupResult::kNotNeeded;
+  runtime::setCondition(s.conditions,
+                        runtime::makeCondition("Ready", "True", "Finished",
+                                               "the run finished: Error", s.observedGeneration),
+                        now);
+  failed.statusJson = toJson(s);
+  failed.statusChanged = true;
+  failed.requeueAt = disrupted ? std::optional<Instant>(nowSeconds + kPollInterval) : std::nullopt;
+  return failed;
+}
+
+}  // namespace relops::drill

@@ -1,0 +1,122 @@
+#include "controllers/slo/policy_decide.h"
+
+#include <algorithm>
+
+#include "operator/runtime/conditions.h"
+
+namespace relops::slo {
+
+using nlohmann::json;
+
+namespace {
+
+// The Ready message: how many SLOs are selected and frozen, and the frozen ones a freeze
+// cannot cover.
+std::string readyMessage(size_t selected, const std::vector<ActiveFreeze>& freezes) {
+  std::vector<std::string> uncovered;
+  for (const ActiveFreeze& freeze : freezes) {
+    if (freeze.workloads.empty()) uncovered.push_back(freeze.slo);
+  }
+  std::string message =
+      std::to_string(selected) + " SLO(s) selected, " + std::to_string(freezes.size()) + " frozen";
+  if (!uncovered.empty()) {
+    message += "; nothing to freeze for " + uncovered.front() +
+               (uncovered.size() > 1 ? " and others" : "") +
+               ": it has no workload indicator and the policy has no workloadSelector";
+  }
+  return message;
+}
+
+void setFrozenCondition(json& status, const std::vector<ActiveFreeze>& freezes, int64_t generation,
+                        std::chrono::system_clock::time_point now) {
+  if (freezes.empty()) {
+    runtime::setStatusCondition(status, "Frozen", "False", "NoFreeze", "no selected SLO is frozen",
+                                generation, now);
+    return;
+  }
+  std::string names;
+  for (const ActiveFreeze& freeze : freezes) names += (names.empty() ? "" : ", ") + freeze.slo;
+  runtime::setStatusCondition(status, "Frozen", "True", "BudgetSpent",
+                              "pod-template changes are denied for the workloads of: " + names,
+                              generation, now);
+}
+
+// Events for the non-freeze rules that fire now and did not before (a freeze has its
+// own Frozen Event).
+void announceNewlyFiring(const ErrorBudgetPolicy& policy, const FiringSet& firingNow,
+                         const FiringSet& firingBefore, std::vector<PolicyEvent>& events) {
+  for (const auto& firing : firingNow) {
+    if (firingBefore.contains(firing)) continue;
+    const std::string& slo = firing.first;
+    const std::string& ruleName = firing.second;
+    const auto rule = std::find_if(policy.spec.rules.begin(), policy.spec.rules.end(),
+                                   [&](const PolicyRule& r) { return r.name == ruleName; });
+    if (rule == policy.spec.rules.end() || rule->freeze) continue;
+    events.push_back({rule->severity == "Normal" ? "Normal" : "Warning",
+                      rule->budgetRemainingBelow ? "BudgetBelowThreshold" : "BurnRateHigh", slo,
+                      "SLO " + slo + ": rule " + ruleName +
+                          (rule->budgetRemainingBelow
+                               ? " (error budget below " + rule->budgetRemainingBelow->text() + "%)"
+                               : " (burn rate above " + rule->burnRateAbove->text() + "x)")});
+  }
+}
+
+}  // namespace
+
+PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
+                            const std::vector<SloBudgetInput>& slos, const json& storedStatus,
+                            const FiringSet& firingBefore, const std::string& namespace_,
+                            std::chrono::system_clock::time_point now) {
+  PolicyDecision decision;
+  decision.status = storedStatus.is_object() ? storedStatus : json::object();
+  json& status = decision.status;
+  const int64_t generation = policy.metadata.generation;
+
+  const FreezeDecision freezes =
+      decideFreezes(policy, slos, std::chrono::floor<std::chrono::seconds>(now));
+  PolicyStatus next;
+  next.frozenCount = static_cast<int32_t>(freezes.activeFreezes.size());
+  next.activeFreezes = freezes.activeFreezes;
+  const json computed = policyStatusJson(next);
+  status["frozenCount"] = computed["frozenCount"];
+  if (computed.contains("activeFreezes")) {
+    status["activeFreezes"] = computed["activeFreezes"];
+  } else {
+    status.erase("activeFreezes");
+  }
+  setFrozenCondition(status, freezes.activeFreezes, generation, now);
+
+  const auto selected =
+      static_cast<size_t>(std::count_if(slos.begin(), slos.end(), [&](const SloBudgetInput& slo) {
+        return policy.spec.sloSelector.matches(slo.labels);
+      }));
+  // A policy that selects nothing protects nothing: say so once, when it starts to. The
+  // stored Ready reason remembers that it was said.
+  const json conditions = status.value("conditions", json::array());
+  const json* ready = runtime::findCondition(conditions, "Ready");
+  const bool selectedNoneBefore =
+      ready != nullptr && ready->value("reason", "") == kReasonNoSLOSelected;
+  runtime::markReady(status, generation, selected == 0 ? kReasonNoSLOSelected : "Evaluated",
+                     readyMessage(selected, freezes.activeFreezes), now);
+
+  for (const ActiveFreeze& freeze : freezes.activeFreezes) {
+    decision.frozenWorkloads.insert(decision.frozenWorkloads.end(), freeze.workloads.begin(),
+                                    freeze.workloads.end());
+  }
+  std::sort(decision.frozenWorkloads.begin(), decision.frozenWorkloads.end());
+  decision.frozenWorkloads.erase(
+      std::unique(decision.frozenWorkloads.begin(), decision.frozenWorkloads.end()),
+      decision.frozenWorkloads.end());
+
+  if (selected == 0 && !selectedNoneBefore) {
+    decision.events.push_back({"Warning", std::string(kReasonNoSLOSelected), "",
+                               "the sloSelector matches no ServiceLevelObjective in namespace " +
+                                   namespace_ + ", so this policy can neither warn nor freeze"});
+  }
+  decision.events.insert(decision.events.end(), freezes.events.begin(), freezes.events.end());
+  for (const FiringRule& rule : freezes.firing) decision.firing.insert({rule.slo, rule.rule});
+  announceNewlyFiring(policy, decision.firing, firingBefore, decision.events);
+  return decision;
+}
+
+}  // namespace relops::slo

@@ -1,0 +1,51 @@
+// The ErrorBudgetPolicy controller's pure decision (DESIGN.md: gather, decide, act). The
+// reconciler gathers each SLO's budget as its status shows it and hands it to
+// decidePolicy(); it writes the returned status only when it changed, then applies (or
+// deletes) the freeze binding for the returned workloads, records the returned Events and
+// keeps the returned firing rules for the next call.
+//
+// Conditions (kstatus):
+//   Ready   True once evaluated. Reason Evaluated, or NoSLOSelected when the sloSelector
+//           matches nothing (such a policy can neither warn nor freeze); the message
+//           counts the selected and frozen SLOs.
+//   Frozen  True while any selected SLO is frozen (reason BudgetSpent, naming them).
+// Events: Frozen and Thawed (decideFreezes), NoSLOSelected once when the policy starts
+// to select nothing, BudgetBelowThreshold or BurnRateHigh once when a non-freeze rule
+// starts to fire.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "controllers/slo/freeze.h"
+#include "controllers/slo/policy_types.h"
+
+namespace relops::slo {
+
+inline constexpr std::string_view kReasonNoSLOSelected = "NoSLOSelected";
+
+// (SLO, rule) pairs that fire.
+using FiringSet = std::set<std::pair<std::string, std::string>>;
+
+struct PolicyDecision {
+  nlohmann::json status;                     // the stored status with this evaluation
+  std::vector<std::string> frozenWorkloads;  // kind/name, sorted, unique
+  std::vector<PolicyEvent> events;           // in the order to record them
+  FiringSet firing;                          // pass back as firingBefore next time
+};
+
+// `storedStatus` is the policy's status as stored (null or an object); `firingBefore`
+// what the previous call returned for this policy (empty after a restart, so a rule that
+// fires is announced once per process).
+PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
+                            const std::vector<SloBudgetInput>& slos,
+                            const nlohmann::json& storedStatus, const FiringSet& firingBefore,
+                            const std::string& namespace_,
+                            std::chrono::system_clock::time_point now);
+
+}  // namespace relops::slo

@@ -1,0 +1,62 @@
+// The ErrorBudgetPolicy reconciler: reads the budgets of the SLOs a policy selects
+// (from their status, which the SLO controller keeps), decides which SLOs are frozen
+// (decideFreezes), writes the policy's status, and keeps the API server's enforcement in
+// step: one ValidatingAdmissionPolicy for all freezes (parameterised by the
+// ErrorBudgetPolicy itself, so its denial message reads the live status) and, per policy
+// with an active freeze, a binding that names the frozen workloads.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "operator/kube/resource.h"
+#include "operator/runtime/controller.h"
+
+namespace relops::runtime {
+class Manager;
+}
+
+namespace relops::slo {
+
+inline const kube::ResourceRef kErrorBudgetPolicies{"relops.dev", "v1alpha1", "errorbudgetpolicies",
+                                                    "ErrorBudgetPolicy", true};
+inline const kube::ResourceRef kAdmissionPolicies{"admissionregistration.k8s.io", "v1",
+                                                  "validatingadmissionpolicies",
+                                                  "ValidatingAdmissionPolicy", false};
+inline const kube::ResourceRef kAdmissionBindings{"admissionregistration.k8s.io", "v1",
+                                                  "validatingadmissionpolicybindings",
+                                                  "ValidatingAdmissionPolicyBinding", false};
+
+// The one admission policy every freeze binding points at.
+inline constexpr char kFreezeAdmissionPolicy[] = "relops.dev-freeze";
+// Labels on a binding: which ErrorBudgetPolicy it enforces.
+inline constexpr char kPolicyNamespaceLabel[] = "relops.dev/policy-namespace";
+inline constexpr char kPolicyNameLabel[] = "relops.dev/policy-name";
+
+// The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) relops applies.
+nlohmann::json freezeAdmissionPolicy();
+// The binding of one ErrorBudgetPolicy: its frozen workloads ("Deployment/web") in its
+// namespace. Its name is derived from the policy's and is at most 253 characters.
+nlohmann::json freezeBinding(const std::string& namespace_, const std::string& policy,
+                             const std::vector<std::string>& workloads);
+std::string freezeBindingName(const std::string& namespace_, const std::string& policy);
+
+class PolicyReconciler final : public runtime::Reconciler {
+ public:
+  explicit PolicyReconciler(runtime::Manager& manager) : manager_(manager) {}
+  runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
+                                     const runtime::Logger& log) override;
+
+  static void add(runtime::Manager& manager, PolicyReconciler& reconciler, int workers);
+
+ private:
+  runtime::Manager& manager_;
+  std::mutex mutex_;
+  // (slo, rule) pairs that fired at the last reconcile, so a rule's Event is sent when it
+  // starts firing, not at every reconcile.
+  std::map<std::string, std::set<std::pair<std::string, std::string>>> firing_;
+};
+
+}  // namespace relops::slo

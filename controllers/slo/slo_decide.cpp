@@ -1,0 +1,308 @@
+#include "controllers/slo/slo_decide.h"
+
+#include <cmath>
+
+#include "controllers/slo/rules.h"
+#include "operator/runtime/conditions.h"
+
+namespace relops::slo {
+
+using nlohmann::json;
+namespace cs = runtime::condition_status;
+
+namespace {
+
+std::string conditionStatus(const json& status, std::string_view type) {
+  if (!status.is_object() || !status.contains("conditions")) return "";
+  const json* condition = runtime::findCondition(status["conditions"], type);
+  return condition == nullptr ? "" : condition->value("status", "");
+}
+
+std::string conditionReason(const json& status, std::string_view type) {
+  if (!status.is_object() || !status.contains("conditions")) return "";
+  const json* condition = runtime::findCondition(status["conditions"], type);
+  return condition == nullptr ? "" : condition->value("reason", "");
+}
+
+std::optional<TimePoint> conditionSince(const json& status, std::string_view type) {
+  if (!status.is_object() || !status.contains("conditions")) return std::nullopt;
+  const json* condition = runtime::findCondition(status["conditions"], type);
+  if (condition == nullptr) return std::nullopt;
+  auto time = parseRfc3339(condition->value("lastTransitionTime", ""), "lastTransitionTime");
+  if (!time.ok()) return std::nullopt;
+  return *time;
+}
+
+// The numbers shown: SLI, budget, burn rates. Returns whether any shown value changed.
+bool writeNumbers(json& status, const Budget& budget, const std::vector<BurnRateStatus>& rates) {
+  const json before = {status.value("sli", json()), status.value("errorBudget", json()),
+                       status.value("burnRates", json())};
+  status["sli"] = formatSli(budget.sli);
+  const ErrorBudgetStatus text = budgetStatus(budget);
+  status["errorBudget"] = {{"remaining", text.remaining}, {"consumed", text.consumed}};
+  if (rates.empty()) {
+    status.erase("burnRates");
+  } else {
+    json list = json::array();
+    for (const BurnRateStatus& rate : rates)
+      list.push_back({{"window", rate.window}, {"rate", rate.rate}});
+    status["burnRates"] = std::move(list);
+  }
+  const json after = {status.value("sli", json()), status.value("errorBudget", json()),
+                      status.value("burnRates", json())};
+  return before != after;
+}
+
+std::string percentText(double fraction, int decimals) {
+  return formatDecimal(fraction * 100.0, decimals) + "%";
+}
+
+std::string budgetSummary(const ServiceLevelObjective& slo, const Budget& budget) {
+  return "SLI " + percentText(budget.sli, 3) + " over " + slo.spec.window.text() + " (objective " +
+         slo.spec.objective.text() + "%): " + formatBudgetPercent(budget.remaining) +
+         "% of the error budget left";
+}
+
+// Rows of the burn-rate table whose long and short windows both exceed the threshold.
+std::vector<std::string> firingRows(const SloSpec& spec,
+                                    const std::vector<std::pair<Duration, double>>& ratios) {
+  auto ratioAt = [&](const Duration& window) -> std::optional<double> {
+    for (const auto& [range, ratio] : ratios) {
+      if (range == window) return ratio;
+    }
+    return std::nullopt;
+  };
+  std::vector<std::string> firing;
+  for (const AlertWindow& window : resolveAlertWindows(spec, nullptr)) {
+    const auto longRatio = ratioAt(window.row.longWindow);
+    const auto shortRatio = ratioAt(window.row.shortWindow);
+    if (longRatio && shortRatio && *longRatio > window.threshold &&
+        *shortRatio > window.threshold) {
+      firing.push_back(window.row.name + " (" + window.factorText + "x over " +
+                       window.row.longWindow.canonical() + " and " +
+                       window.row.shortWindow.canonical() + ")");
+    }
+  }
+  return firing;
+}
+
+std::string joined(const std::vector<std::string>& parts) {
+  std::string text;
+  for (const std::string& part : parts) text += (text.empty() ? "" : ", ") + part;
+  return text;
+}
+
+void addTransitionEvents(const json& before, const json& after, SloDecision& decision) {
+  const std::string exhaustedBefore = conditionStatus(before, kConditionBudgetExhausted);
+  const std::string exhaustedAfter = conditionStatus(after, kConditionBudgetExhausted);
+  const json* exhausted =
+      after.contains("conditions")
+          ? runtime::findCondition(after["conditions"], kConditionBudgetExhausted)
+          : nullptr;
+  if (exhausted != nullptr && exhaustedAfter == cs::kTrue && exhaustedBefore != cs::kTrue) {
+    decision.events.push_back(
+        {"Warning", std::string(kEventBudgetExhausted), exhausted->value("message", "")});
+  }
+  if (exhausted != nullptr && exhaustedAfter == cs::kFalse && exhaustedBefore == cs::kTrue) {
+    decision.events.push_back(
+        {"Normal", std::string(kEventBudgetRecovered), exhausted->value("message", "")});
+  }
+  const json* burning = after.contains("conditions")
+                            ? runtime::findCondition(after["conditions"], kConditionBurnRateHigh)
+                            : nullptr;
+  if (burning != nullptr && burning->value("status", "") == cs::kTrue &&
+      conditionStatus(before, kConditionBurnRateHigh) != cs::kTrue) {
+    decision.events.push_back(
+        {"Warning", std::string(kEventBurnRateHigh), burning->value("message", "")});
+  }
+  const json* stalled =
+      after.contains("conditions")
+          ? runtime::findCondition(after["conditions"], runtime::kConditionStalled)
+          : nullptr;
+  if (stalled != nullptr && stalled->value("status", "") == cs::kTrue &&
+      (conditionStatus(before, runtime::kConditionStalled) != cs::kTrue ||
+       conditionReason(before, runtime::kConditionStalled) != stalled->value("reason", ""))) {
+    decision.events.push_back(
+        {"Warning", stalled->value("reason", ""), stalled->value("message", "")});
+  }
+}
+
+void finish(const json& before, SloDecision& decision) {
+  decision.statusChanged = runtime::statusChanged(before, decision.status);
+  addTransitionEvents(before, decision.status, decision);
+}
+
+void setBudgetConditions(json& status, const Budget& budget, const std::string& summary,
+                         int64_t generation, TimePoint now) {
+  if (budget.remaining <= 0) {
+    runtime::setStatusCondition(status, kConditionBudgetExhausted, cs::kTrue, "NoBudgetLeft",
+                                "error budget exhausted: " + summary, generation, now);
+  } else {
+    runtime::setStatusCondition(status, kConditionBudgetExhausted, cs::kFalse, "BudgetLeft",
+                                summary, generation, now);
+  }
+}
+
+// The ledger goes to status with the numbers, or when the workload changed state.
+void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& reading,
+                    const json& before, SloDecision& decision, int64_t generation, TimePoint now) {
+  json& status = decision.status;
+  const auto budget = budgetFromTimeslices(reading.totals.good, reading.totals.bad,
+                                           slo.spec.objective, slo.spec.window);
+  decision.budget = budget;
+  bool numbersChanged = false;
+  if (budget) {
+    numbersChanged = writeNumbers(status, *budget, {});
+    setBudgetConditions(status, *budget, budgetSummary(slo, *budget), generation, now);
+  }
+  const json storedLedger = before.is_object() ? before.value("workload", json()) : json();
+  const bool stateChanged =
+      storedLedger.is_null() ||
+      storedLedger.value("lastObservedState", "") != reading.ledger.lastObservedState ||
+      storedLedger.value("workloadResourceVersion", "") != reading.ledger.workloadResourceVersion;
+  if (numbersChanged || stateChanged || !status.contains("evaluationTime")) {
+    SloStatus ledgerOnly;
+    ledgerOnly.workload = reading.ledger;
+    status["workload"] = sloStatusJson(ledgerOnly)["workload"];
+    status["evaluationTime"] = formatRfc3339(now);
+  }
+  if (!reading.found) {
+    runtime::markStalled(status, generation, kReasonWorkloadNotFound,
+                         reading.reference +
+                             " does not exist in this namespace: its minutes count as bad time "
+                             "until it does",
+                         now);
+  } else if (!budget) {
+    runtime::markReconciling(status, generation, kReasonWaitingForData,
+                             "no whole minute of " + reading.reference + " observed yet", now);
+  } else {
+    std::string message = budgetSummary(slo, *budget) + "; " + std::to_string(reading.totals.bad) +
+                          " bad of " + std::to_string(reading.totals.good + reading.totals.bad) +
+                          " observed minutes of " + reading.reference;
+    if (reading.ledgerProblem) message += "; " + *reading.ledgerProblem;
+    runtime::markReady(status, generation, kReasonBudgetEvaluated, message, now);
+  }
+}
+
+void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& observed,
+                      const json& before, SloDecision& decision, TimePoint now) {
+  json& status = decision.status;
+  const int64_t generation = observed.generation;
+  const PrometheusReading& reading = *observed.prometheus;
+  if (reading.unavailable) {
+    runtime::markRetrying(status, generation, kReasonPrometheusUnavailable,
+                          "cannot read the SLO from Prometheus: " + *reading.unavailable, now);
+    return;
+  }
+  const auto budget =
+      reading.errorRatio ? budgetFromErrorRatio(*reading.errorRatio,
+                                                reading.totalEvents.value_or(0), slo.spec.objective)
+                         : std::nullopt;
+  decision.budget = budget;
+  if (!budget) {
+    // Fresh rules have no samples until Prometheus evaluates them: wait, then stall.
+    const bool stalledBefore = conditionStatus(before, runtime::kConditionStalled) == cs::kTrue &&
+                               conditionReason(before, runtime::kConditionStalled) == kReasonNoData;
+    const std::string what = "Prometheus has no " + errorRatioRecordName(slo.spec.window) +
+                             " sample with traffic for this SLO";
+    const auto waitingSince =
+        conditionReason(before, runtime::kConditionReconciling) == kReasonWaitingForData
+            ? conditionSince(before, runtime::kConditionReconciling)
+            : std::nullopt;
+    if (stalledBefore || (waitingSince && now - *waitingSince >= observed.noDataGrace)) {
+      runtime::markStalled(status, generation, kReasonNoData,
+                           what + ": check that Prometheus loads the rules in " +
+                               observed.rulesTarget + " and scrapes the SLO's series",
+                           now);
+    } else {
+      runtime::markReconciling(
+          status, generation, kReasonWaitingForData,
+          what + " yet; waiting for it to evaluate the rules in " + observed.rulesTarget, now);
+    }
+    return;
+  }
+  std::vector<BurnRateStatus> rates;
+  for (const auto& [range, ratio] : reading.errorRatios) {
+    if (const auto rate = burnRate(ratio, slo.spec.objective)) {
+      rates.push_back({range.canonical(), formatBurnRate(*rate)});
+    }
+  }
+  const bool numbersChanged = writeNumbers(status, *budget, rates);
+  if ((numbersChanged || !status.contains("evaluationTime")) && reading.evaluatedAt) {
+    status["evaluationTime"] = formatRfc3339(*reading.evaluatedAt);
+  }
+  const std::string summary = budgetSummary(slo, *budget);
+  setBudgetConditions(status, *budget, summary, generation, now);
+  if (slo.spec.alerting.enabled) {
+    const std::vector<std::string> firing = firingRows(slo.spec, reading.errorRatios);
+    if (firing.empty()) {
+      runtime::setStatusCondition(status, kConditionBurnRateHigh, cs::kFalse, "WithinThresholds",
+                                  "no burn-rate row is above its threshold", generation, now);
+    } else {
+      runtime::setStatusCondition(status, kConditionBurnRateHigh, cs::kTrue, "ThresholdExceeded",
+                                  "burning the error budget too fast: " + joined(firing),
+                                  generation, now);
+    }
+  } else {
+    runtime::removeCondition(status["conditions"], kConditionBurnRateHigh);
+  }
+  std::string message = summary + "; rules in " + observed.rulesTarget;
+  if (!observed.ruleWarnings.empty()) message += "; " + joined(observed.ruleWarnings);
+  runtime::markReady(status, generation, kReasonBudgetEvaluated, message, now);
+}
+
+// Rules that were applied but cannot do their job (a burn-rate row left out, or one
+// that can never fire) are in the Ready message; a Warning the first time they are.
+void addRuleWarningEvent(const SloObserved& observed, const json& before, SloDecision& decision) {
+  if (observed.ruleWarnings.empty()) return;
+  const std::string warnings = joined(observed.ruleWarnings);
+  auto readyMessage = [](const json& status) -> std::string {
+    if (!status.is_object() || !status.contains("conditions")) return "";
+    const json* ready = runtime::findCondition(status["conditions"], runtime::kConditionReady);
+    return ready == nullptr ? "" : ready->value("message", "");
+  };
+  if (readyMessage(decision.status).find(warnings) == std::string::npos) return;
+  if (readyMessage(before).find(warnings) != std::string::npos) return;
+  decision.events.push_back(
+      {"Warning", std::string(kEventIneffectiveAlerts), "rules applied, but " + warnings});
+}
+
+}  // namespace
+
+SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& observed,
+                      TimePoint now) {
+  SloDecision decision;
+  const json& before = observed.status;
+  decision.status = before.is_object() ? before : json::object();
+  json& status = decision.status;
+  const int64_t generation = observed.generation;
+  if (!status.contains("conditions")) status["conditions"] = json::array();
+
+  if (observed.workload) {
+    decideWorkload(slo, *observed.workload, before, decision, generation, now);
+  } else if (observed.invalidQuery) {
+    runtime::markStalled(status, generation, kReasonInvalidQuery,
+                         "Prometheus rejects the SLO's query: " + *observed.invalidQuery, now);
+  } else if (observed.prometheusConfigured && observed.prometheus) {
+    decidePrometheus(slo, observed, before, decision, now);
+  } else {
+    std::string message = "rules applied to " + observed.rulesTarget +
+                          "; no Prometheus URL configured, so no live error budget";
+    if (!observed.ruleWarnings.empty()) message += "; " + joined(observed.ruleWarnings);
+    runtime::markReady(status, generation, kReasonRulesApplied, message, now);
+  }
+  finish(before, decision);
+  addRuleWarningEvent(observed, before, decision);
+  return decision;
+}
+
+SloDecision decideInvalidSlo(int64_t generation, const json& status, std::string_view message,
+                             TimePoint now) {
+  SloDecision decision;
+  decision.status = status.is_object() ? status : json::object();
+  runtime::markStalled(decision.status, generation, kReasonInvalidSpec, message, now);
+  finish(status, decision);
+  return decision;
+}
+
+}  // namespace relops::slo

@@ -1,0 +1,108 @@
+// The ServiceLevelObjective controller's pure decision (DESIGN.md: gather, decide, act).
+// The reconciler applies the rules child, reads Prometheus or advances the workload
+// ledger, and hands what it saw to decideSlo(); it writes the returned status only when
+// it changed, records the returned Events and exports the budget as metrics.
+//
+// Conditions (kstatus):
+//   Ready            True once the rules are applied and, with Prometheus or a workload
+//                    indicator, the budget is known.
+//   Reconciling      True while waiting for Prometheus's first evaluation of the rules.
+//   Stalled          True when Prometheus rejects the SLO's query, returns no data for
+//                    longer than the grace period, or the workload does not exist.
+//   BudgetExhausted  True when no error budget is left (remaining <= 0).
+//   BurnRateHigh     True while a burn-rate row fires (long AND short window above its
+//                    threshold), as the generated alert does.
+// Events, only on transitions: BudgetExhausted, BudgetRecovered, BurnRateHigh, and the
+// reason of a new Stalled condition.
+//
+// Write avoidance: numbers are rounded (budget.h) and evaluationTime moves only when they
+// change, so a steady SLO is not written every refresh. A workload SLO's ledger is
+// written with its numbers, or when the workload changes state.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "controllers/slo/budget.h"
+#include "controllers/slo/rfc3339.h"
+#include "controllers/slo/slo_types.h"
+#include "controllers/slo/timeslices.h"
+
+namespace relops::slo {
+
+inline constexpr std::string_view kConditionBudgetExhausted = "BudgetExhausted";
+inline constexpr std::string_view kConditionBurnRateHigh = "BurnRateHigh";
+inline constexpr std::string_view kReasonBudgetEvaluated = "BudgetEvaluated";
+inline constexpr std::string_view kReasonRulesApplied = "RulesApplied";
+inline constexpr std::string_view kReasonWaitingForData = "WaitingForData";
+inline constexpr std::string_view kReasonNoData = "NoData";
+inline constexpr std::string_view kReasonInvalidQuery = "InvalidQuery";
+inline constexpr std::string_view kReasonPrometheusUnavailable = "PrometheusUnavailable";
+inline constexpr std::string_view kReasonWorkloadNotFound = "WorkloadNotFound";
+inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
+inline constexpr std::string_view kEventBudgetExhausted = "BudgetExhausted";
+inline constexpr std::string_view kEventBudgetRecovered = "BudgetRecovered";
+inline constexpr std::string_view kEventBurnRateHigh = "BurnRateHigh";
+// Burn-rate rows that were left out or can never fire (Warning, once).
+inline constexpr std::string_view kEventIneffectiveAlerts = "IneffectiveAlerts";
+
+// One refresh from Prometheus: the recorded series of this SLO (statusQueries()).
+struct PrometheusReading {
+  std::optional<std::string> unavailable;  // the query failed (network, 5xx): the message
+  std::optional<double> errorRatio;        // over the SLO window; nullopt: no data
+  std::optional<double> totalEvents;       // over the SLO window
+  std::vector<std::pair<Duration, double>> errorRatios;  // per recorded alert window
+  std::optional<TimePoint> evaluatedAt;
+};
+
+// The workload indicator after advancing the ledger to now.
+struct WorkloadReading {
+  std::string reference;  // "Deployment/web"
+  bool found = true;
+  SliceState state = SliceState::kUnknown;
+  SliceTotals totals;
+  WorkloadStatus ledger;                     // what to persist with the status
+  std::optional<std::string> ledgerProblem;  // the stored ledger was unreadable: started afresh
+};
+
+struct SloObserved {
+  int64_t generation = 0;
+  nlohmann::json status;    // .status as stored; null when never written
+  std::string rulesTarget;  // "PrometheusRule shop/relops-slo-x"; "" for a workload SLO
+  std::vector<std::string> ruleWarnings;
+  // Prometheus rejected the SLO's own error-ratio expression: its message.
+  std::optional<std::string> invalidQuery;
+  bool prometheusConfigured = false;
+  std::optional<PrometheusReading> prometheus;
+  std::optional<WorkloadReading> workload;
+  // How long "no data" is waiting for Prometheus's first rule evaluation, not a fault.
+  std::chrono::seconds noDataGrace{600};
+};
+
+struct SloEvent {
+  std::string type;  // Normal or Warning
+  std::string reason;
+  std::string message;
+  friend bool operator==(const SloEvent&, const SloEvent&) = default;
+};
+
+struct SloDecision {
+  nlohmann::json status;  // the whole status to write
+  bool statusChanged = false;
+  std::vector<SloEvent> events;
+  std::optional<Budget> budget;  // for relops_slo_* metrics; nullopt: no data
+};
+
+SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& observed, TimePoint now);
+
+// A spec the API server accepted but relops cannot use (Stalled, one Event).
+SloDecision decideInvalidSlo(int64_t generation, const nlohmann::json& status,
+                             std::string_view message, TimePoint now);
+
+}  // namespace relops::slo

@@ -1,0 +1,353 @@
+#include "controllers/slo/slo_reconciler.h"
+
+#include <algorithm>
+#include <functional>
+#include <limits>
+
+#include "controllers/slo/prometheus.h"
+#include "controllers/slo/rule_output.h"
+#include "controllers/slo/rules.h"
+#include "controllers/slo/slo_decide.h"
+#include "controllers/slo/slo_types.h"
+#include "operator/kube/client.h"
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/manager.h"
+#include "operator/runtime/metrics.h"
+#include "operator/runtime/object_trim.h"
+
+namespace relops::slo {
+
+using nlohmann::json;
+using runtime::ReconcileResult;
+
+namespace {
+
+const kube::ResourceRef& workloadResource(WorkloadKind kind) {
+  switch (kind) {
+    case WorkloadKind::kStatefulSet:
+      return kStatefulSets;
+    case WorkloadKind::kDaemonSet:
+      return kDaemonSets;
+    case WorkloadKind::kDeployment:
+      break;
+  }
+  return kDeployments;
+}
+
+// Whether the cached child already says what `desired` says: its payload, labels and
+// controlling owner. Applying only then keeps an idle cluster free of writes.
+// The SLO's recorded series, read in one query.
+PrometheusReading readPrometheus(PrometheusApi& prometheus, const ServiceLevelObjective& slo) {
+  PrometheusReading reading;
+  const std::vector<Duration> windows = recordedWindows(resolveAlertWindows(slo.spec, nullptr));
+  const std::string ratioName = errorRatioRecordName(slo.spec.window);
+  const std::string totalName = totalRecordName(slo.spec.window);
+  std::string names = ratioName + "|" + totalName;
+  for (const Duration& window : windows) names += "|" + errorRatioRecordName(window);
+  const std::string matchers = recordedSeriesMatchers(slo);  // {namespace="…",slo="…"}
+  const std::string query =
+      "{__name__=~\"" + names + "\"," + matchers.substr(1, matchers.size() - 1);
+  auto samples = prometheus.query(query);
+  if (!samples.ok()) {
+    reading.unavailable = samples.error().message();
+    return reading;
+  }
+  // With grouping there is one series per group: the SLO shows its worst group's error
+  // ratio and the total traffic of all groups.
+  std::map<std::string, double> worst;
+  for (const PromSample& sample : *samples) {
+    const auto name = sample.labels.find("__name__");
+    if (name == sample.labels.end() || std::isnan(sample.value)) continue;
+    if (name->second == totalName) {
+      reading.totalEvents = reading.totalEvents.value_or(0) + sample.value;
+      continue;
+    }
+    auto [it, inserted] = worst.emplace(name->second, sample.value);
+    if (!inserted) it->second = std::max(it->second, sample.value);
+    const TimePoint at = std::chrono::floor<std::chrono::seconds>(sample.time);
+    if (!reading.evaluatedAt || at > *reading.evaluatedAt) reading.evaluatedAt = at;
+  }
+  if (const auto it = worst.find(ratioName); it != worst.end()) reading.errorRatio = it->second;
+  for (const Duration& window : windows) {
+    if (const auto it = worst.find(errorRatioRecordName(window)); it != worst.end()) {
+      reading.errorRatios.emplace_back(window, it->second);
+    }
+  }
+  return reading;
+}
+
+// What the SLO and policy controllers read of a workload: its identity, labels (a
+// policy's workloadSelector), desired replicas and status. The pod template, often most
+// of the object, is not cached.
+void keepWorkloadEssentials(json& object) {
+  json kept = runtime::keepMetadata(
+      object, {"name", "namespace", "uid", "resourceVersion", "generation", "labels"});
+  if (object.contains("spec") && object["spec"].contains("replicas")) {
+    kept["spec"] = {{"replicas", object["spec"]["replicas"]}};
+  }
+  if (object.contains("status")) kept["status"] = std::move(object["status"]);
+  object = std::move(kept);
+}
+
+std::string childDescription(RuleOutput output, const std::string& namespace_,
+                             const std::string& name) {
+  return std::string(output == RuleOutput::kPrometheusRule ? "PrometheusRule " : "ConfigMap ") +
+         namespace_ + "/" + name;
+}
+
+}  // namespace
+
+SloReconciler::SloReconciler(runtime::Manager& manager, SloControllerOptions options)
+    : manager_(manager),
+      options_(std::move(options)),
+      budgetRemaining_(manager.metrics().registry.gauge(
+          "relops_slo_error_budget_remaining",
+          "Fraction of the error budget left over the SLO window (1 = untouched, negative when "
+          "overspent)",
+          {"namespace", "name"})),
+      sli_(manager.metrics().registry.gauge(
+          "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
+          {"namespace", "name"})) {}
+
+SloReconciler::~SloReconciler() = default;
+
+void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, int workers) {
+  runtime::Controller::Options controllerOptions;
+  controllerOptions.name = "servicelevelobjective";
+  controllerOptions.workers = workers;
+  const kube::ResourceRef& children =
+      reconciler.options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
+  manager.setLabelSelector(children, kManagedBySelector);
+  manager.setTransform(children, keepChildEssentials);
+  runtime::Controller& controller =
+      manager.addController(controllerOptions, kServiceLevelObjectives, reconciler);
+  for (runtime::Informer* informer : manager.informers(children)) controller.owns(*informer);
+  // A workload's change reaches the SLOs that measure it.
+  for (WorkloadKind kind :
+       {WorkloadKind::kDeployment, WorkloadKind::kStatefulSet, WorkloadKind::kDaemonSet}) {
+    runtime::Manager* managerPtr = &manager;
+    auto map = [managerPtr, kind](const json& workload) {
+      std::vector<kube::ObjectKey> keys;
+      const json& metadata = workload["metadata"];
+      const std::string namespace_ = metadata.value("namespace", "");
+      const std::string name = metadata.value("name", "");
+      for (const runtime::ObjectPtr& object :
+           managerPtr->cachedList(kServiceLevelObjectives, namespace_)) {
+        static const json::json_pointer kWorkload("/spec/indicator/workload");
+        if (!object->contains(kWorkload)) continue;
+        const json* reference = &object->at(kWorkload);
+        if (!reference->is_object()) continue;
+        if (reference->value("name", "") != name ||
+            reference->value("kind", "Deployment") != toString(kind)) {
+          continue;
+        }
+        keys.push_back({namespace_, (*object)["metadata"].value("name", "")});
+      }
+      return keys;
+    };
+    manager.setTransform(workloadResource(kind), keepWorkloadEssentials);
+    for (runtime::Informer* informer : manager.informers(workloadResource(kind))) {
+      controller.watches(*informer, map);
+    }
+  }
+}
+
+std::chrono::nanoseconds SloReconciler::untilNextRefresh(const kube::ObjectKey& key) const {
+  // Each SLO refreshes at its own offset within the interval, so a thousand SLOs do not
+  // query Prometheus in the same second.
+  const auto interval =
+      std::chrono::duration_cast<std::chrono::milliseconds>(options_.refreshInterval);
+  if (interval.count() <= 0) return std::chrono::seconds(60);
+  const auto offset = std::chrono::milliseconds(static_cast<int64_t>(
+      std::hash<std::string>{}(key.str()) % static_cast<size_t>(interval.count())));
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      manager_.clock().now().time_since_epoch());
+  auto next = now - (now % interval) + offset;
+  while (next <= now) next += interval;
+  return next - now;
+}
+
+void SloReconciler::forget(const kube::ObjectKey& key) {
+  auto ofSlo = [&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name;
+  };
+  budgetRemaining_.removeMatching(ofSlo);
+  sli_.removeMatching(ofSlo);
+  std::lock_guard lock(mutex_);
+  ledgers_.erase(key.str());
+  queryChecks_.erase(key.str());
+}
+
+ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runtime::Logger& log) {
+  // Gather.
+  const runtime::ObjectPtr object = manager_.cached(kServiceLevelObjectives, key);
+  if (!object) {  // deleted: children go with it (ownerReferences)
+    forget(key);
+    return ReconcileResult::done();
+  }
+  const json& metadata = object->at("metadata");
+  if (metadata.contains("deletionTimestamp")) return ReconcileResult::done();
+  const int64_t generation = metadata.value("generation", int64_t{0});
+  const json storedStatus = object->value("status", json());
+  const auto now = std::chrono::floor<std::chrono::seconds>(manager_.clock().now());
+  const auto regarding = runtime::ObjectReference::fromObject(*object);
+
+  auto act = [&](const SloDecision& decision) -> std::optional<ReconcileResult> {
+    if (decision.statusChanged) {
+      if (auto result = runtime::applyStatus(manager_.client(), kServiceLevelObjectives, key,
+                                             decision.status)) {
+        return result;
+      }
+      log.debug("status written");
+    }
+    for (const SloEvent& event : decision.events) {
+      manager_.recorder().record(
+          {regarding,
+           event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
+           event.reason, "Reconcile", event.message});
+    }
+    if (decision.budget) {
+      budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
+      sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
+    } else {
+      auto ofSlo = [&](const runtime::Labels& labels) {
+        return labels[0] == key.namespace_ && labels[1] == key.name;
+      };
+      budgetRemaining_.removeMatching(ofSlo);
+      sli_.removeMatching(ofSlo);
+    }
+    return std::nullopt;
+  };
+
+  auto parsed = parseSlo(*object);
+  if (!parsed.ok()) {
+    // Passed the schema but relops cannot use it: Stalled until the spec changes.
+    const SloDecision decision =
+        decideInvalidSlo(generation, storedStatus, parsed.error().message(), now);
+    if (auto result = act(decision)) return *result;
+    return ReconcileResult::done();
+  }
+  const ServiceLevelObjective& slo = *parsed;
+  SloObserved observed;
+  observed.generation = generation;
+  observed.status = storedStatus;
+  observed.noDataGrace = options_.noDataGrace;
+
+  if (const auto* workload = std::get_if<WorkloadIndicator>(&slo.spec.indicator)) {
+    const kube::ResourceRef& resource = workloadResource(workload->kind);
+    const runtime::ObjectPtr target = manager_.cached(resource, {key.namespace_, workload->name});
+    WorkloadReading reading;
+    reading.reference = std::string(toString(workload->kind)) + "/" + workload->name;
+    reading.found = target != nullptr;
+    reading.state = classifyWorkload(*workload, target.get());
+    const std::string resourceVersion =
+        target ? (*target)["metadata"].value("resourceVersion", "") : "";
+    {
+      std::lock_guard lock(mutex_);
+      auto it = ledgers_.find(key.str());
+      std::chrono::minutes maxGap = TimesliceLedger::kDefaultMaxGap;
+      if (it == ledgers_.end()) {
+        // First look since relops started: carry on from the stored ledger.
+        auto restored = TimesliceLedger::restore(slo.status.workload);
+        if (!restored.ok()) {
+          reading.ledgerProblem = "the stored ledger was unreadable and started afresh (" +
+                                  restored.error().message() + ")";
+          restored = TimesliceLedger();
+        } else if (slo.status.workload && !resourceVersion.empty() &&
+                   slo.status.workload->workloadResourceVersion == resourceVersion) {
+          // The workload has not changed at all since it was last observed, so neither
+          // has its state: the minutes relops missed keep that state.
+          maxGap = std::chrono::minutes(std::numeric_limits<int32_t>::max());
+        }
+        it = ledgers_.emplace(key.str(), std::move(*restored)).first;
+      }
+      it->second.observe(now, reading.state, slo.spec.window, maxGap);
+      reading.totals = it->second.totals();
+      reading.ledger = it->second.save();
+      reading.ledger.workloadResourceVersion = resourceVersion;
+    }
+    observed.workload = std::move(reading);
+    const SloDecision decision = decideSlo(slo, observed, now);
+    if (auto result = act(decision)) return *result;
+    // The ledger advances minute by minute.
+    const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
+                                                                    std::chrono::milliseconds(1)) +
+                            std::chrono::seconds(1);
+    return ReconcileResult::requeueAfter(nextMinute - manager_.clock().now());
+  }
+
+  // Rules.
+  auto rules = generateRules(slo);
+  auto child = rules.ok() ? (options_.output == RuleOutput::kPrometheusRule
+                                 ? prometheusRuleJson(slo, *rules, {options_.ruleLabels})
+                                 : ruleConfigMapJson(slo, *rules, {options_.ruleLabels}))
+                          : base::Result<nlohmann::ordered_json>(rules.error());
+  if (!child.ok()) {
+    const SloDecision decision =
+        decideInvalidSlo(generation, storedStatus, child.error().message(), now);
+    if (auto result = act(decision)) return *result;
+    return ReconcileResult::done();
+  }
+  const json desiredChild = json::parse(child->dump());
+  const std::string childName = desiredChild["metadata"].value("name", "");
+  const kube::ResourceRef& childResource =
+      options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
+  const runtime::ObjectPtr cachedChild =
+      manager_.cached(childResource, {key.namespace_, childName});
+  if (!childUpToDate(cachedChild.get(), desiredChild)) {
+    auto applied = kube::apply(manager_.client(), childResource, desiredChild);
+    if (!applied.ok()) {
+      base::Error error = std::move(applied).error();
+      if (error.disposition() == base::Disposition::kStall) {
+        const SloDecision decision =
+            decideInvalidSlo(generation, storedStatus,
+                             "the API server rejects the generated " +
+                                 childDescription(options_.output, key.namespace_, childName) +
+                                 ": " + error.message(),
+                             now);
+        if (auto result = act(decision)) return *result;
+        return ReconcileResult::done();
+      }
+      return ReconcileResult::error(std::move(error.context("apply rules")));
+    }
+    log.debug("rules applied");
+  }
+  observed.rulesTarget = childDescription(options_.output, key.namespace_, childName);
+  observed.ruleWarnings = rules->warnings;
+
+  // Live numbers.
+  if (options_.prometheus) {
+    observed.prometheusConfigured = true;
+    std::optional<QueryCheck> check;
+    {
+      std::lock_guard lock(mutex_);
+      if (auto it = queryChecks_.find(key.str());
+          it != queryChecks_.end() && it->second.generation == generation) {
+        check = it->second;
+      }
+    }
+    if (!check) {
+      // Once per generation: does Prometheus accept the SLO's own expression? A selector
+      // can pass the CRD's pattern and still be invalid PromQL (a bad regex).
+      auto answer = options_.prometheus->query(
+          errorRatioExpr(slo.spec, Duration::fromSeconds(std::chrono::minutes(5))));
+      if (answer.ok() || answer.error().disposition() == base::Disposition::kStall) {
+        check = QueryCheck{generation,
+                           answer.ok() ? std::nullopt : std::optional(answer.error().message())};
+        std::lock_guard lock(mutex_);
+        queryChecks_[key.str()] = *check;
+      }
+    }
+    if (check && check->invalid) {
+      observed.invalidQuery = check->invalid;
+    } else {
+      observed.prometheus = readPrometheus(*options_.prometheus, slo);
+    }
+  }
+  const SloDecision decision = decideSlo(slo, observed, now);
+  if (auto result = act(decision)) return *result;
+  if (!options_.prometheus || observed.invalidQuery) return ReconcileResult::done();
+  return ReconcileResult::requeueAfter(untilNextRefresh(key));
+}
+
+}  // namespace relops::slo

@@ -1,0 +1,78 @@
+// The ServiceLevelObjective reconciler: applies the generated rules as an owned
+// PrometheusRule or ConfigMap, reads the SLO's recorded series from Prometheus (or
+// advances a workload SLO's minute ledger), and writes what decideSlo() says.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "controllers/slo/timeslices.h"
+#include "operator/kube/resource.h"
+#include "operator/runtime/controller.h"
+
+namespace relops::runtime {
+class Manager;
+template <typename T>
+class Family;
+class Gauge;
+}  // namespace relops::runtime
+
+namespace relops::slo {
+
+class PrometheusApi;
+
+inline const kube::ResourceRef kServiceLevelObjectives{
+    "relops.dev", "v1alpha1", "servicelevelobjectives", "ServiceLevelObjective", true};
+inline const kube::ResourceRef kPrometheusRules{"monitoring.coreos.com", "v1", "prometheusrules",
+                                                "PrometheusRule", true};
+inline const kube::ResourceRef kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
+inline const kube::ResourceRef kDeployments{"apps", "v1", "deployments", "Deployment", true};
+inline const kube::ResourceRef kStatefulSets{"apps", "v1", "statefulsets", "StatefulSet", true};
+inline const kube::ResourceRef kDaemonSets{"apps", "v1", "daemonsets", "DaemonSet", true};
+
+// What relops labels its rule children with, and caches by.
+inline constexpr char kManagedBySelector[] = "app.kubernetes.io/managed-by=relops";
+
+enum class RuleOutput { kPrometheusRule, kConfigMap };
+
+struct SloControllerOptions {
+  std::shared_ptr<PrometheusApi> prometheus;  // null: rules only, no live budget
+  std::chrono::seconds refreshInterval{60};
+  RuleOutput output = RuleOutput::kConfigMap;
+  std::map<std::string, std::string> ruleLabels;
+  std::chrono::seconds noDataGrace{600};
+};
+
+class SloReconciler final : public runtime::Reconciler {
+ public:
+  SloReconciler(runtime::Manager& manager, SloControllerOptions options);
+  ~SloReconciler() override;
+  runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
+                                     const runtime::Logger& log) override;
+
+  // Registers the controller with its watches (children, workloads).
+  static void add(runtime::Manager& manager, SloReconciler& reconciler, int workers);
+
+ private:
+  struct QueryCheck {
+    int64_t generation = 0;
+    std::optional<std::string> invalid;  // Prometheus's message
+  };
+
+  std::chrono::nanoseconds untilNextRefresh(const kube::ObjectKey& key) const;
+  void forget(const kube::ObjectKey& key);
+
+  runtime::Manager& manager_;
+  SloControllerOptions options_;
+  runtime::Family<runtime::Gauge>& budgetRemaining_;
+  runtime::Family<runtime::Gauge>& sli_;
+  std::mutex mutex_;
+  std::map<std::string, TimesliceLedger> ledgers_;  // workload SLOs, by key
+  std::map<std::string, QueryCheck> queryChecks_;   // Prometheus-backed SLOs, by key
+};
+
+}  // namespace relops::slo

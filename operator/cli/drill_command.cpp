@@ -1,0 +1,315 @@
+#include "operator/cli/drill_command.h"
+
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include "controllers/drill/cron.h"
+#include "controllers/drill/drill_types.h"
+#include "controllers/drill/report.h"
+#include "controllers/drill/scheduling.h"
+#include "controllers/slo/yaml_json.h"
+#include "operator/kube/client.h"
+#include "operator/kube/config.h"
+#include "operator/kube/http_client.h"
+
+namespace relops::cli {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kUsage =
+    "Disaster-recovery drills.\n\n"
+    "Usage:\n"
+    "  relops drill next -f FILE [-n COUNT] [--from TIME] [--format table|json]\n"
+    "  relops drill report -n NAMESPACE [NAME] [--format md|json] [--kubeconfig FILE]\n"
+    "                      [--context NAME]\n\n"
+    "next prints when a DRDrill file's schedule fires next, offline, as the operator\n"
+    "computes it (in the drill's timeZone, with its DST rules), with the name each run gets.\n"
+    "FILE is a DRDrill in YAML or JSON ('-' reads stdin). COUNT defaults to 5 (at most\n"
+    "1000). TIME is RFC 3339 (2026-03-08T09:00:00Z, ...-05:00) or 'now' (the default).\n\n"
+    "report reads the DRDrills of a namespace (or one) and their retained runs from the\n"
+    "cluster and renders them as an audit record: what ran, when, against which backup or\n"
+    "target, measured RTO and RPO against the objectives, verdict and cleanup. The client\n"
+    "configuration is found as kubectl finds it (--kubeconfig, KUBECONFIG, in-cluster,\n"
+    "~/.kube/config).\n";
+
+struct Loaded {
+  std::string name;
+  drill::DrillSpec spec;
+};
+
+base::Result<std::string> readInput(const std::string& file) {
+  std::ostringstream buffer;
+  if (file == "-") {
+    buffer << std::cin.rdbuf();
+  } else {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) return base::Error(base::ErrorKind::kConfig, "cannot read the file");
+    buffer << in.rdbuf();
+  }
+  return buffer.str();
+}
+
+base::Result<Loaded> loadDrill(const std::string& file) {
+  auto content = readInput(file);
+  if (!content) return std::move(content).error();
+  auto documents = slo::parseYamlDocuments(*content);
+  if (!documents) return std::move(documents).error();
+  for (const json& object : *documents) {
+    if (!object.is_object() || object.value("kind", "") != drill::kDrillKind) continue;
+    if (const std::string apiVersion = object.value("apiVersion", "");
+        apiVersion != drill::kApiVersion) {
+      return base::Error(base::ErrorKind::kConfig, "apiVersion: must be " +
+                                                       std::string(drill::kApiVersion) +
+                                                       ", got \"" + apiVersion + "\"");
+    }
+    Loaded loaded;
+    if (const auto metadata = object.find("metadata");
+        metadata != object.end() && metadata->is_object()) {
+      loaded.name = metadata->value("name", "");
+    }
+    if (!object.contains("spec")) {
+      return base::Error(base::ErrorKind::kConfig, "spec: required field is missing");
+    }
+    auto spec = drill::parseDrillSpec(object["spec"]);
+    if (!spec) return std::move(spec).error();
+    loaded.spec = std::move(spec).value();
+    return loaded;
+  }
+  return base::Error(base::ErrorKind::kConfig, "no object of kind DRDrill in it");
+}
+
+struct NextOptions {
+  std::string file;
+  std::string count = "5";
+  std::string from = "now";
+  std::string format = "table";
+};
+
+std::string parseNextOptions(std::span<const std::string_view> args, NextOptions& options) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    std::string* target = nullptr;
+    if (name == "-f" || name == "--filename") target = &options.file;
+    if (name == "-n" || name == "--count") target = &options.count;
+    if (name == "--from") target = &options.from;
+    if (name == "--format" || name == "-o") target = &options.format;
+    if (target == nullptr) return "unexpected argument \"" + std::string(arg) + "\"";
+    if (!value) {
+      if (i + 1 >= args.size()) return "flag " + std::string(name) + " needs a value";
+      value = args[++i];
+    }
+    *target = std::string(*value);
+  }
+  if (options.file.empty()) return "-f FILE is required";
+  if (options.format != "table" && options.format != "json") {
+    return "--format must be table or json, got \"" + options.format + "\"";
+  }
+  const bool digits = !options.count.empty() && options.count.size() <= 4 &&
+                      options.count.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoi(options.count) < 1 || std::stoi(options.count) > 1000) {
+    return "-n must be a number from 1 to 1000, got \"" + options.count + "\"";
+  }
+  return "";
+}
+
+int runNext(std::span<const std::string_view> args, Streams streams) {
+  NextOptions options;
+  if (const std::string problem = parseNextOptions(args, options); !problem.empty()) {
+    streams.err << "relops drill next: " << problem << "\n\n" << kUsage;
+    return kExitUsage;
+  }
+  drill::Instant from;
+  if (options.from == "now") {
+    // The CLI is an I/O boundary: the one place where the wall clock is read.
+    from = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  } else if (auto parsed = drill::parseTime(options.from)) {
+    from = *parsed;
+  } else {
+    streams.err << "relops drill next: --from: want RFC 3339 with an offset or 'now', got \""
+                << options.from << "\"\n";
+    return kExitUsage;
+  }
+  const std::string where = options.file == "-" ? "stdin" : options.file;
+  auto loaded = loadDrill(options.file);
+  if (!loaded) {
+    streams.err << "relops drill: " << where << ": " << loaded.error().describe() << "\n";
+    return kExitFailure;
+  }
+  auto cron = drill::CronSchedule::compile(loaded->spec.schedule, loaded->spec.timeZone);
+  if (!cron) {
+    const std::string field =
+        cron.error().message().starts_with("unknown time zone") ? "spec.timeZone" : "spec.schedule";
+    streams.err << "relops drill: " << where << ": " << field << ": " << cron.error().describe()
+                << "\n";
+    return kExitFailure;
+  }
+  const std::string name = loaded->name.empty() ? "drill" : loaded->name;
+  json fires = json::array();
+  drill::Instant t = from;
+  for (int i = 0; i < std::stoi(options.count); ++i) {
+    const auto fire = cron->next(t);
+    if (!fire) break;
+    fires.push_back({{"time", drill::formatTime(*fire)},
+                     {"local", cron->formatLocal(*fire)},
+                     {"run", drill::scheduledRunName(name, *fire)}});
+    t = *fire;
+  }
+  if (options.format == "json") {
+    streams.out << json{{"drill", name},
+                        {"schedule", loaded->spec.schedule},
+                        {"timeZone", loaded->spec.timeZone},
+                        {"suspend", loaded->spec.suspend},
+                        {"fires", fires}}
+                       .dump(2)
+                << "\n";
+    return kExitOk;
+  }
+  streams.out << "Drill:     " << name << "\nSchedule:  " << loaded->spec.schedule << " ("
+              << loaded->spec.timeZone << ")" << (loaded->spec.suspend ? ", suspended" : "")
+              << "\n\n";
+  streams.out << "LOCAL                   UTC                    RUN\n";
+  for (const json& fire : fires) {
+    std::string local = fire["local"].get<std::string>();
+    local.resize(std::max<size_t>(local.size() + 1, 24), ' ');
+    std::string utc = fire["time"].get<std::string>();
+    utc.resize(23, ' ');
+    streams.out << local << utc << fire["run"].get<std::string>() << "\n";
+  }
+  if (fires.empty())
+    streams.out << "(no fire within " << drill::CronSchedule::kSearchYears << " years)\n";
+  return kExitOk;
+}
+
+struct ReportOptions {
+  std::string namespace_;
+  std::string name;
+  std::string format = "md";
+  std::string kubeconfig;
+  std::string context;
+};
+
+std::string parseReportOptions(std::span<const std::string_view> args, ReportOptions& options) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string_view arg = args[i];
+    std::string_view name = arg;
+    std::optional<std::string_view> value;
+    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+    }
+    std::string* target = nullptr;
+    if (name == "-n" || name == "--namespace") target = &options.namespace_;
+    if (name == "--format" || name == "-o") target = &options.format;
+    if (name == "--kubeconfig") target = &options.kubeconfig;
+    if (name == "--context") target = &options.context;
+    if (target == nullptr) {
+      if (arg.starts_with("-") || !options.name.empty()) {
+        return "unexpected argument \"" + std::string(arg) + "\"";
+      }
+      options.name = std::string(arg);
+      continue;
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) return "flag " + std::string(name) + " needs a value";
+      value = args[++i];
+    }
+    *target = std::string(*value);
+  }
+  if (options.namespace_.empty()) return "-n NAMESPACE is required";
+  if (options.format != "md" && options.format != "json") {
+    return "--format must be md or json, got \"" + options.format + "\"";
+  }
+  return "";
+}
+
+const kube::ResourceRef kDrills{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true};
+const kube::ResourceRef kRuns{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun", true};
+
+int runReport(std::span<const std::string_view> args, Streams streams) {
+  ReportOptions options;
+  if (const std::string problem = parseReportOptions(args, options); !problem.empty()) {
+    streams.err << "relops drill report: " << problem << "\n\n" << kUsage;
+    return kExitUsage;
+  }
+  kube::KubeconfigOptions kubeconfig;
+  kubeconfig.path = options.kubeconfig;
+  kubeconfig.context = options.context;
+  auto config = kube::loadClientConfig(kubeconfig);
+  if (!config.ok()) {
+    streams.err << "relops drill report: " << config.error().describe() << "\n";
+    return kExitFailure;
+  }
+  auto client = kube::HttpClient::create(*config);
+  if (!client.ok()) {
+    streams.err << "relops drill report: " << client.error().describe() << "\n";
+    return kExitFailure;
+  }
+  drill::ReportInput input;
+  input.namespace_ = options.namespace_;
+  // The CLI is an I/O boundary: the one place where the wall clock is read.
+  input.generatedAt = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  if (options.name.empty()) {
+    auto drills = kube::listAll(**client, kDrills, options.namespace_);
+    if (!drills.ok()) {
+      streams.err << "relops drill report: list DRDrills: " << drills.error().describe() << "\n";
+      return kExitFailure;
+    }
+    input.drills = std::move(drills->items);
+  } else {
+    auto drill = (*client)->get(kDrills, {options.namespace_, options.name});
+    if (!drill.ok()) {
+      streams.err << "relops drill report: " << drill.error().describe() << "\n";
+      return kExitFailure;
+    }
+    input.drills.push_back(std::move(*drill));
+  }
+  kube::ListOptions listOptions;
+  listOptions.labelSelector =
+      std::string(drill::kDrillLabel) + (options.name.empty() ? "" : "=" + options.name);
+  auto runs = kube::listAll(**client, kRuns, options.namespace_, listOptions);
+  if (!runs.ok()) {
+    streams.err << "relops drill report: list DRDrillRuns: " << runs.error().describe() << "\n";
+    return kExitFailure;
+  }
+  input.runs = std::move(runs->items);
+  if (options.format == "json") {
+    streams.out << drill::reportJson(input).dump(2) << "\n";
+  } else {
+    streams.out << drill::reportMarkdown(input);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+int runDrillCommand(std::span<const std::string_view> args, Streams streams) {
+  if (args.empty()) {
+    streams.err << "relops drill: a subcommand is required: next or report\n\n" << kUsage;
+    return kExitUsage;
+  }
+  for (std::string_view arg : args) {
+    if (arg == "--help" || arg == "-h" || arg == "help") {
+      streams.out << kUsage;
+      return kExitOk;
+    }
+  }
+  if (args[0] == "next") return runNext(args.subspan(1), streams);
+  if (args[0] == "report") return runReport(args.subspan(1), streams);
+  streams.err << "relops drill: unknown subcommand \"" << args[0] << "\" (want next or report)\n\n"
+              << kUsage;
+  return kExitUsage;
+}
+
+}  // namespace relops::cli

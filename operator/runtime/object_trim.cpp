@@ -1,0 +1,20 @@
+#include "operator/runtime/object_trim.h"
+
+namespace relops::runtime {
+
+nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const char*> fields) {
+  nlohmann::json kept = {{"apiVersion", object.value("apiVersion", "")},
+                         {"kind", object.value("kind", "")}};
+  const auto metadata = object.find("metadata");
+  if (metadata == object.end() || !metadata->is_object()) return kept;
+  nlohmann::json keptMetadata = nlohmann::json::object();
+  for (const char* field : fields) {
+    if (const auto it = metadata->find(field); it != metadata->end()) {
+      keptMetadata[field] = std::move(*it);
+    }
+  }
+  kept["metadata"] = std::move(keptMetadata);
+  return kept;
+}
+
+}  // namespace relops::runtime
