@@ -56,12 +56,21 @@ fuzz: deps ## build the libFuzzer targets (clang) and run each for FUZZ_SECONDS 
 	cmake --build --preset fuzz --target relops_fuzz_targets
 	ctest --preset fuzz
 
+# `make test` removes each sanitizer build tree once its tests have passed (ccache keeps the
+# objects, so a rerun relinks in a minute): with debug info they are 2-4 GB each, and a fresh
+# machine may have little disk. DISK_NEED_GIB is the measured peak of a run on a fresh machine.
 CI_FUZZ_SECONDS ?= 5
-test: build binaries ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
+DISK_NEED_GIB ?= 8
+test: ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
+	@tests/disk-check.sh $(DISK_NEED_GIB)
+	@$(MAKE) --no-print-directory build binaries
 	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' --output-on-failure
 	@$(MAKE) --no-print-directory unit-asan
+	rm -rf build/asan
 	@$(MAKE) --no-print-directory unit-tsan
+	rm -rf build/tsan
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(CI_FUZZ_SECONDS) FUZZ_SEED=1
+	rm -rf build/fuzz
 
 cluster-up: binaries ## start the local cluster $(CLUSTER) and print its kubeconfig
 	@tests/cluster/up $(CLUSTER)

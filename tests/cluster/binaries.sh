@@ -19,6 +19,12 @@ export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
 
 log() { echo "binaries: $*" >&2; }
 
+# The Go build cache of a cold build is about 4 GB and useless once the binaries
+# are cached, so builds use a private one that is removed on exit. The module
+# cache stays: module_version reads go.mod files from it on every run.
+gocache="$cache/go-build.$$"
+trap 'rm -rf "$gocache"' EXIT
+
 module_version() { # module-dir go-module-path
   (cd "$1" && go list -m -f '{{.Version}}' "$2")
 }
@@ -43,7 +49,7 @@ build() {
   log "building $name $version (cold cache; this takes minutes)"
   local start=$SECONDS
   rm -rf "$out.tmp" && mkdir -p "$out.tmp"
-  (cd "$dir" && go build -trimpath -o "$out.tmp/" "$@")
+  (cd "$dir" && GOCACHE="$gocache" go build -trimpath -o "$out.tmp/" "$@")
   touch "$out.tmp/.complete"
   rm -rf "$out" && mv "$out.tmp" "$out"
   log "built $name $version in $((SECONDS - start)) s"

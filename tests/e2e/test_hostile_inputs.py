@@ -248,12 +248,13 @@ def hostile(tmp_path_factory):
 def test_row_gets_a_condition_and_an_event(hostile, row: Row):
     kubectl, namespace, op = hostile
 
-    def settled():
+    def expected_condition():
         c = conditions_of(kubectl, row, namespace).get(row.condition, {})
         return c if c.get("status") == row.status and c.get("reason") == row.reason else None
 
     try:
-        found = wait_until(f"{row.condition}={row.status} ({row.reason})", settled, timeout=90)
+        found = wait_until(f"{row.condition}={row.status} ({row.reason})", expected_condition,
+                           timeout=90)
     except AssertionError:
         print(json.dumps(kubectl.get(row.kind, row.name, namespace).get("status"), indent=2))
         print(op.log()[-4000:])
