@@ -58,12 +58,14 @@ fuzz: deps ## build the libFuzzer targets (clang) and run each for FUZZ_SECONDS 
 
 # `make test` removes each sanitizer build tree once its tests have passed (ccache keeps the
 # objects, so a rerun relinks in a minute): with debug info they are 2-4 GB each, and a fresh
-# machine may have little disk. DISK_NEED_GIB is the measured peak of a run on a fresh machine.
+# machine may have little disk. The control-plane binaries are built before relops, so their
+# Go build cache (4 GB, removed when they are done) never sits beside the C++ trees.
+# DISK_NEED_GIB is the measured peak of a run on a fresh machine.
 CI_FUZZ_SECONDS ?= 5
 DISK_NEED_GIB ?= 8
 test: ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
 	@tests/disk-check.sh $(DISK_NEED_GIB)
-	@$(MAKE) --no-print-directory build binaries
+	@$(MAKE) --no-print-directory deps binaries build
 	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' --output-on-failure
 	@$(MAKE) --no-print-directory unit-asan
 	rm -rf build/asan
