@@ -202,6 +202,10 @@ void Controller::process(const std::string& keyText) {
   }
   active_.fetch_sub(1);
   reconciles_.fetch_add(1);
+  // Which object is expensive must be visible without debug logging.
+  if (took >= options_.slowReconcile) {
+    log.info("slow reconcile", {{"seconds", took.count()}});
+  }
 
   auto count = [&](const char* outcome) {
     if (metrics != nullptr) metrics->reconcileTotal.with({options_.name, outcome}).inc();

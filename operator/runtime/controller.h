@@ -76,6 +76,8 @@ class Controller {
     std::function<void(const kube::ObjectKey&, const base::Error&)> onStalled;
     // Upper bound on draining in-flight reconciles at stop().
     std::chrono::seconds drainTimeout{30};
+    // A reconcile that takes this long is logged at info with its key and duration.
+    std::chrono::milliseconds slowReconcile{1000};
   };
 
   // One primary informer per watched namespace (or one for all namespaces).

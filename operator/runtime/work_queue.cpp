@@ -134,7 +134,7 @@ void WorkQueue::addLocked(const std::string& key, TimePoint now) {
   dirty_.insert(key);
   // Being processed: done() queues it again, so no worker gets it twice at once.
   if (processing_.count(key) != 0) return;
-  queue_.push_back(key);
+  queue_.push(key);
   cond_.notify_one();
 }
 
@@ -177,8 +177,7 @@ void WorkQueue::promoteReadyLocked(TimePoint now) {
 }
 
 std::string WorkQueue::popLocked(TimePoint now) {
-  std::string key = std::move(queue_.front());
-  queue_.pop_front();
+  std::string key = queue_.pop();
   processing_.insert(key);
   dirty_.erase(key);
   if (metrics_) {
@@ -230,7 +229,7 @@ void WorkQueue::done(const std::string& key) {
     }
   }
   if (dirty_.count(key) != 0) {
-    queue_.push_back(key);
+    queue_.push(key);
     cond_.notify_one();
   } else if (processing_.empty()) {
     drainCond_.notify_all();

@@ -2,6 +2,8 @@
 // client-go's semantics (k8s.io/client-go/util/workqueue), which controllers
 // rely on for correctness:
 //   - a key waiting in the queue is held once, however often it is added;
+//   - ready keys are served round-robin across namespaces (FairQueue), FIFO
+//     within one, so one namespace's backlog cannot hold up another's;
 //   - a key is never handed to two workers at once: one added while being
 //     processed is marked dirty and queued again when done() is called;
 //   - addAfter() holds keys until their time, collapsing repeats of a key to
@@ -30,6 +32,8 @@
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
+
+#include "operator/runtime/fair_queue.h"
 
 namespace relops::base {
 class Clock;
@@ -196,9 +200,9 @@ class WorkQueue {
   uint64_t collectHookId_ = 0;
 
   mutable std::mutex mutex_;
-  std::condition_variable cond_;       // getters wait for keys
-  std::condition_variable drainCond_;  // shutDownWithDrain waits for processing_ to empty
-  std::deque<std::string> queue_;
+  std::condition_variable cond_;                // getters wait for keys
+  std::condition_variable drainCond_;           // shutDownWithDrain waits for processing_ to empty
+  FairQueue queue_;                             // ready keys, round-robin across namespaces
   std::unordered_set<std::string> dirty_;       // waiting to be processed
   std::unordered_set<std::string> processing_;  // handed to a worker
   std::set<Delayed> delayed_;

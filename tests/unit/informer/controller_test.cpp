@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
+#include <sstream>
 #include <thread>
 
 #include "operator/runtime/metrics.h"
@@ -50,6 +52,7 @@ void waitFor(Predicate done) {
 class ScriptedReconciler final : public Reconciler {
  public:
   ReconcileResult reconcile(const kube::ObjectKey& key, const Logger&) override {
+    if (during_) during_(key.str());
     std::lock_guard lock(mutex_);
     calls_.push_back(key.str());
     auto& script = scripts_[key.str()];
@@ -62,6 +65,8 @@ class ScriptedReconciler final : public Reconciler {
     std::lock_guard lock(mutex_);
     scripts_[key] = std::move(results);
   }
+  // Runs inside every reconcile, before it answers (a slow reconcile advances the clock).
+  void during(std::function<void(const std::string&)> hook) { during_ = std::move(hook); }
   std::vector<std::string> calls() const {
     std::lock_guard lock(mutex_);
     return calls_;
@@ -71,6 +76,7 @@ class ScriptedReconciler final : public Reconciler {
   mutable std::mutex mutex_;
   std::vector<std::string> calls_;
   std::map<std::string, std::vector<ReconcileResult>> scripts_;
+  std::function<void(const std::string&)> during_;
 };
 
 TEST(ControllingOwners, OnlyControllerReferencesOfTheKind) {
@@ -94,6 +100,7 @@ struct ControllerFixture : ::testing::Test {
   std::unique_ptr<Informer> primary;
   std::unique_ptr<Informer> children;
   std::unique_ptr<Controller> controller;
+  Logger log = discardLogger();
 
   void start() {
     primary = std::make_unique<Informer>(widgets, kWidgets, clock, discardLogger());
@@ -106,8 +113,7 @@ struct ControllerFixture : ::testing::Test {
       std::lock_guard lock(stalledMutex);
       stalled.push_back(key.str() + ": " + error.message());
     };
-    controller =
-        std::make_unique<Controller>(options, *primary, reconciler, clock, discardLogger());
+    controller = std::make_unique<Controller>(options, *primary, reconciler, clock, log);
     controller->owns(*children);
     controller->start();
     primary->start();
@@ -172,6 +178,29 @@ TEST_F(ControllerFixture, TransientErrorsBackOffAndStallsAreNotRetried) {
   EXPECT_THAT(stalled, ElementsAre("ns/broken: bad reference"));
   EXPECT_EQ(reconcileTotal("error"), 2);
   EXPECT_EQ(metrics.terminalReconcileErrors.with({"widget"}).value(), 1);
+}
+
+}  // namespace
+}  // namespace relops::runtime
+
+namespace relops::runtime {
+namespace {
+
+TEST_F(ControllerFixture, ASlowReconcileIsLoggedAtInfoWithItsKey) {
+  std::ostringstream out;
+  log = Logger(std::make_shared<LogSink>(out, LogFormat::kJson, LogLevel::kInfo));
+  widgets.scriptList(kube::ListPage{{widget("slow")}, "5", ""});
+  configMaps.scriptList(kube::ListPage{{}, "1", ""});
+  reconciler.during([this](const std::string& key) {
+    if (key == "ns/slow") clock.advance(std::chrono::milliseconds(1500));
+  });
+  start();
+  waitFor([&] { return controller->reconcileCount() >= 1; });
+  controller->stop();
+  const std::string written = out.str();
+  EXPECT_NE(written.find(R"("msg":"slow reconcile")"), std::string::npos) << written;
+  EXPECT_NE(written.find(R"("name":"slow")"), std::string::npos) << written;
+  EXPECT_NE(written.find(R"("seconds":1.5)"), std::string::npos) << written;
 }
 
 }  // namespace
