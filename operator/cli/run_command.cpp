@@ -170,6 +170,25 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
     }
     managerOptions.leaderElection = election;
   }
+  // Lease renewals get a client of their own: a busy controller's requests cannot hold them up
+  // behind the shared rate limit, and a hung request gives up in time to retry before the renew
+  // deadline (controller-runtime: a separate client, timeout renewDeadline / 2).
+  std::unique_ptr<kube::HttpClient> electionClient;
+  if (managerOptions.leaderElection) {
+    kube::HttpClientOptions electionOptions;
+    electionOptions.qps = 5;
+    electionOptions.burst = 10;
+    electionOptions.requestTimeout = flags.renewDeadline / 2;
+    electionOptions.observer = clientOptions.observer;
+    auto created = kube::HttpClient::create(*config, electionOptions);
+    if (!created.ok()) {
+      log.error("cannot create the leader election client",
+                {{"error", created.error().describe()}});
+      return kExitFailure;
+    }
+    electionClient = std::move(*created);
+    managerOptions.leaderElectionClient = electionClient.get();
+  }
 
   runtime::KubeEventRecorder recorder(**client, clock, {}, &registry, log.named("events"));
   runtime::Manager manager(**client, clock, metrics, recorder, log, managerOptions);

@@ -157,8 +157,11 @@ int Manager::run() {
     callbacks.onNewLeader = [this](const std::string& identity) {
       log_.info("leader observed", {{"leader", identity}});
     };
-    elector_ = std::make_unique<LeaderElector>(client_, clock_, *options_.leaderElection, callbacks,
-                                               &metrics_.registry, log_.named("leader-election"));
+    kube::Client& electionClient =
+        options_.leaderElectionClient != nullptr ? *options_.leaderElectionClient : client_;
+    elector_ =
+        std::make_unique<LeaderElector>(electionClient, clock_, *options_.leaderElection, callbacks,
+                                        &metrics_.registry, log_.named("leader-election"));
     elector_->start();
   } else {
     startControllers();

@@ -39,6 +39,10 @@ struct ManagerOptions {
   // Namespaces to watch; empty watches all (and needs cluster-wide RBAC).
   std::vector<std::string> watchNamespaces;
   std::optional<LeaderElectionConfig> leaderElection;
+  // The client the Lease is renewed through; the manager's client when null. run gives it a
+  // client of its own (its own rate limit, a request timeout of renewDeadline / 2), so renewals
+  // never queue behind the controllers' requests (controller-runtime does the same).
+  kube::Client* leaderElectionClient = nullptr;
   std::chrono::seconds cacheSyncTimeout{120};
   std::chrono::seconds gracefulShutdownTimeout{30};
 };
