@@ -233,7 +233,15 @@ def test_contradictions_fail_with_a_message(tmp_path: Path, values, message):
 def test_rbac_is_least_privilege(tmp_path: Path):
     docs = render(tmp_path, EVERY_TOGGLE)
     roles = [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
-    assert len(roles) == 4
+    # The operator's ClusterRole, view, edit, the Lease Role, and with watchNamespaces one Role
+    # per watched namespace (what relops does inside it) instead of cluster-wide grants.
+    assert len(roles) == 6
+    for namespace in EVERY_TOGGLE["controller"]["watchNamespaces"]:
+        role = next(d for d in roles
+                    if d["kind"] == "Role" and d["metadata"]["namespace"] == namespace)
+        assert any("jobs" in rule["resources"] for rule in role["rules"]), role
+    cluster_role = find(docs, "ClusterRole", "relops-all")
+    assert not any("jobs" in rule["resources"] for rule in cluster_role["rules"]), cluster_role
     for role in roles:
         for rule in role["rules"]:
             for field in ("apiGroups", "resources", "verbs"):

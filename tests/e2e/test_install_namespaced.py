@@ -38,18 +38,23 @@ def test_watched_namespaces_get_roles_and_nothing_else(kubectl: Kubectl, crds, t
              and d["metadata"]["namespace"] == watched]
     assert len(roles) == 1, "one Role in the watched namespace"
     try:
-        kubectl.run("apply", "-n", system, "-f", "-",
+        for doc in identity:
+            if doc["kind"] in ("ServiceAccount", "Role", "RoleBinding"):
+                doc["metadata"].setdefault("namespace", system)
+        kubectl.run("apply", "-f", "-",
                     input="\n---\n".join(yaml.safe_dump(d) for d in identity))
         [sa] = [d for d in identity if d["kind"] == "ServiceAccount"]
         as_sa = Kubectl(service_account_kubeconfig(kubectl, system, sa["metadata"]["name"],
                                                    tmp_path / "sa.kubeconfig"))
         # Inside the watched namespace it may do its work; outside it, not the namespaced part.
-        for verb, resource in [("create", "jobs.batch"), ("patch", "configmaps"),
-                               ("patch", "servicelevelobjectives.relops.dev/status"),
-                               ("patch", "deployments.apps/scale"), ("list", "drdrills.relops.dev")]:
-            assert can_i(as_sa, verb, resource, "-n", watched), (verb, resource)
-            assert not can_i(as_sa, verb, resource, "-n", other), (verb, resource)
-            assert not can_i(as_sa, verb, resource, "-A"), (verb, resource)
+        for verb, resource, *sub in [("create", "jobs.batch"), ("patch", "configmaps"),
+                                     ("patch", "servicelevelobjectives.relops.dev",
+                                      "--subresource=status"),
+                                     ("patch", "deployments.apps", "--subresource=scale"),
+                                     ("list", "drdrills.relops.dev")]:
+            assert can_i(as_sa, verb, resource, *sub, "-n", watched), (verb, resource)
+            assert not can_i(as_sa, verb, resource, *sub, "-n", other), (verb, resource)
+            assert not can_i(as_sa, verb, resource, *sub, "-A"), (verb, resource)
         assert not can_i(as_sa, "get", "secrets", "-n", watched)
 
         [deployment] = [d for d in docs if d["kind"] == "Deployment"]
