@@ -92,6 +92,14 @@ Desired stalled(const Status& observed, const Observed& input, std::string_view 
   return finish(std::move(status), input, std::move(events), std::nullopt);
 }
 
+std::string tooManyShiftsMessage(int64_t pieces) {
+  return "the schedule would have " + std::to_string(pieces) +
+         " turns and restriction windows over the look-back and horizon, more than the " +
+         std::to_string(kMaxSchedulePieces) +
+         " relops computes for one rotation: use longer turns, fewer layers, or a shorter "
+         "horizon or fairness.lookBack";
+}
+
 std::string describeSpan(const Schedule& schedule, const std::optional<Instant>& start,
                          const std::optional<Instant>& end) {
   const std::string from = start ? schedule.formatLocal(*start) : "before the rotation starts";
@@ -109,6 +117,9 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
 
   auto spec = parseSpec(specJson);
   if (!spec) return stalled(previous, observed, kReasonInvalidSpec, spec.error().describe(), now);
+  if (const int64_t pieces = schedulePieces(*spec); pieces > kMaxSchedulePieces) {
+    return stalled(previous, observed, kReasonTooManyShifts, tooManyShiftsMessage(pieces), now);
+  }
   auto anchored = Schedule::compile(*spec);
   if (!anchored) {
     return stalled(previous, observed, kReasonUnknownTimeZone, anchored.error().describe(), now);

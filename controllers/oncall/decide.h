@@ -57,6 +57,7 @@ inline constexpr std::string_view kReasonWithinAllowedImbalance = "WithinAllowed
 inline constexpr std::string_view kReasonOverloaded = "Overloaded";
 inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
 inline constexpr std::string_view kReasonUnknownTimeZone = "UnknownTimeZone";
+inline constexpr std::string_view kReasonTooManyShifts = "TooManyShifts";
 inline constexpr std::string_view kEventHandoff = "Handoff";
 inline constexpr std::string_view kEventCoverageGap = "CoverageGap";
 inline constexpr std::string_view kEventUnbalanced = "Unbalanced";

@@ -118,6 +118,8 @@ std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::O
   if (!object) return std::nullopt;
   auto spec = parseSpec(object->value("spec", json::object()));
   if (!spec.ok()) return std::nullopt;
+  // The same bound as the controller's: a rotation too large to schedule has no feed.
+  if (schedulePieces(*spec) > kMaxSchedulePieces) return std::nullopt;
   auto base = Schedule::compile(*spec);
   if (!base.ok()) return std::nullopt;
   auto status = parseStatus(object->value("status", json()));

@@ -354,6 +354,21 @@ void putString(json& object, std::string_view key, const std::string& value) {
 
 }  // namespace
 
+int64_t schedulePieces(const Spec& spec) {
+  using std::chrono::seconds;
+  // The bounds of the schema keep every term far from overflow: at most a year each way, turns
+  // of at least a minute, 10 layers of 7 restrictions.
+  const seconds window = spec.fairness.lookBack.nominal() + spec.horizon.nominal() + days(2);
+  const int64_t windowDays = window / days(1) + 1;
+  int64_t pieces = 0;
+  for (const Layer& layer : spec.layers) {
+    const seconds turn = std::max(layer.turnLength.nominal(), seconds(60));
+    pieces += window / turn + 1;
+    pieces += windowDays * static_cast<int64_t>(layer.restrictions.size());
+  }
+  return pieces + static_cast<int64_t>(spec.overrides.size());
+}
+
 std::chrono::seconds Duration::nominal() const {
   switch (unit) {
     case DurationUnit::kMinutes:

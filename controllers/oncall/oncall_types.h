@@ -129,6 +129,18 @@ struct Spec {
   bool operator==(const Spec&) const = default;
 };
 
+// The work one rotation may ask of relops: every schedule (a reconcile, a calendar fetch) cuts
+// each layer into its turns and the restriction windows into daily pieces over the look-back and
+// the horizon. A rotation the schema accepts can ask for tens of millions (minute turns over a
+// year in ten layers: about a gigabyte); past this bound it is not computed at all.
+// 200,000 pieces is about 30 MiB of schedule: over three times the largest rotation of daily or
+// longer turns the schema allows (10 layers, 7 restrictions each, 52 weeks each way: 58,240).
+inline constexpr int64_t kMaxSchedulePieces = 200'000;
+
+// An upper bound on the pieces (turns plus restriction windows, summed over the layers) the
+// schedule of `spec` covers over its look-back and horizon, with a day of margin either side.
+int64_t schedulePieces(const Spec& spec);
+
 // Parses `.spec` of an OnCallRotation. Errors are kConfig and name the field
 // path ("spec.layers[0].turnLength: ...").
 base::Result<Spec> parseSpec(const nlohmann::json& spec);

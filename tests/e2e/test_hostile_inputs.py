@@ -153,6 +153,18 @@ def rotation_at_bounds(ns: str, name: str) -> str:
     return json.dumps(obj)
 
 
+def rotation_too_many_shifts(ns: str, name: str) -> str:
+    """What the schema accepts: 10 layers of two members, one-minute turns, the longest horizon
+    and look-back."""
+    layers = [{"name": f"layer-{i}", "members": ["ana", "ben"], "start": "2026-01-01T00:00:00",
+               "turnLength": "1m"} for i in range(10)]
+    return json.dumps({
+        "apiVersion": "relops.dev/v1alpha1", "kind": "OnCallRotation",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"timeZone": "UTC", "participants": [{"name": "ana"}, {"name": "ben"}],
+                 "layers": layers, "horizon": "366d", "fairness": {"lookBack": "366d"}}})
+
+
 def drill(ns: str, name: str, schedule: str, time_zone: str = "UTC",
           target: str = "api-primary") -> str:
     return textwrap.dedent(f"""\
@@ -197,6 +209,10 @@ ROWS = [
         "Covered", "False", "CoverageGap", [], event="CoverageGap"),
     Row("oncall-at-bounds", "oncallrotations", rotation_at_bounds,
         "Covered", "False", "CoverageGap", [], event="CoverageGap"),
+    # Minute turns in ten layers over a year each way: about ten million turns per schedule
+    # (it took relops from 22 MiB to a gigabyte before the bound). Refused without computing.
+    Row("oncall-too-many-shifts", "oncallrotations", rotation_too_many_shifts,
+        "Stalled", "True", "TooManyShifts", ["10569610", "200000"], event="TooManyShifts"),
     Row("drill-target-missing", "drdrills",
         lambda ns, name: drill(ns, name, "0 10 * * TUE", target="not-there"),
         "Stalled", "True", "DrillNotAllowed", ["not-there does not exist"],

@@ -229,3 +229,65 @@ TEST(Decide, RequeueIsTheNextChangeForShortTurns) {
 
 }  // namespace
 }  // namespace relops::oncall
+
+namespace relops::oncall {
+namespace {
+
+// Ten layers of two members: the shape of a rotation the schema accepts at its largest horizon
+// and look-back.
+RotationBuilder tenLayers(const std::string& turn, const std::string& span) {
+  RotationBuilder builder = RotationBuilder("UTC").people({"a", "b"});
+  for (int i = 0; i < 10; ++i) {
+    builder.layer("l" + std::to_string(i), {"a", "b"}, "2026-01-01T00:00:00", turn);
+  }
+  return builder.horizon(span).fairness(span, "25");
+}
+
+struct PiecesCase {
+  const char* name;
+  RotationBuilder rotation;
+  int64_t pieces;
+};
+
+// The estimate is a bound on the schedule's size, computed from the spec alone (no schedule).
+TEST(SchedulePieces, CountsTurnsAndRestrictionWindowsOverLookBackAndHorizon) {
+  RotationBuilder restricted = daily();
+  restricted.restrict({"Mon"}, "09:00", "17:00").restrict({"Sat", "Sun"});
+  const std::vector<PiecesCase> cases = {
+      // 1 week each way plus 2 days: 16 days of daily turns, plus one.
+      {"daily", daily(), 17},
+      // Each restriction may cut every one of the 17 days: 17 + 2 * 17.
+      {"restrictions", restricted, 51},
+      // 734 days of minutes in ten layers: 1,056,961 turns each.
+      {"minute turns over a year", tenLayers("1m", "366d"), 10'569'610},
+      {"daily turns over a year", tenLayers("1d", "52w"), 10 * 731},
+  };
+  for (const PiecesCase& c : cases) {
+    auto spec = parseSpec(c.rotation.json());
+    ASSERT_TRUE(spec.ok()) << c.name;
+    EXPECT_EQ(schedulePieces(*spec), c.pieces) << c.name;
+  }
+}
+
+TEST(Decide, ARotationTooLargeToScheduleStallsWithoutComputingIt) {
+  const Desired desired = run(tenLayers("1m", "366d"), nullptr, "2026-01-06T15:00:00Z", 3);
+  EXPECT_EQ(condition(desired, kConditionStalled).status, "True");
+  EXPECT_EQ(condition(desired, kConditionStalled).reason, kReasonTooManyShifts);
+  EXPECT_THAT(condition(desired, kConditionReady).message, HasSubstr("10569610"));
+  EXPECT_EQ(condition(desired, kConditionReady).observedGeneration, 3);
+  EXPECT_FALSE(desired.requeueAt);  // not retried until the spec changes
+  EXPECT_FALSE(desired.status.onCall);
+  EXPECT_THAT(reasons(desired), ElementsAre("TooManyShifts"));
+  const Desired again = run(tenLayers("1m", "366d"), &desired, "2026-01-06T16:00:00Z", 3);
+  EXPECT_FALSE(again.statusChanged);
+  EXPECT_THAT(again.events, IsEmpty());
+}
+
+TEST(Decide, TheLargestDailyRotationIsStillComputed) {
+  const Desired desired = run(tenLayers("1d", "52w"), nullptr, "2026-01-06T15:00:00Z");
+  EXPECT_EQ(desired.status.findCondition(kConditionStalled), nullptr);
+  EXPECT_EQ(condition(desired, kConditionReady).status, "True");
+}
+
+}  // namespace
+}  // namespace relops::oncall
