@@ -32,8 +32,11 @@ binaries: ## build the control-plane test binaries (cached outside the checkout)
 unit: build ## run the unit tests
 	ctest --preset dev -L unit --output-on-failure
 
+# E2E tests mostly wait on the cluster, so independent ones run side by side (RUN_SERIAL ones
+# alone); E2E_JOBS=1 runs them one at a time.
+E2E_JOBS ?= 4
 e2e: build binaries ## run the e2e tests against a fresh local cluster
-	ctest --test-dir $(BUILD_DIR) -L e2e --output-on-failure
+	ctest --test-dir $(BUILD_DIR) -L e2e -j$(E2E_JOBS) --output-on-failure
 
 # Unit tests that run no relops code (formatting, generated-file drift, Lua health checks,
 # promtool on golden files, the OCI image) are not repeated under the sanitizers.
@@ -66,7 +69,7 @@ DISK_NEED_GIB ?= 8
 test: ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
 	@tests/disk-check.sh $(DISK_NEED_GIB)
 	@$(MAKE) --no-print-directory deps binaries build
-	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' --output-on-failure
+	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' -j$(E2E_JOBS) --output-on-failure
 	@$(MAKE) --no-print-directory unit-asan
 	rm -rf build/asan
 	@$(MAKE) --no-print-directory unit-tsan
