@@ -34,6 +34,9 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
   flags.addStrings("rule-labels", &values.ruleLabels,
                    "key=value labels put on every rule child, e.g. what a Prometheus's "
                    "ruleSelector matches (repeatable, comma-separated)");
+  flags.addString("velero-namespace", &values.veleroNamespace,
+                  "Where Velero runs: DRDrill veleroRestore runs read its Backups and create "
+                  "their Restores and resource-modifier ConfigMaps there");
 }
 
 namespace {
@@ -104,7 +107,7 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   auto drills = std::make_unique<drill::DrillReconciler>(manager);
   drill::DrillReconciler::add(manager, *drills, workers);
   registered.reconcilers.push_back(std::move(drills));
-  auto runs = std::make_unique<drill::RunReconciler>(manager);
+  auto runs = std::make_unique<drill::RunReconciler>(manager, flags.veleroNamespace);
   drill::RunReconciler::add(manager, *runs, workers);
   registered.reconcilers.push_back(std::move(runs));
 

@@ -6,6 +6,8 @@
 // message (verdict Error); anything else backs off and retries.
 #pragma once
 
+#include <string>
+
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -33,7 +35,10 @@ class DrillReconciler final : public runtime::Reconciler {
 
 class RunReconciler final : public runtime::Reconciler {
  public:
-  explicit RunReconciler(runtime::Manager& manager) : manager_(manager) {}
+  // `veleroNamespace`: where Backups, Restores and their resource modifiers live
+  // (--velero-namespace).
+  RunReconciler(runtime::Manager& manager, std::string veleroNamespace)
+      : manager_(manager), veleroNamespace_(std::move(veleroNamespace)) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
   // Registers the controller (runs, and the Jobs they own).
@@ -41,6 +46,7 @@ class RunReconciler final : public runtime::Reconciler {
 
  private:
   runtime::Manager& manager_;
+  std::string veleroNamespace_;
 };
 
 }  // namespace relops::drill
