@@ -777,6 +777,9 @@ class RunMachine {
   }
 
   void applyModifiers(const std::string& source, const VeleroProgress& progress) {
+    // Deleted at cleanup only when it carries this run's UID.
+    json labels = runLabels(spec_, observed_);
+    labels[std::string(kRunUidLabel)] = observed_.uid;
     Action create;
     create.kind = Action::Kind::kApply;
     create.object = {{"apiVersion", "v1"},
@@ -784,7 +787,7 @@ class RunMachine {
                      {"metadata",
                       {{"name", progress.restore},
                        {"namespace", observed_.veleroNamespace},
-                       {"labels", runLabels(spec_, observed_)}}},
+                       {"labels", labels}}},
                      {"data", {{"resource-modifiers.yaml", modifierRules(source).dump(2)}}}};
     create.purpose = "create the Velero resource modifiers " + progress.restore;
     desired_.actions.push_back(create);

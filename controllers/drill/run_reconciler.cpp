@@ -207,10 +207,11 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
         std::optional<json> modifiers;
         GATHER(modifiers, getOptional(client, kube::resources::kConfigMaps,
                                       {veleroNamespace_, current.velero->restore}));
+        // Deleted at cleanup only when it is this run's (its UID label).
         observed.modifiersExist =
             modifiers && (*modifiers)["metadata"]
                                  .value("labels", json::object())
-                                 .value(std::string(kRunLabel), "") == key.name;
+                                 .value(std::string(kRunUidLabel), "") == observed.uid;
         if (observed.sandboxExists) {
           std::vector<json> items;
           GATHER(items, listItems(client, kube::resources::kDeployments, sandbox, ""));

@@ -979,6 +979,7 @@ TEST(DecideRun, TheSandboxIsConfinedBeforeAnythingIsRestored) {
   const json* modifiers = actionOf(d, "ConfigMap");
   ASSERT_NE(modifiers, nullptr);
   EXPECT_EQ((*modifiers)["metadata"]["namespace"], "backup-system");
+  EXPECT_EQ((*modifiers)["metadata"]["labels"]["relops.dev/drill-run-uid"], "run-uid");
   ASSERT_EQ((*modifiers)["data"].size(), 1u);  // Velero reads exactly one key
   const json rules =
       json::parse((*modifiers)["data"]["resource-modifiers.yaml"].get<std::string>());
