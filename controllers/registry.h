@@ -39,6 +39,7 @@ struct ControllerFlags {
 
   // DRDrill veleroRestore: where Velero's Backups, Restores and resource modifiers live.
   std::string veleroNamespace = "velero";
+  std::vector<std::string> drillSandboxQuota;  // resource=quantity, the sandbox's default quota
 };
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);

@@ -150,6 +150,9 @@ struct RunObserved {
   std::optional<nlohmann::json> sourceNamespace;
   std::vector<nlohmann::json> sourceQuotas;
   std::vector<nlohmann::json> sourceLimitRanges;
+  // spec.hard of the sandbox's quota when the source has none (the operator's
+  // --drill-sandbox-quota); empty: relops's built-in default.
+  nlohmann::json sandboxQuotaHard = nlohmann::json::object();
   std::optional<nlohmann::json> restore;
   bool sandboxExists = false;   // exists and carries this run's UID label
   bool sandboxForeign = false;  // exists without this run's UID label: never adopted

@@ -731,7 +731,10 @@ class RunMachine {
     policy.purpose = "deny all traffic in the sandbox " + sandbox;
     desired_.actions.push_back(policy);
     // The source's quotas and limit ranges, or relops's defaults when it has none.
-    copyLimits(sandbox, labels, "ResourceQuota", observed_.sourceQuotas, defaultQuota());
+    const json quota = observed_.sandboxQuotaHard.is_object() && !observed_.sandboxQuotaHard.empty()
+                           ? json{{"hard", observed_.sandboxQuotaHard}}
+                           : defaultQuota();
+    copyLimits(sandbox, labels, "ResourceQuota", observed_.sourceQuotas, quota);
     copyLimits(sandbox, labels, "LimitRange", observed_.sourceLimitRanges, defaultLimitRange());
   }
 

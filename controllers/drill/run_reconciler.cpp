@@ -139,7 +139,8 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
           std::chrono::seconds(drillSpec["startingDeadlineSeconds"].get<int64_t>());
     }
   }
-  observed.veleroNamespace = veleroNamespace_;
+  observed.veleroNamespace = options_.veleroNamespace;
+  observed.sandboxQuotaHard = options_.sandboxQuotaHard;
   const RunStatus current = parseRunStatus(observed.status);
   auto parsed = parseRunSpec(spec);
   if (parsed.ok()) {
@@ -178,7 +179,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
         GATHER(observed.sourceLimitRanges, listItems(client, kLimitRanges, source, ""));
       }
       if (!current.phase || *current.phase == Phase::kPending) {
-        auto backups = listItems(client, kBackups, veleroNamespace_, "");
+        auto backups = listItems(client, kBackups, options_.veleroNamespace, "");
         if (backups.ok()) {
           observed.backups = std::move(*backups);
         } else if (backups.error().kind() == base::ErrorKind::kNotFound) {
@@ -203,10 +204,10 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       }
       if (current.velero && !current.velero->sandboxNamespace.empty()) {
         GATHER(observed.restore,
-               getOptional(client, kRestores, {veleroNamespace_, current.velero->restore}));
+               getOptional(client, kRestores, {options_.veleroNamespace, current.velero->restore}));
         std::optional<json> modifiers;
         GATHER(modifiers, getOptional(client, kube::resources::kConfigMaps,
-                                      {veleroNamespace_, current.velero->restore}));
+                                      {options_.veleroNamespace, current.velero->restore}));
         // Deleted at cleanup only when it is this run's (its UID label).
         observed.modifiersExist =
             modifiers && (*modifiers)["metadata"]

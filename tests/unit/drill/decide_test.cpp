@@ -1012,6 +1012,20 @@ TEST(DecideRun, TheSandboxIsConfinedBeforeAnythingIsRestored) {
   }
 }
 
+TEST(DecideRun, TheOperatorsQuotaReplacesTheBuiltInOneWhenTheSourceHasNone) {
+  RunObserved observed = runObserved();
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z")};
+  RunDesired d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  const json* quota = actionOf(d, "ResourceQuota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ((*quota)["spec"]["hard"]["services.loadbalancers"], "0");  // built in
+  observed.sandboxQuotaHard = {{"pods", "3"}};
+  d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  quota = actionOf(d, "ResourceQuota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ((*quota)["spec"], json({{"hard", {{"pods", "3"}}}}));
+}
+
 TEST(DecideRun, DefaultExclusionsCoverWhatActsOutsideTheSandbox) {
   const auto excluded = restoreExclusions(VeleroRestoreDrill{});
   for (const char* kind :
