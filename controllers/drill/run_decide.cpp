@@ -93,6 +93,16 @@ ObjectRef refOf(const WorkloadRef& ref, const std::string& namespace_) {
   return ObjectRef{ref.kind == "Service" ? "v1" : "apps/v1", ref.kind, namespace_, ref.name};
 }
 
+// The CronJob controller's IsControlledBy: a controller ownerReference with `uid`.
+bool controlledBy(const json& object, const std::string& uid) {
+  if (!object.contains("metadata") || !object["metadata"].is_object()) return false;
+  const json owners = object["metadata"].value("ownerReferences", json::array());
+  if (!owners.is_array()) return false;
+  return std::any_of(owners.begin(), owners.end(), [&](const json& owner) {
+    return owner.is_object() && owner.value("controller", false) && owner.value("uid", "") == uid;
+  });
+}
+
 std::string describe(const WorkloadRef& ref) { return ref.kind + " " + ref.name; }
 
 json ownerReference(const RunObserved& run) {
@@ -487,6 +497,13 @@ class RunMachine {
       return;
     }
     const json& observedJob = *observed_.job;
+    if (!controlledBy(observedJob, observed_.uid)) {
+      // Someone else's Job under the run's name (names are predictable): never
+      // adopted, so its result is never this run's evidence.
+      return error("JobConflict", "a Job named " + jobName +
+                                      " exists that this run does not control; relops does "
+                                      "not adopt it");
+    }
     if (const json* failed = findCondition(observedJob, "Failed");
         failed && failed->value("status", "") == "True") {
       failRecovery("JobFailed", "the Job failed: " + failed->value("reason", "Failed") + ": " +

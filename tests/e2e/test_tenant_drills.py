@@ -241,6 +241,35 @@ def test_runs_not_controlled_by_their_drill_are_never_executed_nor_counted(drill
     assert status.get("passRate", "") == "", status
 
 
+def run_now_name(drill: str, token: str) -> str:
+    """controllers/drill/scheduling.cpp runNowRunName()."""
+    return drill[:42] + "-now-" + hashlib.sha256(f"{drill}\n{token}".encode()).hexdigest()[:16]
+
+
+def test_a_job_planted_under_the_runs_name_is_not_its_evidence(drills: Drills):
+    t = drills.tenancy
+    t.tenant.apply(job_drill(t.team_a, "planted"))
+    # Run names are predictable: the tenant creates the Job the next run would create, one
+    # that simply succeeds, hoping relops records it as the drill's Pass.
+    name = run_now_name("planted", "1")
+    t.tenant.apply(json.dumps({
+        "apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name, "namespace": t.team_a},
+        "spec": {"backoffLimit": 0, "template": {"spec": {
+            "restartPolicy": "Never", "containers": [{"name": "exit0", "image": "busybox"}]}}}}))
+    run_now(t.tenant, t.team_a, "planted", "1")
+    run = finished_run(t.admin, t.team_a, "planted", "1")
+    assert run["metadata"]["name"] == name
+    status = run["status"]
+    assert status["phase"] == "Error" and status["reason"] == "JobConflict", status
+    assert "rtoSeconds" not in status
+    wait_until("a Warning JobConflict",
+               lambda: warnings(t.admin, t.team_a, name, "JobConflict"), timeout=30)
+    wait_until("the drill to record the error", lambda: t.admin.get(
+        "drdrill", "planted", t.team_a).get("status", {}).get("lastRun", {}).get("verdict"),
+        timeout=30)
+    assert t.admin.get("drdrill", "planted", t.team_a)["status"]["lastRun"]["verdict"] == "Error"
+
+
 def test_a_status_less_run_past_the_starting_deadline_is_stale_and_runs_nothing(drills: Drills):
     t = drills.tenancy
     t.tenant.apply(job_drill(t.team_a, "restored", {"startingDeadlineSeconds": 60}))

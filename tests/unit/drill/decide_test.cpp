@@ -342,7 +342,11 @@ RunObserved runObserved(json status = json()) {
 }
 
 json jobObject(const char* condition, const char* reason = "", const char* message = "") {
-  json job = {{"kind", "Job"}, {"status", {{"conditions", json::array()}}}};
+  json job = {{"kind", "Job"},
+              {"metadata",
+               {{"ownerReferences",
+                 json::array({{{"kind", "DRDrillRun"}, {"uid", "uid-1"}, {"controller", true}}})}}},
+              {"status", {{"conditions", json::array()}}}};
   if (condition != nullptr) {
     job["status"]["conditions"].push_back(
         {{"type", condition}, {"status", "True"}, {"reason", reason}, {"message", message}});
@@ -424,11 +428,12 @@ TEST(DecideRun, SlowRecoveryMissesTheObjective) {
 TEST(DecideRun, AJobWithoutConditionsYetIsWaitedFor) {
   RunObserved observed = runObserved(
       decideRun(runSpecJson(jobSpec()), runObserved(), wall("2026-03-10T14:00:01Z")).statusJson);
-  observed.job = json{{"kind", "Job"}, {"status", {{"active", 1}}}};
+  observed.job = jobObject(nullptr);
+  observed.job->at("status") = {{"active", 1}};
   const RunDesired d = decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:00:05Z"));
   EXPECT_EQ(d.statusJson["phase"], "Running");
   EXPECT_THAT(d.statusJson["message"].get<std::string>(), HasSubstr("waiting for the Job"));
-  observed.job = json{{"kind", "Job"}};
+  observed.job->erase("status");
   EXPECT_EQ(
       decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:00:05Z")).statusJson["phase"],
       "Running");
@@ -827,6 +832,19 @@ INSTANTIATE_TEST_SUITE_P(
         TrustCase{"forged_label", runObject(controllerRef(), "nightly", "weekly"), true,
                   "relops.dev/drill label"}),
     [](const auto& param) { return std::string(param.param.name); });
+
+TEST(DecideRun, AJobUnderTheRunsNameThatItDoesNotControlIsNotItsEvidence) {
+  const json spec = runSpecJson(jobSpec());
+  RunObserved observed =
+      runObserved(decideRun(spec, runObserved(), wall("2026-03-10T14:00:00Z")).statusJson);
+  observed.job = jobObject("Complete");
+  observed.job->at("metadata")["ownerReferences"][0]["uid"] = "someone-else";
+  const RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:30Z"));
+  EXPECT_EQ(d.statusJson["verdict"], "Error");
+  EXPECT_EQ(d.statusJson["reason"], "JobConflict");
+  EXPECT_FALSE(d.statusJson.contains("rtoSeconds"));
+  EXPECT_TRUE(d.actions.empty());
+}
 
 TEST(DecideRun, AStatusLessRunPastTheStartingDeadlineIsStaleAndDoesNothing) {
   RunObserved observed = runObserved();
