@@ -34,6 +34,13 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
   flags.addStrings("rule-labels", &values.ruleLabels,
                    "key=value labels put on every rule child, e.g. what a Prometheus's "
                    "ruleSelector matches (repeatable, comma-separated)");
+  flags.addString("velero-namespace", &values.veleroNamespace,
+                  "Where Velero runs: DRDrill veleroRestore runs read its Backups and create "
+                  "their Restores and resource-modifier ConfigMaps there");
+  flags.addStrings("drill-sandbox-quota", &values.drillSandboxQuota,
+                   "resource=quantity entries of the ResourceQuota a DRDrill restore sandbox "
+                   "gets when its source namespace has none, e.g. pods=20,requests.cpu=4 "
+                   "(repeatable, comma-separated; default: relops's built-in quota)");
 }
 
 namespace {
@@ -104,7 +111,17 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   auto drills = std::make_unique<drill::DrillReconciler>(manager);
   drill::DrillReconciler::add(manager, *drills, workers);
   registered.reconcilers.push_back(std::move(drills));
-  auto runs = std::make_unique<drill::RunReconciler>(manager);
+  drill::RunOptions runOptions;
+  runOptions.veleroNamespace = flags.veleroNamespace;
+  for (const std::string& entry : flags.drillSandboxQuota) {
+    const auto equals = entry.find('=');
+    if (equals == std::string::npos || equals == 0 || equals + 1 == entry.size()) {
+      return base::Error(base::ErrorKind::kConfig,
+                         "--drill-sandbox-quota wants resource=quantity, not " + entry);
+    }
+    runOptions.sandboxQuotaHard[entry.substr(0, equals)] = entry.substr(equals + 1);
+  }
+  auto runs = std::make_unique<drill::RunReconciler>(manager, std::move(runOptions));
   drill::RunReconciler::add(manager, *runs, workers);
   registered.reconcilers.push_back(std::move(runs));
 

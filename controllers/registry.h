@@ -36,6 +36,10 @@ struct ControllerFlags {
   std::chrono::milliseconds sloRefreshInterval{std::chrono::minutes(1)};
   std::string ruleOutput = "auto";      // auto, prometheusrule, configmap
   std::vector<std::string> ruleLabels;  // key=value, on every rule child
+
+  // DRDrill veleroRestore: where Velero's Backups, Restores and resource modifiers live.
+  std::string veleroNamespace = "velero";
+  std::vector<std::string> drillSandboxQuota;  // resource=quantity, the sandbox's default quota
 };
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);

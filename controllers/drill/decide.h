@@ -130,6 +130,10 @@ struct RunObserved {
   int64_t generation = 0;
   nlohmann::json status;
   bool deleting = false;
+  // The controlling drill's startingDeadlineSeconds: a run without status
+  // scheduled longer ago than this (or than its runTimeout, when the drill sets
+  // none) is stale and never starts.
+  std::optional<std::chrono::seconds> startingDeadline;
   // job
   std::optional<nlohmann::json> job;
   std::vector<nlohmann::json> jobPods;
@@ -138,10 +142,21 @@ struct RunObserved {
   std::optional<nlohmann::json> standby;
   std::vector<nlohmann::json> standbyEndpointSlices;
   // veleroRestore
+  std::string veleroNamespace = std::string(kDefaultVeleroNamespace);  // --velero-namespace
   bool veleroInstalled = true;
   std::vector<nlohmann::json> backups;  // Backups in the Velero namespace
+  // The source Namespace object (its opt-in annotation, its Pod Security level);
+  // absent when it does not exist. Its ResourceQuotas and LimitRanges.
+  std::optional<nlohmann::json> sourceNamespace;
+  std::vector<nlohmann::json> sourceQuotas;
+  std::vector<nlohmann::json> sourceLimitRanges;
+  // spec.hard of the sandbox's quota when the source has none (the operator's
+  // --drill-sandbox-quota); empty: relops's built-in default.
+  nlohmann::json sandboxQuotaHard = nlohmann::json::object();
   std::optional<nlohmann::json> restore;
-  bool sandboxExists = false;
+  bool sandboxExists = false;   // exists and carries this run's UID label
+  bool sandboxForeign = false;  // exists without this run's UID label: never adopted
+  bool modifiersExist = false;  // the resource-modifier ConfigMap of the Restore
   std::vector<nlohmann::json> sandboxWorkloads;  // Deployments and StatefulSets
   int64_t leftovers = 0;  // cluster-scoped objects labelled with the restore's name
 };
@@ -163,6 +178,24 @@ inline constexpr std::chrono::seconds kCleanupRetryInterval{10};
 
 RunDesired decideRun(const nlohmann::json& spec, const RunObserved& observed,
                      std::chrono::system_clock::time_point now);
+
+// Why relops must leave `run` alone (DESIGN.md Tenancy: relops acts only on
+// children it controls), or nullopt when `drill` (the DRDrill named by the
+// run's controller reference, null when it does not exist) controls it: the
+// controller reference is a relops.dev DRDrill with the drill's UID, and the
+// run's spec.drillName and relops.dev/drill label name that drill. This is the
+// CronJob controller's IsControlledBy, plus the names that status and reports
+// trust.
+std::optional<std::string> whyNotControlled(const nlohmann::json& run, const nlohmann::json* drill);
+// The name of the DRDrill a run's controller reference points to ("" if none).
+std::string controllerName(const nlohmann::json& run);
+
+// Whether a Namespace lets drills of `drillNamespace` restore its backups: its
+// relops.dev/drill-sources annotation lists that namespace (comma-separated).
+bool sourceAllows(const nlohmann::json& sourceNamespace, std::string_view drillNamespace);
+// The Pod Security level a sandbox enforces: the source's enforce level, never
+// weaker than baseline (privileged, or no label, becomes baseline).
+std::string sandboxPodSecurityLevel(const std::optional<nlohmann::json>& sourceNamespace);
 
 // An action the API server refused for good (invalid, forbidden): the run ends
 // with verdict Error and the server's message, and its cleanup is left to the

@@ -70,12 +70,6 @@ std::optional<Instant> creationTime(const json& metadata) {
   return parseTime(metadata.value("creationTimestamp", ""));
 }
 
-bool ownedBy(const json& object, const std::string& uid) {
-  const json owners = object["metadata"].value("ownerReferences", json::array());
-  return std::any_of(owners.begin(), owners.end(),
-                     [&](const json& owner) { return owner.value("uid", "") == uid; });
-}
-
 // A failover drill may only disrupt a target that opts in; checked before a
 // run starts so that the drill itself shows Stalled.
 std::optional<std::string> failoverBlocked(kube::Client& client, const json& spec,
@@ -137,7 +131,9 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
   const json annotations = metadata.value("annotations", json::object());
   observed.runNowToken = annotations.value(std::string(kRunNowAnnotation), "");
   for (const runtime::ObjectPtr& run : manager_.cachedList(kDRDrillRuns, key.namespace_)) {
-    if (!ownedBy(*run, uid)) continue;
+    // Only runs this drill controls count (status, pass rate, metrics, reports):
+    // a run written by someone else, or naming this drill, is not its evidence.
+    if (whyNotControlled(*run, object.get())) continue;
     ObservedRun r;
     r.name = (*run)["metadata"].value("name", "");
     r.spec = run->value("spec", json::object());
@@ -177,8 +173,20 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
                  {"spec", toJson(run.spec)}};
     auto created = manager_.client().create(kDRDrillRuns, body);
     // The name is deterministic: AlreadyExists means another leader or an
-    // earlier reconcile created it.
-    if (!created.ok() && created.error().kind() != base::ErrorKind::kAlreadyExists) {
+    // earlier reconcile created it, or someone else did: that one is not adopted
+    // (the cache did not list it as this drill's) and is said so once.
+    if (!created.ok() && created.error().kind() == base::ErrorKind::kAlreadyExists) {
+      auto existing = manager_.client().get(kDRDrillRuns, {key.namespace_, run.name});
+      if (existing.ok() && whyNotControlled(*existing, object.get())) {
+        manager_.recorder().record({runtime::ObjectReference::fromObject(*object),
+                                    runtime::EventType::kWarning, "RunNameTaken", "Reconcile",
+                                    "a DRDrillRun named " + run.name +
+                                        " exists and is not controlled by this drill; " +
+                                        "it is left alone and not counted"});
+      }
+      continue;
+    }
+    if (!created.ok()) {
       base::Error error = std::move(created).error();
       return runtime::ReconcileResult::error(std::move(error.context("create run " + run.name)));
     }

@@ -6,6 +6,9 @@
 // message (verdict Error); anything else backs off and retries.
 #pragma once
 
+#include <nlohmann/json.hpp>
+#include <string>
+
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -31,9 +34,18 @@ class DrillReconciler final : public runtime::Reconciler {
   runtime::Manager& manager_;
 };
 
+struct RunOptions {
+  // Where Backups, Restores and their resource modifiers live (--velero-namespace).
+  std::string veleroNamespace = "velero";
+  // The sandbox ResourceQuota's spec.hard when the source has no quota
+  // (--drill-sandbox-quota); empty: the built-in default.
+  nlohmann::json sandboxQuotaHard = nlohmann::json::object();
+};
+
 class RunReconciler final : public runtime::Reconciler {
  public:
-  explicit RunReconciler(runtime::Manager& manager) : manager_(manager) {}
+  RunReconciler(runtime::Manager& manager, RunOptions options)
+      : manager_(manager), options_(std::move(options)) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
   // Registers the controller (runs, and the Jobs they own).
@@ -41,6 +53,7 @@ class RunReconciler final : public runtime::Reconciler {
 
  private:
   runtime::Manager& manager_;
+  RunOptions options_;
 };
 
 }  // namespace relops::drill

@@ -174,10 +174,30 @@ base::Result<DrillType> parseType(const Fields& fields, const std::string& path)
   drill.backupName = text.value_or("");
   DRILL_ASSIGN(text, v.string("scheduleName", 63));
   drill.scheduleName = text.value_or("");
-  DRILL_ASSIGN(text, v.string("veleroNamespace", 63));
-  drill.veleroNamespace = text.value_or(std::string(kDefaultVeleroNamespace));
+  if (v.has("veleroNamespace")) {
+    return fieldError(v.child("veleroNamespace"),
+                      "removed: relops reads Backups from its --velero-namespace");
+  }
   DRILL_ASSIGN(text, v.string("sourceNamespace", 63));
   drill.sourceNamespace = text.value_or("");
+  if (v.has("excludedResources")) {
+    const json& list = v.at("excludedResources");
+    const std::string lp = v.child("excludedResources");
+    if (!list.is_array()) return fieldError(lp, "must be a list");
+    if (list.size() > kMaxExcludedResources) {
+      return fieldError(lp,
+                        "must have at most " + std::to_string(kMaxExcludedResources) + " items");
+    }
+    std::vector<std::string> names;
+    for (const json& item : list) {
+      if (!item.is_string() || item.get<std::string>().empty() ||
+          item.get<std::string>().size() > 253) {
+        return fieldError(lp, "items must be resource.group names of at most 253 characters");
+      }
+      names.push_back(item.get<std::string>());
+    }
+    drill.excludedResources = std::move(names);
+  }
   if (drill.backupName.empty() == drill.scheduleName.empty()) {
     return fieldError(p, "veleroRestore needs exactly one of backupName or scheduleName");
   }
@@ -193,7 +213,8 @@ void typeJson(json& out, const DrillType& type) {
         {"standby", {{"kind", failover->standby.kind}, {"name", failover->standby.name}}}};
   } else {
     const auto& velero = std::get<VeleroRestoreDrill>(type);
-    json v = {{"veleroNamespace", velero.veleroNamespace}};
+    json v = json::object();
+    if (velero.excludedResources) v["excludedResources"] = *velero.excludedResources;
     if (!velero.backupName.empty()) v["backupName"] = velero.backupName;
     if (!velero.scheduleName.empty()) v["scheduleName"] = velero.scheduleName;
     if (!velero.sourceNamespace.empty()) v["sourceNamespace"] = velero.sourceNamespace;
@@ -264,6 +285,42 @@ std::string formatDuration(std::chrono::seconds value) {
   if (h > 0) out += std::to_string(h) + "h";
   if (m > 0) out += std::to_string(m) + "m";
   if (s > 0) out += std::to_string(s) + "s";
+  return out;
+}
+
+const std::vector<std::string>& defaultRestoreExclusions() {
+  // Velero's --exclude-resources format: resource.group, one entry per kind.
+  static const std::vector<std::string> kDefault = {
+      "ingresses.networking.k8s.io",          "gateways.gateway.networking.k8s.io",
+      "httproutes.gateway.networking.k8s.io", "grpcroutes.gateway.networking.k8s.io",
+      "tlsroutes.gateway.networking.k8s.io",  "tcproutes.gateway.networking.k8s.io",
+      "udproutes.gateway.networking.k8s.io",  "servicemonitors.monitoring.coreos.com",
+      "podmonitors.monitoring.coreos.com",    "prometheusrules.monitoring.coreos.com",
+      "certificates.cert-manager.io",         "certificaterequests.cert-manager.io",
+      "externalsecrets.external-secrets.io",
+  };
+  return kDefault;
+}
+
+const std::vector<std::string>& fixedRestoreExclusions() {
+  // Velero has no wildcard for a group's kinds: every relops.dev kind is named.
+  static const std::vector<std::string> kFixed = {
+      "servicelevelobjectives.relops.dev",
+      "errorbudgetpolicies.relops.dev",
+      "oncallrotations.relops.dev",
+      "drdrills.relops.dev",
+      "drdrillruns.relops.dev",
+      "clusterroles.rbac.authorization.k8s.io",
+      "clusterrolebindings.rbac.authorization.k8s.io",
+  };
+  return kFixed;
+}
+
+std::vector<std::string> restoreExclusions(const VeleroRestoreDrill& drill) {
+  std::vector<std::string> out = drill.excludedResources.value_or(defaultRestoreExclusions());
+  for (const std::string& fixed : fixedRestoreExclusions()) {
+    if (std::find(out.begin(), out.end(), fixed) == out.end()) out.push_back(fixed);
+  }
   return out;
 }
 

@@ -29,7 +29,10 @@ inline constexpr std::string_view kRunKind = "DRDrillRun";
 // Schema defaults (the CRD carries the same values).
 inline constexpr std::string_view kDefaultTimeZone = "UTC";
 inline constexpr std::string_view kDefaultRunTimeout = "1h";
+// Where Velero's Backups and Restores live: the operator's --velero-namespace,
+// never the tenant's spec (a drill may not point relops at another Velero).
 inline constexpr std::string_view kDefaultVeleroNamespace = "velero";
+inline constexpr size_t kMaxExcludedResources = 32;
 inline constexpr int32_t kDefaultSuccessfulRunsHistoryLimit = 3;
 inline constexpr int32_t kDefaultFailedRunsHistoryLimit = 5;
 inline constexpr size_t kMaxDrillNameLength = 52;
@@ -38,9 +41,15 @@ inline constexpr size_t kMaxDrillNameLength = 52;
 // failover target must opt in.
 inline constexpr std::string_view kRunNowAnnotation = "relops.dev/run-now";
 inline constexpr std::string_view kDrillAllowedAnnotation = "relops.dev/drill-allowed";
+// On a Namespace (set by its admins; `edit` cannot annotate Namespaces): the
+// namespaces whose drills may restore this namespace's backups, comma-separated.
+inline constexpr std::string_view kDrillSourcesAnnotation = "relops.dev/drill-sources";
 // Labels relops puts on what it creates.
 inline constexpr std::string_view kDrillLabel = "relops.dev/drill";
 inline constexpr std::string_view kRunLabel = "relops.dev/drill-run";
+// The UID of the run that created a sandbox namespace: relops adopts (restores
+// into, deletes) only a sandbox carrying its run's UID.
+inline constexpr std::string_view kRunUidLabel = "relops.dev/drill-run-uid";
 
 enum class ConcurrencyPolicy { kForbid, kReplace };
 
@@ -80,12 +89,23 @@ struct FailoverDrill {
 };
 
 struct VeleroRestoreDrill {
-  std::string backupName;    // exactly one of backupName
-  std::string scheduleName;  // and scheduleName
-  std::string veleroNamespace;
+  std::string backupName;       // exactly one of backupName
+  std::string scheduleName;     // and scheduleName
   std::string sourceNamespace;  // empty: the drill's namespace
+  // Velero's resource.group names kept out of the restore; absent: the
+  // defaults (restoreExclusions()). relops's own kinds are always excluded.
+  std::optional<std::vector<std::string>> excludedResources;
   bool operator==(const VeleroRestoreDrill&) const = default;
 };
+
+// The default exclusions of a veleroRestore: kinds that act outside the
+// sandbox (routes, hostnames, certificates, monitoring, synced secrets).
+const std::vector<std::string>& defaultRestoreExclusions();
+// Always excluded, whatever the drill says: relops's own kinds (a restored
+// drill or freeze would act on its own) and cluster-wide RBAC.
+const std::vector<std::string>& fixedRestoreExclusions();
+// What a Restore of this drill excludes, in Velero's resource.group format.
+std::vector<std::string> restoreExclusions(const VeleroRestoreDrill& drill);
 
 using DrillType = std::variant<JobDrill, FailoverDrill, VeleroRestoreDrill>;
 std::string_view typeName(const DrillType& type);  // "job", "failover", "veleroRestore"

@@ -93,6 +93,16 @@ ObjectRef refOf(const WorkloadRef& ref, const std::string& namespace_) {
   return ObjectRef{ref.kind == "Service" ? "v1" : "apps/v1", ref.kind, namespace_, ref.name};
 }
 
+// The CronJob controller's IsControlledBy: a controller ownerReference with `uid`.
+bool controlledBy(const json& object, const std::string& uid) {
+  if (!object.contains("metadata") || !object["metadata"].is_object()) return false;
+  const json owners = object["metadata"].value("ownerReferences", json::array());
+  if (!owners.is_array()) return false;
+  return std::any_of(owners.begin(), owners.end(), [&](const json& owner) {
+    return owner.is_object() && owner.value("controller", false) && owner.value("uid", "") == uid;
+  });
+}
+
 std::string describe(const WorkloadRef& ref) { return ref.kind + " " + ref.name; }
 
 json ownerReference(const RunObserved& run) {
@@ -163,6 +173,66 @@ std::optional<Instant> reportedDataTime(const std::vector<json>& pods) {
   return std::nullopt;
 }
 
+const json* labelsOf(const json& object) {
+  if (!object.contains("metadata") || !object["metadata"].is_object()) return nullptr;
+  const json& metadata = object["metadata"];
+  if (!metadata.contains("labels") || !metadata["labels"].is_object()) return nullptr;
+  return &metadata["labels"];
+}
+
+std::string label(const json& object, std::string_view key) {
+  const json* labels = labelsOf(object);
+  return labels && labels->contains(key) && (*labels)[std::string(key)].is_string()
+             ? (*labels)[std::string(key)].get<std::string>()
+             : "";
+}
+
+// Velero's includedNamespaces: empty, "*" or a glob means every namespace (or
+// ones nobody listed); anything not in `allowed` is beyond the drill's reach.
+std::optional<std::string> backupBeyond(const json& backup,
+                                        const std::vector<std::string>& allowed) {
+  const json spec = backup.value("spec", json::object());
+  const json included =
+      spec.is_object() ? spec.value("includedNamespaces", json::array()) : json::array();
+  if (!included.is_array() || included.empty()) return std::string("every namespace");
+  for (const json& entry : included) {
+    const std::string ns = entry.is_string() ? entry.get<std::string>() : "";
+    if (ns.find_first_of("*?[") != std::string::npos) return "\"" + ns + "\"";
+    if (std::find(allowed.begin(), allowed.end(), ns) == allowed.end()) return ns;
+  }
+  return std::nullopt;
+}
+
+// The ConfigMap of Velero resource modifiers (Velero's restore-resource-modifiers:
+// one data key, version v1) that keeps a restore inside its sandbox: Services
+// that would take a load balancer or node ports become ClusterIP, CronJobs are
+// suspended. Merge patches, so that a field already absent is no error. JSON is
+// YAML, which Velero parses.
+json modifierRules(const std::string& source) {
+  json rules = json::array();
+  const json toClusterIp = {{"spec",
+                             {{"type", "ClusterIP"},
+                              {"externalTrafficPolicy", nullptr},
+                              {"healthCheckNodePort", nullptr},
+                              {"loadBalancerIP", nullptr},
+                              {"loadBalancerSourceRanges", nullptr},
+                              {"loadBalancerClass", nullptr},
+                              {"allocateLoadBalancerNodePorts", nullptr},
+                              {"externalIPs", nullptr}}}};
+  for (const char* type : {"LoadBalancer", "NodePort"}) {
+    rules.push_back({{"conditions",
+                      {{"groupResource", "services"},
+                       {"namespaces", json::array({source})},
+                       {"matches", json::array({{{"path", "/spec/type"}, {"value", type}}})}}},
+                     {"mergePatches", json::array({{{"patchData", toClusterIp.dump()}}})}});
+  }
+  rules.push_back(
+      {{"conditions", {{"groupResource", "cronjobs.batch"}, {"namespaces", json::array({source})}}},
+       {"mergePatches",
+        json::array({{{"patchData", json{{"spec", {{"suspend", true}}}}.dump()}}})}});
+  return {{"version", "v1"}, {"resourceModifierRules", rules}};
+}
+
 class RunMachine {
  public:
   RunMachine(const RunSpec& spec, const RunObserved& observed, Instant now,
@@ -193,7 +263,18 @@ class RunMachine {
   void step() {
     RunStatus& s = desired_.status;
     if (observed_.deleting) return finalize();
-    if (!s.phase) s.phase = Phase::kPending;
+    if (!s.phase) {
+      // A run without status that should have started long ago (a namespace
+      // restored by Velero, which strips status, brings its old runs back):
+      // it ends without acting, so a restore never re-runs old drills.
+      const seconds staleAfter = observed_.startingDeadline.value_or(spec_.runTimeout.value);
+      if (now_ - spec_.scheduledTime > staleAfter) {
+        return error("StaleRun", "the run was scheduled for " + formatTime(spec_.scheduledTime) +
+                                     ", more than " + formatDuration(staleAfter) +
+                                     " ago, and never started; it does not run now");
+      }
+      s.phase = Phase::kPending;
+    }
     if (terminal(*s.phase)) return continueCleanup();
     // Past Pending, a run carries what start() recorded; a stored status without it (edited
     // by hand, or written by another version) cannot be continued safely.
@@ -237,6 +318,7 @@ class RunMachine {
     if (!s.startTime) s.startTime = now_;
     // Nothing was disrupted or created yet: nothing to clean.
     if (!s.failover && !s.velero) s.cleanup = CleanupResult::kNotNeeded;
+    desired_.events.push_back({"Warning", s.reason, s.message});
     enterCleanup();
   }
 
@@ -337,16 +419,23 @@ class RunMachine {
       s.cleanupMessage = "deleting the sandbox namespace " + s.velero->sandboxNamespace;
       clean = false;
     }
+    if (observed_.modifiersExist && !s.velero->restore.empty()) {
+      Action remove;
+      remove.kind = Action::Kind::kDelete;
+      remove.target = ObjectRef{"v1", "ConfigMap", observed_.veleroNamespace, s.velero->restore};
+      remove.purpose = "delete the resource modifiers " + s.velero->restore;
+      desired_.actions.push_back(remove);
+      clean = false;
+    }
     if (observed_.leftovers > 0 && !s.velero->restore.empty()) {
       Action remove;
       remove.kind = Action::Kind::kDeleteRestoreLeftovers;
       remove.restoreName = s.velero->restore;
-      remove.purpose = "delete cluster-scoped objects of the restore " + s.velero->restore;
+      remove.purpose = "delete the PersistentVolumes of the restore " + s.velero->restore;
       desired_.actions.push_back(remove);
-      s.cleanupMessage =
-          std::to_string(observed_.leftovers) +
-          " cluster-scoped objects labelled velero.io/restore-name=" + s.velero->restore +
-          " remain";
+      s.cleanupMessage = std::to_string(observed_.leftovers) +
+                         " PersistentVolumes labelled velero.io/restore-name=" + s.velero->restore +
+                         " remain";
       clean = false;
     }
     return clean;
@@ -408,6 +497,13 @@ class RunMachine {
       return;
     }
     const json& observedJob = *observed_.job;
+    if (!controlledBy(observedJob, observed_.uid)) {
+      // Someone else's Job under the run's name (names are predictable): never
+      // adopted, so its result is never this run's evidence.
+      return error("JobConflict", "a Job named " + jobName +
+                                      " exists that this run does not control; relops does "
+                                      "not adopt it");
+    }
     if (const json* failed = findCondition(observedJob, "Failed");
         failed && failed->value("status", "") == "True") {
       failRecovery("JobFailed", "the Job failed: " + failed->value("reason", "Failed") + ": " +
@@ -510,6 +606,16 @@ class RunMachine {
     const std::string source =
         velero.sourceNamespace.empty() ? observed_.namespace_ : velero.sourceNamespace;
     if (*s.phase == Phase::kPending) {
+      // The source: the drill's own namespace, or one whose admins opted in
+      // (DESIGN.md Tenancy: reaching another namespace needs its authorization).
+      if (source != observed_.namespace_ &&
+          (!observed_.sourceNamespace ||
+           !sourceAllows(*observed_.sourceNamespace, observed_.namespace_))) {
+        return error("SourceNotAllowed",
+                     "sourceNamespace " + source + " is not this drill's namespace and the " +
+                         "Namespace " + source + " does not list " + observed_.namespace_ +
+                         " in its " + std::string(kDrillSourcesAnnotation) + " annotation");
+      }
       if (!observed_.veleroInstalled) {
         return error("VeleroNotInstalled",
                      "the velero.io/v1 Backup and Restore kinds are not installed");
@@ -521,7 +627,22 @@ class RunMachine {
                          (velero.backupName.empty()
                               ? "labelled velero.io/schedule-name=" + velero.scheduleName
                               : "named " + velero.backupName) +
-                         " in namespace " + velero.veleroNamespace);
+                         " in namespace " + observed_.veleroNamespace);
+      }
+      std::vector<std::string> allowed = {source};
+      if (observed_.namespace_ != source) allowed.push_back(observed_.namespace_);
+      if (auto beyond = backupBeyond(*backup, allowed)) {
+        return error("BackupScopeNotAllowed",
+                     "the Backup " + objectName(*backup) + " includes " + *beyond +
+                         "; a drill of namespace " + observed_.namespace_ +
+                         " may restore only Backups of " + source +
+                         (allowed.size() > 1 ? " and " + observed_.namespace_ : ""));
+      }
+      if (observed_.sandboxForeign) {
+        return error("SandboxConflict",
+                     "the namespace " + sandboxNamespaceName(observed_.namespace_, observed_.name) +
+                         " exists without this run's " + std::string(kRunUidLabel) +
+                         " label; relops restores only into a sandbox it created");
       }
       start();
       const std::string sandbox = sandboxNamespaceName(observed_.namespace_, observed_.name);
@@ -540,8 +661,16 @@ class RunMachine {
     VeleroProgress& progress = *s.velero;
     if (*s.phase == Phase::kCleaningUp) return cleanup();
     if (*s.phase == Phase::kRunning) {
-      if (!observed_.sandboxExists) applySandbox(progress.sandboxNamespace);
       if (!observed_.restore) {
+        if (observed_.sandboxForeign) {
+          return error("SandboxConflict", "the namespace " + progress.sandboxNamespace +
+                                              " exists without this run's " +
+                                              std::string(kRunUidLabel) + " label");
+        }
+        // Everything that confines the sandbox exists before the Restore does
+        // (applied again until the Restore exists: each is idempotent).
+        applySandbox(progress.sandboxNamespace);
+        applyModifiers(source, progress);
         applyRestore(velero, source, progress);
         s.message = "waiting for Velero to restore " + progress.backup;
         desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
@@ -594,11 +723,17 @@ class RunMachine {
   void applySandbox(const std::string& sandbox) {
     json labels = runLabels(spec_, observed_);
     labels["relops.dev/drill-namespace"] = observed_.namespace_;
+    json nsLabels = labels;
+    nsLabels[std::string(kRunUidLabel)] = observed_.uid;
+    // Pod Security admission applies to the sandbox as to any namespace: at
+    // least the source's level, never below baseline.
+    nsLabels["pod-security.kubernetes.io/enforce"] =
+        sandboxPodSecurityLevel(observed_.sourceNamespace);
     Action ns;
     ns.kind = Action::Kind::kApply;
     ns.object = {{"apiVersion", "v1"},
                  {"kind", "Namespace"},
-                 {"metadata", {{"name", sandbox}, {"labels", labels}}}};
+                 {"metadata", {{"name", sandbox}, {"labels", nsLabels}}}};
     ns.purpose = "create the sandbox namespace " + sandbox;
     desired_.actions.push_back(ns);
     // Restored workloads must not talk to production: deny all traffic.
@@ -612,6 +747,70 @@ class RunMachine {
          {{"podSelector", json::object()}, {"policyTypes", json::array({"Ingress", "Egress"})}}}};
     policy.purpose = "deny all traffic in the sandbox " + sandbox;
     desired_.actions.push_back(policy);
+    // The source's quotas and limit ranges, or relops's defaults when it has none.
+    const json quota = observed_.sandboxQuotaHard.is_object() && !observed_.sandboxQuotaHard.empty()
+                           ? json{{"hard", observed_.sandboxQuotaHard}}
+                           : defaultQuota();
+    copyLimits(sandbox, labels, "ResourceQuota", observed_.sourceQuotas, quota);
+    copyLimits(sandbox, labels, "LimitRange", observed_.sourceLimitRanges, defaultLimitRange());
+  }
+
+  static json defaultQuota() {
+    return {{"hard",
+             {{"pods", "20"},
+              {"requests.cpu", "4"},
+              {"requests.memory", "8Gi"},
+              {"limits.cpu", "8"},
+              {"limits.memory", "16Gi"},
+              {"persistentvolumeclaims", "10"},
+              {"requests.storage", "100Gi"},
+              {"services.loadbalancers", "0"},
+              {"services.nodeports", "0"}}}};
+  }
+
+  static json defaultLimitRange() {
+    return {
+        {"limits", json::array({{{"type", "Container"},
+                                 {"default", {{"cpu", "500m"}, {"memory", "512Mi"}}},
+                                 {"defaultRequest", {{"cpu", "100m"}, {"memory", "128Mi"}}}}})}};
+  }
+
+  void copyLimits(const std::string& sandbox, const json& labels, const std::string& kind,
+                  const std::vector<json>& source, const json& fallback) {
+    std::vector<std::pair<std::string, json>> specs;
+    for (const json& item : source) {
+      if (item.contains("spec") && item["spec"].is_object()) {
+        specs.emplace_back(objectName(item), item["spec"]);
+      }
+    }
+    if (specs.empty()) specs.emplace_back("relops-sandbox-default", fallback);
+    for (const auto& [name, spec] : specs) {
+      Action create;
+      create.kind = Action::Kind::kApply;
+      create.object = {{"apiVersion", "v1"},
+                       {"kind", kind},
+                       {"metadata", {{"name", name}, {"namespace", sandbox}, {"labels", labels}}},
+                       {"spec", spec}};
+      create.purpose = "create the " + kind + " " + name + " in the sandbox " + sandbox;
+      desired_.actions.push_back(create);
+    }
+  }
+
+  void applyModifiers(const std::string& source, const VeleroProgress& progress) {
+    // Deleted at cleanup only when it carries this run's UID.
+    json labels = runLabels(spec_, observed_);
+    labels[std::string(kRunUidLabel)] = observed_.uid;
+    Action create;
+    create.kind = Action::Kind::kApply;
+    create.object = {{"apiVersion", "v1"},
+                     {"kind", "ConfigMap"},
+                     {"metadata",
+                      {{"name", progress.restore},
+                       {"namespace", observed_.veleroNamespace},
+                       {"labels", labels}}},
+                     {"data", {{"resource-modifiers.yaml", modifierRules(source).dump(2)}}}};
+    create.purpose = "create the Velero resource modifiers " + progress.restore;
+    desired_.actions.push_back(create);
   }
 
   void applyRestore(const VeleroRestoreDrill& velero, const std::string& source,
@@ -622,12 +821,16 @@ class RunMachine {
                       {"kind", "Restore"},
                       {"metadata",
                        {{"name", progress.restore},
-                        {"namespace", velero.veleroNamespace},
+                        {"namespace", observed_.veleroNamespace},
                         {"labels", runLabels(spec_, observed_)}}},
                       {"spec",
                        {{"backupName", progress.backup},
                         {"includedNamespaces", json::array({source})},
                         {"namespaceMapping", {{source, progress.sandboxNamespace}}},
+                        // No cluster-scoped objects but the volumes of restored claims.
+                        {"includeClusterResources", false},
+                        {"excludedResources", restoreExclusions(velero)},
+                        {"resourceModifier", {{"kind", "ConfigMap"}, {"name", progress.restore}}},
                         {"restorePVs", true}}}};
     restore.purpose = "create the Velero Restore " + progress.restore;
     desired_.actions.push_back(restore);
@@ -641,6 +844,68 @@ class RunMachine {
 };
 
 }  // namespace
+
+std::string controllerName(const json& run) {
+  if (!run.contains("metadata")) return "";
+  const json owners = run["metadata"].value("ownerReferences", json::array());
+  for (const json& owner : owners) {
+    if (owner.value("controller", false)) {
+      return owner.value("kind", "") == kDrillKind ? owner.value("name", "") : "";
+    }
+  }
+  return "";
+}
+
+std::optional<std::string> whyNotControlled(const json& run, const json* drill) {
+  const json metadata = run.value("metadata", json::object());
+  const json owners = metadata.value("ownerReferences", json::array());
+  const json* controller = nullptr;
+  for (const json& owner : owners) {
+    if (owner.value("controller", false)) controller = &owner;
+  }
+  if (controller == nullptr || controller->value("kind", "") != kDrillKind ||
+      !controller->value("apiVersion", "").starts_with("relops.dev/")) {
+    return std::string("it has no DRDrill as its controller");
+  }
+  const std::string name = controller->value("name", "");
+  if (drill == nullptr) return "its controller DRDrill " + name + " does not exist";
+  const json drillMetadata = drill->value("metadata", json::object());
+  if (drillMetadata.value("name", "") != name ||
+      drillMetadata.value("uid", "") != controller->value("uid", "")) {
+    return "its controller reference does not carry the UID of the DRDrill " + name;
+  }
+  const json spec = run.value("spec", json::object());
+  if (!spec.is_object() || spec.value("drillName", "") != name) {
+    return "its spec.drillName is not its controller " + name;
+  }
+  if (label(run, kDrillLabel) != name) {
+    return "its " + std::string(kDrillLabel) + " label is not its controller " + name;
+  }
+  return std::nullopt;
+}
+
+bool sourceAllows(const json& sourceNamespace, std::string_view drillNamespace) {
+  const std::string list = annotation(sourceNamespace, kDrillSourcesAnnotation);
+  size_t start = 0;
+  while (start <= list.size()) {
+    size_t end = list.find(',', start);
+    if (end == std::string::npos) end = list.size();
+    std::string_view entry(list.data() + start, end - start);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (!entry.empty() && entry == drillNamespace) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+std::string sandboxPodSecurityLevel(const std::optional<json>& sourceNamespace) {
+  if (sourceNamespace &&
+      label(*sourceNamespace, "pod-security.kubernetes.io/enforce") == "restricted") {
+    return "restricted";
+  }
+  return "baseline";
+}
 
 bool objectivesMet(const std::optional<Objectives>& objectives, std::optional<int64_t> rtoSeconds,
                    std::optional<int64_t> rpoSeconds, std::string& why) {

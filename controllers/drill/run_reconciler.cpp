@@ -20,13 +20,22 @@ const kube::ResourceRef kNetworkPolicies{"networking.k8s.io", "v1", "networkpoli
                                          "NetworkPolicy", true};
 const kube::ResourceRef kEndpointSlices{"discovery.k8s.io", "v1", "endpointslices", "EndpointSlice",
                                         true};
-// Cluster-scoped kinds a Velero restore may create; what carries the
-// restore's label is deleted with the sandbox.
-const std::vector<kube::ResourceRef> kRestoreLeftoverKinds = {
-    {"", "v1", "persistentvolumes", "PersistentVolume", false},
-    {"rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", false},
-    {"rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", false},
-};
+const kube::ResourceRef kResourceQuotas{"", "v1", "resourcequotas", "ResourceQuota", true};
+const kube::ResourceRef kLimitRanges{"", "v1", "limitranges", "LimitRange", true};
+// The one cluster-scoped kind a sandbox restore creates (Restores exclude cluster
+// resources but the volumes of restored claims): what carries the label of the
+// run's own Restore is deleted with the sandbox.
+const kube::ResourceRef kPersistentVolumes{"", "v1", "persistentvolumes", "PersistentVolume",
+                                           false};
+constexpr std::string_view kRestoreNameLabel = "velero.io/restore-name";
+
+// Kinds relops creates and never patches: a patch could relabel or rewrite any
+// namespace's object of that kind (Pod Security labels, quotas), a create only
+// adds a new one.
+bool createOnly(std::string_view kind) {
+  return kind == "Namespace" || kind == "ResourceQuota" || kind == "LimitRange" ||
+         kind == "ConfigMap";
+}
 
 // The resource of an object relops writes for a run.
 std::optional<kube::ResourceRef> resourceOf(std::string_view kind) {
@@ -36,6 +45,9 @@ std::optional<kube::ResourceRef> resourceOf(std::string_view kind) {
   if (kind == "Restore") return kRestores;
   if (kind == "Deployment") return kube::resources::kDeployments;
   if (kind == "StatefulSet") return kube::resources::kStatefulSets;
+  if (kind == "ConfigMap") return kube::resources::kConfigMaps;
+  if (kind == "ResourceQuota") return kResourceQuotas;
+  if (kind == "LimitRange") return kLimitRanges;
   return std::nullopt;
 }
 
@@ -109,6 +121,26 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
   if (observed.deleting && !runtime::hasFinalizer(*object, kCleanupFinalizer)) {
     return runtime::ReconcileResult::done();
   }
+  // Trust: only a run its existing DRDrill controls (same UID) is acted on; any
+  // other is left alone (no status, no Job, no Restore). A deleting run still gets
+  // its cleanup: what it may touch is checked by label below.
+  const std::string drillName = controllerName(*object);
+  const runtime::ObjectPtr drill =
+      drillName.empty() ? nullptr : manager_.cached(kDRDrills, {key.namespace_, drillName});
+  if (auto why = whyNotControlled(*object, drill.get()); why && !observed.deleting) {
+    log.info("left alone: " + *why);
+    return runtime::ReconcileResult::done();
+  }
+  if (drill) {
+    const json drillSpec = drill->value("spec", json::object());
+    if (drillSpec.is_object() && drillSpec.contains("startingDeadlineSeconds") &&
+        drillSpec["startingDeadlineSeconds"].is_number_integer()) {
+      observed.startingDeadline =
+          std::chrono::seconds(drillSpec["startingDeadlineSeconds"].get<int64_t>());
+    }
+  }
+  observed.veleroNamespace = options_.veleroNamespace;
+  observed.sandboxQuotaHard = options_.sandboxQuotaHard;
   const RunStatus current = parseRunStatus(observed.status);
   auto parsed = parseRunSpec(spec);
   if (parsed.ok()) {
@@ -135,8 +167,19 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       }
     } else {
       const auto& velero = std::get<VeleroRestoreDrill>(parsed->type);
+      const std::string source =
+          velero.sourceNamespace.empty() ? key.namespace_ : velero.sourceNamespace;
+      const bool settingUp = !current.phase || *current.phase == Phase::kPending ||
+                             (*current.phase == Phase::kRunning && current.velero &&
+                              current.velero->restorePhase.empty());
+      if (settingUp && !observed.deleting) {
+        GATHER(observed.sourceNamespace,
+               getOptional(client, kube::resources::kNamespaces, {"", source}));
+        GATHER(observed.sourceQuotas, listItems(client, kResourceQuotas, source, ""));
+        GATHER(observed.sourceLimitRanges, listItems(client, kLimitRanges, source, ""));
+      }
       if (!current.phase || *current.phase == Phase::kPending) {
-        auto backups = listItems(client, kBackups, velero.veleroNamespace, "");
+        auto backups = listItems(client, kBackups, options_.veleroNamespace, "");
         if (backups.ok()) {
           observed.backups = std::move(*backups);
         } else if (backups.error().kind() == base::ErrorKind::kNotFound) {
@@ -146,14 +189,31 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
           return runtime::ReconcileResult::error(std::move(error.context("list Velero Backups")));
         }
       }
+      // The sandbox this run would create: adopted only when it carries the run's UID.
+      const std::string sandbox = current.velero && !current.velero->sandboxNamespace.empty()
+                                      ? current.velero->sandboxNamespace
+                                      : sandboxNamespaceName(key.namespace_, key.name);
+      std::optional<json> ns;
+      GATHER(ns, getOptional(client, kube::resources::kNamespaces, {"", sandbox}));
+      if (ns) {
+        const json labels = (*ns)["metadata"].value("labels", json::object());
+        const bool ours =
+            labels.is_object() && labels.value(std::string(kRunUidLabel), "") == observed.uid;
+        observed.sandboxExists = ours;
+        observed.sandboxForeign = !ours;
+      }
       if (current.velero && !current.velero->sandboxNamespace.empty()) {
-        const std::string& sandbox = current.velero->sandboxNamespace;
         GATHER(observed.restore,
-               getOptional(client, kRestores, {velero.veleroNamespace, current.velero->restore}));
-        std::optional<json> ns;
-        GATHER(ns, getOptional(client, kube::resources::kNamespaces, {"", sandbox}));
-        observed.sandboxExists = ns.has_value();
-        if (ns) {
+               getOptional(client, kRestores, {options_.veleroNamespace, current.velero->restore}));
+        std::optional<json> modifiers;
+        GATHER(modifiers, getOptional(client, kube::resources::kConfigMaps,
+                                      {options_.veleroNamespace, current.velero->restore}));
+        // Deleted at cleanup only when it is this run's (its UID label).
+        observed.modifiersExist =
+            modifiers && (*modifiers)["metadata"]
+                                 .value("labels", json::object())
+                                 .value(std::string(kRunUidLabel), "") == observed.uid;
+        if (observed.sandboxExists) {
           std::vector<json> items;
           GATHER(items, listItems(client, kube::resources::kDeployments, sandbox, ""));
           for (json& item : items) {
@@ -166,12 +226,10 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
             observed.sandboxWorkloads.push_back(std::move(item));
           }
         }
-        for (const kube::ResourceRef& kind : kRestoreLeftoverKinds) {
-          std::vector<json> items;
-          GATHER(items,
-                 listItems(client, kind, "", "velero.io/restore-name=" + current.velero->restore));
-          observed.leftovers += static_cast<int64_t>(items.size());
-        }
+        std::vector<json> volumes;
+        GATHER(volumes, listItems(client, kPersistentVolumes, "",
+                                  std::string(kRestoreNameLabel) + "=" + current.velero->restore));
+        observed.leftovers = static_cast<int64_t>(volumes.size());
       }
     }
   }
@@ -191,7 +249,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
     switch (action.kind) {
       case Action::Kind::kApply: {
         auto resource = resourceOf(action.object.value("kind", ""));
-        if (resource->resource == "namespaces") {
+        if (createOnly(action.object.value("kind", ""))) {
           // Created, never applied: patch on namespaces would let relops relabel any
           // namespace of the cluster (Pod Security labels included).
           auto created = client.create(*resource, action.object);
@@ -223,17 +281,24 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
         break;
       }
       case Action::Kind::kDeleteRestoreLeftovers: {
-        for (const kube::ResourceRef& kind : kRestoreLeftoverKinds) {
-          auto items = listItems(client, kind, "", "velero.io/restore-name=" + action.restoreName);
-          if (!items.ok()) {
-            result = std::move(items).error();
-            break;
+        const std::string selector = std::string(kRestoreNameLabel) + "=" + action.restoreName;
+        auto items = listItems(client, kPersistentVolumes, "", selector);
+        if (!items.ok()) {
+          result = std::move(items).error();
+          break;
+        }
+        for (const json& item : *items) {
+          // Checked here too, not only by the selector: relops deletes a volume only
+          // when it carries the name of the run's own Restore.
+          const json labels = item["metadata"].value("labels", json::object());
+          if (!labels.is_object() ||
+              labels.value(std::string(kRestoreNameLabel), "") != action.restoreName) {
+            continue;
           }
-          for (const json& item : *items) {
-            auto removed = client.remove(kind, {"", item["metadata"].value("name", "")});
-            if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
-              result = std::move(removed).error();
-            }
+          auto removed =
+              client.remove(kPersistentVolumes, {"", item["metadata"].value("name", "")});
+          if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
+            result = std::move(removed).error();
           }
         }
         break;

@@ -40,16 +40,19 @@ SchedulePlan planSchedule(const CronSchedule& cron, Instant anchor, Instant now,
 // always gets the same name, so a run is never created twice (an operator
 // restart or a new leader finds it exists).
 std::string scheduledRunName(std::string_view drill, Instant scheduled);
-// "<drill>-now-<6 hex digits of the token>": one run per run-now token.
+// "<drill, cut to 42>-now-<16 hex of SHA-256(drill, token)>": one run per
+// run-now token. The token is user input: 64 bits of SHA-256 make a name that
+// collides with another drill's run impractical to find (STYLE.md 16).
 std::string runNowRunName(std::string_view drill, std::string_view token);
-// The sandbox namespace of a veleroRestore run: unique per namespace and run,
-// at most 63 characters.
+// The sandbox namespace of a veleroRestore run: "relops-sandbox-" and 48 hex of
+// SHA-256(namespace/run), 63 characters, unique per namespace and run.
 std::string sandboxNamespaceName(std::string_view runNamespace, std::string_view run);
 // A DNS label (Job names become pod labels): the run's name when it fits in
-// 63 characters, else a prefix and a hash.
+// 63 characters, else a prefix and 10 hex of its SHA-256.
 std::string jobNameFor(std::string_view run);
 
-// 64-bit FNV-1a, for names that must be stable across processes and versions.
-uint64_t stableHash(std::string_view text);
+// SHA-256 of `text`, 64 lowercase hex digits: names built from user input
+// carry (a prefix of) it, stable across processes and versions.
+std::string sha256Hex(std::string_view text);
 
 }  // namespace relops::drill

@@ -10,11 +10,12 @@
 - bad input (a missing backup, a target without the opt-in annotation, a Job template
   the API server rejects) ends in Stalled or Error with the reason, never a hot loop.
 
-No Velero server runs here. Its part is played by VeleroServerActor, a test actor
-that does what the Velero server would do with a Restore: it copies the backed-up
-namespace's Deployments into the mapped namespace (labelled velero.io/restore-name)
-and moves the Restore through InProgress to a terminal phase. kwok stands in for
-the kubelet, as everywhere in these tests.
+No Velero server runs here. Its part is played by VeleroServerActor (velero_support.py),
+a TEST ACTOR that does what the Velero server documents it does with a Restore: it copies
+the backed-up namespace's objects into the mapped namespace (labelled
+velero.io/restore-name), honouring the Restore's filters and resource modifiers, and
+moves the Restore through InProgress to a terminal phase. kwok stands in for the
+kubelet, as everywhere in these tests.
 """
 
 from __future__ import annotations
@@ -27,16 +28,15 @@ import subprocess
 import textwrap
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from kube import Kubectl, wait_until
+from velero_support import VeleroServerActor, velero  # noqa: F401  (a fixture)
+from velero_support import backup as velero_backup
 
 UTC = dt.timezone.utc
-VELERO_MODULE = "github.com/vmware-tanzu/velero@v1.17.0"
-VELERO_CRDS = ["velero.io_backups.yaml", "velero.io_restores.yaml"]
 
 
 def parse_time(text: str) -> dt.datetime:
@@ -286,111 +286,10 @@ def test_a_job_template_the_api_server_rejects_ends_in_error(kubectl: Kubectl, n
 # --- veleroRestore -----------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def velero(kubectl: Kubectl):
-    """Velero's Backup and Restore CRDs from its Go module, and its namespace."""
-    module = json.loads(subprocess.run(
-        ["go", "mod", "download", "-json", VELERO_MODULE],
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout)
-    bases = Path(module["Dir"]) / "config" / "crd" / "v1" / "bases"
-    for crd in VELERO_CRDS:
-        kubectl.run("apply", "--server-side", "-f", str(bases / crd))
-    kubectl.run("wait", "--for=condition=Established", "--timeout=60s",
-                "crd/backups.velero.io", "crd/restores.velero.io", timeout=70)
-    wait_until("Velero kinds in discovery", lambda: "restores" in kubectl.run(
-        "api-resources", "--api-group=velero.io").stdout, timeout=30)
-    kubectl.run("create", "namespace", "velero", check=False)
-    return "velero"
-
-
-class VeleroServerActor:
-    """TEST ACTOR playing the Velero server's part (no Velero runs in these tests).
-
-    For each new Restore in the velero namespace it does what Velero would: sets
-    phase InProgress, copies every Deployment of each mapped source namespace into
-    its target namespace with the label velero.io/restore-name, creates a
-    cluster-scoped object with that label (a ClusterRole, as a restore of cluster
-    resources would), and sets the terminal phase. It records whether the sandbox
-    had its deny-all NetworkPolicy when the restore ran.
-    """
-
-    def __init__(self, kubectl: Kubectl, hold: threading.Event | None = None):
-        self.kubectl = kubectl
-        self.hold = hold  # when set, Restores wait in InProgress until it is cleared
-        self.done: dict[str, dict[str, Any]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
-
-    def __enter__(self) -> "VeleroServerActor":
-        # The API server's clock, to the second, as creationTimestamp is written.
-        self.started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 1))
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=10)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                restores = self.kubectl.get("restores.velero.io", namespace="velero")["items"]
-            except Exception as error:  # keep playing; the test asserts on outcomes
-                print(f"velero actor: {error}")
-                restores = []
-            for restore in restores:
-                name = restore["metadata"]["name"]
-                # Restores of earlier tests (their sandboxes gone) are not this test's.
-                if name in self.done or restore.get("metadata", {}).get(
-                        "creationTimestamp", "") < self.started:
-                    continue
-                try:
-                    self._mark(name, "InProgress")
-                    if self.hold is not None and self.hold.is_set():
-                        continue
-                    self.done[name] = self._restore(restore)
-                except Exception as error:  # keep playing; the test asserts on outcomes
-                    print(f"velero actor: {name}: {error}")
-            time.sleep(0.3)
-
-    def _mark(self, name: str, phase: str) -> None:
-        self.kubectl.run("patch", "restores.velero.io", name, "-n", "velero", "--type=merge",
-                         "-p", json.dumps({"status": {"phase": phase}}))
-
-    def _restore(self, restore: dict[str, Any]) -> dict[str, Any]:
-        name = restore["metadata"]["name"]
-        mapping = restore["spec"].get("namespaceMapping", {})
-        record = {"networkPolicies": [], "targets": list(mapping.values())}
-        for source, target in mapping.items():
-            policies = self.kubectl.get("networkpolicies", namespace=target)["items"]
-            record["networkPolicies"] += [p["spec"] for p in policies]
-            for item in self.kubectl.get("deployments", namespace=source)["items"]:
-                copy = {
-                    "apiVersion": "apps/v1", "kind": "Deployment",
-                    "metadata": {"name": item["metadata"]["name"], "namespace": target,
-                                 "labels": {"velero.io/restore-name": name,
-                                            "velero.io/backup-name": restore["spec"]["backupName"]}},
-                    "spec": {k: item["spec"][k] for k in ("replicas", "selector", "template")},
-                }
-                self.kubectl.run("apply", "-f", "-", input=json.dumps(copy))
-        self.kubectl.run("apply", "-f", "-", input=json.dumps({
-            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": f"restored-{name}", "labels": {"velero.io/restore-name": name}},
-            "rules": [],
-        }))
-        self._mark(name, "Completed")
-        return record
-
-
-def backup(kubectl: Kubectl, name: str, schedule: str, phase: str, started: str) -> None:
-    kubectl.run("apply", "-f", "-", input=json.dumps({
-        "apiVersion": "velero.io/v1", "kind": "Backup",
-        "metadata": {"name": name, "namespace": "velero",
-                     "labels": {"velero.io/schedule-name": schedule}},
-        "spec": {"includedNamespaces": ["*"]},
-        "status": {"phase": phase, "startTimestamp": started},
-    }))
+def backup(kubectl: Kubectl, namespace: str, name: str, schedule: str, phase: str,
+           started: str) -> None:
+    """A Backup of the test's namespace (a drill restores only its own namespace's)."""
+    velero_backup(kubectl, name, schedule, phase, started, [namespace])
 
 
 def velero_drill(namespace: str, name: str, schedule_name: str) -> str:
@@ -426,10 +325,10 @@ def test_velero_restore_into_a_sandbox_measures_rto_rpo_and_cleans_up(
     kubectl.apply(deployment(namespace, "orders", 1))
     schedule = f"nightly-{namespace}"
     started = (dt.datetime.now(UTC) - dt.timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    backup(kubectl, f"{schedule}-old", schedule, "Completed",
+    backup(kubectl, namespace, f"{schedule}-old", schedule, "Completed",
            (dt.datetime.now(UTC) - dt.timedelta(hours=27)).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    backup(kubectl, f"{schedule}-new", schedule, "Completed", started)
-    backup(kubectl, f"{schedule}-running", schedule, "InProgress", utc_now())
+    backup(kubectl, namespace, f"{schedule}-new", schedule, "Completed", started)
+    backup(kubectl, namespace, f"{schedule}-running", schedule, "InProgress", utc_now())
     with VeleroServerActor(kubectl) as actor:
         kubectl.apply(velero_drill(namespace, "restore", schedule))
         kubectl.run("annotate", "drdrill", "restore", "-n", namespace, "relops.dev/run-now=q1")
@@ -450,7 +349,8 @@ def test_velero_restore_into_a_sandbox_measures_rto_rpo_and_cleans_up(
     assert {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]} in record["networkPolicies"]
     assert run["cleanup"]["result"] == "Succeeded"
     assert namespace_gone(kubectl, sandbox)
-    assert not kubectl.exists("clusterrole", f"restored-{run['velero']['restore']}")
+    # The volume of the restore (labelled with relops's Restore) went with the sandbox.
+    assert not kubectl.exists("persistentvolume", record["volume"])
     restore = kubectl.get("restores.velero.io", run["velero"]["restore"], "velero")
     assert restore["spec"]["namespaceMapping"] == {namespace: sandbox}
 
@@ -483,7 +383,7 @@ def test_kill_9_mid_run_then_restart_ends_the_run_and_leaves_no_sandbox(
 ):
     kubectl.apply(deployment(namespace, "orders", 1))
     schedule = f"nightly-{namespace}"
-    backup(kubectl, f"{schedule}-1", schedule, "Completed", utc_now())
+    backup(kubectl, namespace, f"{schedule}-1", schedule, "Completed", utc_now())
     hold = threading.Event()
     hold.set()
     first = operators("--watch-namespace", namespace)
@@ -519,7 +419,7 @@ def test_deleting_a_drill_mid_run_removes_its_sandbox(kubectl: Kubectl, namespac
                                                       velero):
     kubectl.apply(deployment(namespace, "orders", 1))
     schedule = f"nightly-{namespace}"
-    backup(kubectl, f"{schedule}-1", schedule, "Completed", utc_now())
+    backup(kubectl, namespace, f"{schedule}-1", schedule, "Completed", utc_now())
     hold = threading.Event()
     hold.set()
     with VeleroServerActor(kubectl, hold=hold):

@@ -253,9 +253,13 @@ def test_rbac_is_least_privilege(tmp_path: Path):
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
-    for role in (view, edit):
-        [rule] = role["rules"]
-        assert rule["resources"] == RELOPS_RESOURCES  # no status: that is the operator's
+    [rule] = view["rules"]
+    assert rule["resources"] == RELOPS_RESOURCES  # no status: that is the operator's
+    # edit/admin write every kind but DRDrillRuns, relops's children, which they only delete.
+    writes, runs = edit["rules"]
+    assert writes["resources"] == [r for r in RELOPS_RESOURCES if r != "drdrillruns"]
+    assert runs == {"apiGroups": ["relops.dev"], "resources": ["drdrillruns"],
+                    "verbs": ["delete", "deletecollection"]}
 
 
 def test_rbac_rules_name_their_controller():

@@ -42,12 +42,11 @@ TEST(FuzzRegression, DrillTimesWithMissingOrNonDigitFieldsAreRejected) {
 // progress (edited by hand, or written by another version) dereferenced the empty
 // progress and read a garbage sandbox name.
 TEST(FuzzRegression, RunningVeleroRunWithoutProgressEndsInError) {
-  const json spec = {
-      {"drillName", "drill"},
-      {"scheduledTime", "2026-03-08T08:00:00Z"},
-      {"trigger", "Schedule"},
-      {"runTimeout", "1h"},
-      {"veleroRestore", {{"scheduleName", "nightly"}, {"veleroNamespace", "velero"}}}};
+  const json spec = {{"drillName", "drill"},
+                     {"scheduledTime", "2026-03-08T08:00:00Z"},
+                     {"trigger", "Schedule"},
+                     {"runTimeout", "1h"},
+                     {"veleroRestore", {{"scheduleName", "nightly"}}}};
   relops::drill::RunObserved observed;
   observed.name = "drill-29548800";
   observed.namespace_ = "default";

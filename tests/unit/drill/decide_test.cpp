@@ -342,7 +342,11 @@ RunObserved runObserved(json status = json()) {
 }
 
 json jobObject(const char* condition, const char* reason = "", const char* message = "") {
-  json job = {{"kind", "Job"}, {"status", {{"conditions", json::array()}}}};
+  json job = {{"kind", "Job"},
+              {"metadata",
+               {{"ownerReferences",
+                 json::array({{{"kind", "DRDrillRun"}, {"uid", "uid-1"}, {"controller", true}}})}}},
+              {"status", {{"conditions", json::array()}}}};
   if (condition != nullptr) {
     job["status"]["conditions"].push_back(
         {{"type", condition}, {"status", "True"}, {"reason", reason}, {"message", message}});
@@ -424,11 +428,12 @@ TEST(DecideRun, SlowRecoveryMissesTheObjective) {
 TEST(DecideRun, AJobWithoutConditionsYetIsWaitedFor) {
   RunObserved observed = runObserved(
       decideRun(runSpecJson(jobSpec()), runObserved(), wall("2026-03-10T14:00:01Z")).statusJson);
-  observed.job = json{{"kind", "Job"}, {"status", {{"active", 1}}}};
+  observed.job = jobObject(nullptr);
+  observed.job->at("status") = {{"active", 1}};
   const RunDesired d = decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:00:05Z"));
   EXPECT_EQ(d.statusJson["phase"], "Running");
   EXPECT_THAT(d.statusJson["message"].get<std::string>(), HasSubstr("waiting for the Job"));
-  observed.job = json{{"kind", "Job"}};
+  observed.job->erase("status");
   EXPECT_EQ(
       decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:00:05Z")).statusJson["phase"],
       "Running");
@@ -613,9 +618,31 @@ json veleroSpec() {
 }
 
 json backup(const char* name, const char* phase, const char* start,
-            const char* schedule = "nightly") {
+            const char* schedule = "nightly", json included = json::array({"shop"})) {
   return {{"metadata", {{"name", name}, {"labels", {{"velero.io/schedule-name", schedule}}}}},
+          {"spec", {{"includedNamespaces", included}}},
           {"status", {{"phase", phase}, {"startTimestamp", start}}}};
+}
+
+json namespaceObject(const char* name, json labels = json::object(),
+                     json annotations = json::object()) {
+  return {{"metadata", {{"name", name}, {"labels", labels}, {"annotations", annotations}}}};
+}
+
+std::vector<std::string> kinds(const RunDesired& d) {
+  std::vector<std::string> out;
+  for (const Action& a : d.actions) {
+    out.push_back(a.kind == Action::Kind::kApply ? a.object.value("kind", "")
+                                                 : "delete " + a.target.kind);
+  }
+  return out;
+}
+
+const json* actionOf(const RunDesired& d, std::string_view kind) {
+  for (const Action& a : d.actions) {
+    if (a.kind == Action::Kind::kApply && a.object.value("kind", "") == kind) return &a.object;
+  }
+  return nullptr;
 }
 
 TEST(DecideRun, VeleroWithoutACompletedBackupIsAnError) {
@@ -643,19 +670,22 @@ TEST(DecideRun, VeleroRestoresTheNewestBackupIntoAClosedSandboxAndCleansUp) {
   EXPECT_EQ(d.statusJson["velero"]["backup"], "nightly-2");
   EXPECT_EQ(d.statusJson["velero"]["sandboxNamespace"], sandbox);
   EXPECT_EQ(d.statusJson["rpoSeconds"], 12 * 3600);
-  ASSERT_EQ(d.actions.size(), 3u);
-  EXPECT_EQ(d.actions[0].object["kind"], "Namespace");
-  EXPECT_EQ(d.actions[1].object["kind"], "NetworkPolicy");
+  // The sandbox is closed before the Restore exists: the order of the actions is the
+  // order they are made in, and a failure stops the rest.
+  EXPECT_EQ(kinds(d), (std::vector<std::string>{"Namespace", "NetworkPolicy", "ResourceQuota",
+                                                "LimitRange", "ConfigMap", "Restore"}));
   EXPECT_EQ(d.actions[1].object["spec"]["policyTypes"], json::array({"Ingress", "Egress"}));
-  const json& restore = d.actions[2].object;
-  EXPECT_EQ(restore["kind"], "Restore");
+  const json& restore = d.actions[5].object;
   EXPECT_EQ(restore["metadata"]["namespace"], "velero");
   EXPECT_EQ(restore["spec"]["backupName"], "nightly-2");
   EXPECT_EQ(restore["spec"]["namespaceMapping"], json({{"shop", sandbox}}));
+  EXPECT_EQ(restore["spec"]["includeClusterResources"], false);
+  EXPECT_EQ(restore["spec"]["resourceModifier"], json({{"kind", "ConfigMap"}, {"name", sandbox}}));
 
   // Unknown phases mean still running.
   observed.status = d.statusJson;
   observed.sandboxExists = true;
+  observed.modifiersExist = true;
   observed.restore = json{{"status", {{"phase", "WaitingForPluginOperations"}}}};
   d = decideRun(spec, observed, wall("2026-03-10T14:00:05Z"));
   EXPECT_EQ(d.statusJson["phase"], "Running");
@@ -675,12 +705,13 @@ TEST(DecideRun, VeleroRestoresTheNewestBackupIntoAClosedSandboxAndCleansUp) {
   EXPECT_EQ(d.statusJson["phase"], "CleaningUp");
   EXPECT_EQ(d.statusJson["rtoSeconds"], 20);
   EXPECT_EQ(d.statusJson["verdict"], "Pass");
-  ASSERT_EQ(d.actions.size(), 1u);
-  EXPECT_EQ(d.actions[0].kind, Action::Kind::kDelete);
+  EXPECT_EQ(kinds(d), (std::vector<std::string>{"delete Namespace", "delete ConfigMap"}));
   EXPECT_EQ(d.actions[0].target.name, sandbox);
+  EXPECT_EQ(d.actions[1].target.namespace_, "velero");
 
   observed.status = d.statusJson;
   observed.sandboxExists = false;
+  observed.modifiersExist = false;
   observed.leftovers = 2;
   d = decideRun(spec, observed, wall("2026-03-10T14:00:21Z"));
   ASSERT_EQ(d.actions.size(), 1u);
@@ -739,6 +770,302 @@ TEST(DecideRun, ATerminalRunIsLeftAlone) {
   EXPECT_FALSE(d.statusChanged);
   EXPECT_TRUE(d.actions.empty());
   EXPECT_FALSE(d.requeueAt);
+}
+
+// ---------------------------------------------------------------------------
+// Tenancy: trust, fresh runs, sources, backup scope, the sandbox's confinement
+
+json drillObject(const char* name = "nightly", const char* uid = "drill-uid") {
+  return {{"metadata", {{"name", name}, {"namespace", "shop"}, {"uid", uid}}}};
+}
+
+json runObject(json owner, const char* drillName = "nightly", const char* label = "nightly") {
+  json run = {{"metadata", {{"name", "nightly-1"}, {"labels", {{"relops.dev/drill", label}}}}},
+              {"spec", {{"drillName", drillName}}}};
+  if (!owner.is_null()) run["metadata"]["ownerReferences"] = json::array({owner});
+  return run;
+}
+
+json controllerRef(const char* uid = "drill-uid", const char* name = "nightly",
+                   bool controller = true) {
+  return {{"apiVersion", "relops.dev/v1alpha1"},
+          {"kind", "DRDrill"},
+          {"name", name},
+          {"uid", uid},
+          {"controller", controller}};
+}
+
+struct TrustCase {
+  const char* name;
+  json run;
+  bool drillExists;
+  const char* why;  // empty: controlled
+};
+
+class RunTrust : public ::testing::TestWithParam<TrustCase> {};
+
+TEST_P(RunTrust, OnlyARunItsDrillControlsIsActedOn) {
+  const json drillJson = drillObject();
+  const auto why = whyNotControlled(GetParam().run, GetParam().drillExists ? &drillJson : nullptr);
+  if (std::string(GetParam().why).empty()) {
+    EXPECT_FALSE(why) << *why;
+  } else {
+    ASSERT_TRUE(why);
+    EXPECT_THAT(*why, HasSubstr(GetParam().why));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Tenancy, RunTrust,
+    ::testing::Values(
+        TrustCase{"controlled", runObject(controllerRef()), true, ""},
+        TrustCase{"no_owner", runObject(nullptr), true, "no DRDrill as its controller"},
+        TrustCase{"owner_not_controller", runObject(controllerRef("drill-uid", "nightly", false)),
+                  true, "no DRDrill as its controller"},
+        TrustCase{"forged_uid", runObject(controllerRef("guessed")), true,
+                  "does not carry the UID"},
+        TrustCase{"drill_gone", runObject(controllerRef()), false, "does not exist"},
+        TrustCase{"other_drill", runObject(controllerRef("drill-uid", "weekly")), true,
+                  "does not carry the UID"},
+        TrustCase{"forged_drill_name", runObject(controllerRef(), "weekly"), true,
+                  "spec.drillName"},
+        TrustCase{"forged_label", runObject(controllerRef(), "nightly", "weekly"), true,
+                  "relops.dev/drill label"}),
+    [](const auto& param) { return std::string(param.param.name); });
+
+TEST(DecideRun, AJobUnderTheRunsNameThatItDoesNotControlIsNotItsEvidence) {
+  const json spec = runSpecJson(jobSpec());
+  RunObserved observed =
+      runObserved(decideRun(spec, runObserved(), wall("2026-03-10T14:00:00Z")).statusJson);
+  observed.job = jobObject("Complete");
+  observed.job->at("metadata")["ownerReferences"][0]["uid"] = "someone-else";
+  const RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:30Z"));
+  EXPECT_EQ(d.statusJson["verdict"], "Error");
+  EXPECT_EQ(d.statusJson["reason"], "JobConflict");
+  EXPECT_FALSE(d.statusJson.contains("rtoSeconds"));
+  EXPECT_TRUE(d.actions.empty());
+}
+
+TEST(DecideRun, AStatusLessRunPastTheStartingDeadlineIsStaleAndDoesNothing) {
+  RunObserved observed = runObserved();
+  observed.startingDeadline = seconds(300);
+  // Scheduled 14:00; seen without status at 14:10 (a namespace restored by Velero).
+  const RunDesired d = decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:10:00Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Error");
+  EXPECT_EQ(d.statusJson["reason"], "StaleRun");
+  EXPECT_TRUE(d.actions.empty());
+  EXPECT_FALSE(d.statusJson.contains("job"));
+  EXPECT_EQ(reasons(d.events), std::vector<std::string>{"Warning:StaleRun"});
+  // Within the deadline it starts.
+  const RunDesired fresh =
+      decideRun(runSpecJson(jobSpec()), observed, wall("2026-03-10T14:04:00Z"));
+  EXPECT_EQ(fresh.statusJson["phase"], "Running");
+}
+
+TEST(DecideRun, WithoutAStartingDeadlineTheRunTimeoutBoundsFreshness) {
+  const RunDesired d =
+      decideRun(runSpecJson(jobSpec()), runObserved(), wall("2026-03-10T15:00:01Z"));
+  EXPECT_EQ(d.statusJson["reason"], "StaleRun");
+  EXPECT_TRUE(d.actions.empty());
+}
+
+TEST(DecideRun, ARunWithStatusIsNotStale) {
+  const json spec = runSpecJson(jobSpec());
+  RunObserved observed =
+      runObserved(decideRun(spec, runObserved(), wall("2026-03-10T14:00:01Z")).statusJson);
+  observed.startingDeadline = seconds(60);
+  const RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:30:00Z"));
+  EXPECT_NE(d.statusJson.value("reason", ""), "StaleRun");
+}
+
+json veleroSpecFrom(const char* source) {
+  json spec = veleroSpec();
+  spec["veleroRestore"]["sourceNamespace"] = source;
+  return spec;
+}
+
+TEST(DecideRun, AnotherNamespacesBackupIsRefusedWithoutItsOptIn) {
+  RunObserved observed = runObserved();
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z", "nightly",
+                             json::array({"payments"}))};
+  observed.sourceNamespace = namespaceObject("payments");
+  const json spec = runSpecJson(veleroSpecFrom("payments"));
+  RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:00Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Error");
+  EXPECT_EQ(d.statusJson["reason"], "SourceNotAllowed");
+  EXPECT_THAT(d.statusJson["message"].get<std::string>(), HasSubstr("relops.dev/drill-sources"));
+  EXPECT_TRUE(d.actions.empty());
+  EXPECT_FALSE(d.statusJson.contains("velero"));
+  EXPECT_EQ(reasons(d.events), std::vector<std::string>{"Warning:SourceNotAllowed"});
+
+  // A missing source namespace is no opt-in either.
+  observed.sourceNamespace.reset();
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:00Z"));
+  EXPECT_EQ(d.statusJson["reason"], "SourceNotAllowed");
+
+  // Its admins list this namespace: the restore goes ahead.
+  observed.sourceNamespace =
+      namespaceObject("payments", json::object(), {{"relops.dev/drill-sources", "billing, shop"}});
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:00Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Running");
+  const json* restore = actionOf(d, "Restore");
+  ASSERT_NE(restore, nullptr);
+  EXPECT_EQ((*restore)["spec"]["includedNamespaces"], json::array({"payments"}));
+}
+
+TEST(DecideRun, SourceOptInsAreExactNames) {
+  const json ns = namespaceObject("p", json::object(), {{"relops.dev/drill-sources", "shop-2,*"}});
+  EXPECT_FALSE(sourceAllows(ns, "shop"));
+  EXPECT_FALSE(sourceAllows(ns, "shop-"));
+  EXPECT_TRUE(sourceAllows(ns, "shop-2"));
+  EXPECT_FALSE(sourceAllows(namespaceObject("p"), "shop"));
+}
+
+struct ScopeCase {
+  const char* name;
+  json included;
+  bool allowed;
+};
+
+class BackupScope : public ::testing::TestWithParam<ScopeCase> {};
+
+TEST_P(BackupScope, ABackupBeyondTheSourceIsRefused) {
+  RunObserved observed = runObserved();
+  observed.sourceNamespace = namespaceObject("shop");
+  observed.backups = {
+      backup("nightly-2", "Completed", "2026-03-10T02:00:00Z", "nightly", GetParam().included)};
+  if (GetParam().included.is_null()) observed.backups[0]["spec"].erase("includedNamespaces");
+  const RunDesired d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  if (GetParam().allowed) {
+    EXPECT_EQ(d.statusJson["phase"], "Running");
+  } else {
+    EXPECT_EQ(d.statusJson["phase"], "Error");
+    EXPECT_EQ(d.statusJson["reason"], "BackupScopeNotAllowed");
+    EXPECT_TRUE(d.actions.empty());
+    EXPECT_FALSE(d.statusJson.contains("velero"));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tenancy, BackupScope,
+                         ::testing::Values(ScopeCase{"own_namespace", json::array({"shop"}), true},
+                                           ScopeCase{"absent_means_all", nullptr, false},
+                                           ScopeCase{"empty_means_all", json::array(), false},
+                                           ScopeCase{"star", json::array({"*"}), false},
+                                           ScopeCase{"glob", json::array({"sho*"}), false},
+                                           ScopeCase{"another_team",
+                                                     json::array({"shop", "payments"}), false}),
+                         [](const auto& param) { return std::string(param.param.name); });
+
+TEST(DecideRun, AForeignNamespaceUnderTheSandboxNameIsNeverAdopted) {
+  RunObserved observed = runObserved();
+  observed.sourceNamespace = namespaceObject("shop");
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z")};
+  observed.sandboxForeign = true;
+  const RunDesired d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  EXPECT_EQ(d.statusJson["reason"], "SandboxConflict");
+  EXPECT_TRUE(d.actions.empty());  // neither restored into nor deleted
+}
+
+TEST(DecideRun, TheSandboxIsConfinedBeforeAnythingIsRestored) {
+  RunObserved observed = runObserved();
+  observed.uid = "run-uid";
+  observed.veleroNamespace = "backup-system";
+  observed.sourceNamespace =
+      namespaceObject("shop", {{"pod-security.kubernetes.io/enforce", "restricted"}});
+  observed.sourceQuotas = {
+      {{"metadata", {{"name", "compute"}}}, {"spec", {{"hard", {{"pods", "5"}}}}}}};
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z")};
+  json spec = veleroSpec();
+  spec["veleroRestore"]["excludedResources"] = json::array({"secrets"});
+  const RunDesired d = decideRun(runSpecJson(spec), observed, wall("2026-03-10T14:00:00Z"));
+  const std::string sandbox = sandboxNamespaceName("shop", "nightly-29552520");
+
+  const json* ns = actionOf(d, "Namespace");
+  ASSERT_NE(ns, nullptr);
+  EXPECT_EQ((*ns)["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "restricted");
+  EXPECT_EQ((*ns)["metadata"]["labels"]["relops.dev/drill-run-uid"], "run-uid");
+  const json* quota = actionOf(d, "ResourceQuota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ((*quota)["metadata"]["name"], "compute");
+  EXPECT_EQ((*quota)["metadata"]["namespace"], sandbox);
+  EXPECT_EQ((*quota)["spec"], json({{"hard", {{"pods", "5"}}}}));
+  // No LimitRange in the source: relops's default.
+  const json* limits = actionOf(d, "LimitRange");
+  ASSERT_NE(limits, nullptr);
+  EXPECT_EQ((*limits)["metadata"]["name"], "relops-sandbox-default");
+
+  const json* modifiers = actionOf(d, "ConfigMap");
+  ASSERT_NE(modifiers, nullptr);
+  EXPECT_EQ((*modifiers)["metadata"]["namespace"], "backup-system");
+  EXPECT_EQ((*modifiers)["metadata"]["labels"]["relops.dev/drill-run-uid"], "run-uid");
+  ASSERT_EQ((*modifiers)["data"].size(), 1u);  // Velero reads exactly one key
+  const json rules =
+      json::parse((*modifiers)["data"]["resource-modifiers.yaml"].get<std::string>());
+  EXPECT_EQ(rules["version"], "v1");
+  ASSERT_EQ(rules["resourceModifierRules"].size(), 3u);
+  const json& loadBalancer = rules["resourceModifierRules"][0];
+  EXPECT_EQ(loadBalancer["conditions"]["groupResource"], "services");
+  EXPECT_EQ(loadBalancer["conditions"]["namespaces"], json::array({"shop"}));
+  EXPECT_EQ(loadBalancer["conditions"]["matches"][0],
+            json({{"path", "/spec/type"}, {"value", "LoadBalancer"}}));
+  EXPECT_EQ(
+      json::parse(loadBalancer["mergePatches"][0]["patchData"].get<std::string>())["spec"]["type"],
+      "ClusterIP");
+  EXPECT_EQ(rules["resourceModifierRules"][1]["conditions"]["matches"][0]["value"], "NodePort");
+  EXPECT_EQ(rules["resourceModifierRules"][2]["conditions"]["groupResource"], "cronjobs.batch");
+  EXPECT_EQ(
+      json::parse(
+          rules["resourceModifierRules"][2]["mergePatches"][0]["patchData"].get<std::string>()),
+      json({{"spec", {{"suspend", true}}}}));
+
+  const json* restore = actionOf(d, "Restore");
+  ASSERT_NE(restore, nullptr);
+  EXPECT_EQ((*restore)["metadata"]["namespace"], "backup-system");
+  const auto excluded = (*restore)["spec"]["excludedResources"].get<std::vector<std::string>>();
+  // The drill's list replaces the defaults; relops's kinds and cluster RBAC stay excluded.
+  EXPECT_THAT(excluded, ::testing::Contains("secrets"));
+  EXPECT_THAT(excluded, ::testing::Not(::testing::Contains("ingresses.networking.k8s.io")));
+  for (const std::string& fixed : fixedRestoreExclusions()) {
+    EXPECT_THAT(excluded, ::testing::Contains(fixed));
+  }
+}
+
+TEST(DecideRun, TheOperatorsQuotaReplacesTheBuiltInOneWhenTheSourceHasNone) {
+  RunObserved observed = runObserved();
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z")};
+  RunDesired d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  const json* quota = actionOf(d, "ResourceQuota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ((*quota)["spec"]["hard"]["services.loadbalancers"], "0");  // built in
+  observed.sandboxQuotaHard = {{"pods", "3"}};
+  d = decideRun(runSpecJson(veleroSpec()), observed, wall("2026-03-10T14:00:00Z"));
+  quota = actionOf(d, "ResourceQuota");
+  ASSERT_NE(quota, nullptr);
+  EXPECT_EQ((*quota)["spec"], json({{"hard", {{"pods", "3"}}}}));
+}
+
+TEST(DecideRun, DefaultExclusionsCoverWhatActsOutsideTheSandbox) {
+  const auto excluded = restoreExclusions(VeleroRestoreDrill{});
+  for (const char* kind :
+       {"ingresses.networking.k8s.io", "gateways.gateway.networking.k8s.io",
+        "httproutes.gateway.networking.k8s.io", "servicemonitors.monitoring.coreos.com",
+        "podmonitors.monitoring.coreos.com", "prometheusrules.monitoring.coreos.com",
+        "certificates.cert-manager.io", "externalsecrets.external-secrets.io",
+        "servicelevelobjectives.relops.dev", "errorbudgetpolicies.relops.dev",
+        "oncallrotations.relops.dev", "drdrills.relops.dev", "drdrillruns.relops.dev"}) {
+    EXPECT_THAT(excluded, ::testing::Contains(kind));
+  }
+}
+
+TEST(DecideRun, TheSandboxEnforcesAtLeastBaseline) {
+  EXPECT_EQ(sandboxPodSecurityLevel(std::nullopt), "baseline");
+  EXPECT_EQ(sandboxPodSecurityLevel(namespaceObject("s")), "baseline");
+  EXPECT_EQ(sandboxPodSecurityLevel(
+                namespaceObject("s", {{"pod-security.kubernetes.io/enforce", "privileged"}})),
+            "baseline");
+  EXPECT_EQ(sandboxPodSecurityLevel(
+                namespaceObject("s", {{"pod-security.kubernetes.io/enforce", "restricted"}})),
+            "restricted");
 }
 
 }  // namespace

@@ -53,7 +53,9 @@ TEST(DrillTypes, EveryExampleRoundTrips) {
   auto velero = parseDrillSpec(example("drdrill-velero.yaml")["spec"]);
   const auto& restore = std::get<VeleroRestoreDrill>(velero->type);
   EXPECT_EQ(restore.scheduleName, "nightly");
-  EXPECT_EQ(restore.veleroNamespace, "velero");
+  EXPECT_FALSE(restore.excludedResources);
+  EXPECT_THAT(restoreExclusions(restore), ::testing::Contains("ingresses.networking.k8s.io"));
+  EXPECT_THAT(restoreExclusions(restore), ::testing::Contains("drdrills.relops.dev"));
   EXPECT_EQ(velero->concurrencyPolicy, ConcurrencyPolicy::kReplace);
 }
 
@@ -115,6 +117,16 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"deadline",
                 {{"startingDeadlineSeconds", 5}},
                 "spec.startingDeadlineSeconds: must be between 10"},
+        BadSpec{"velero_namespace_from_the_tenant",
+                {{"job", nullptr},
+                 {"veleroRestore", {{"scheduleName", "n"}, {"veleroNamespace", "other"}}}},
+                "spec.veleroRestore.veleroNamespace: removed"},
+        BadSpec{"too_many_exclusions",
+                {{"job", nullptr},
+                 {"veleroRestore",
+                  {{"scheduleName", "n"},
+                   {"excludedResources", std::vector<std::string>(33, "pods")}}}},
+                "excludedResources: must have at most 32 items"},
         BadSpec{"limit_type",
                 {{"failedRunsHistoryLimit", "5"}},
                 "spec.failedRunsHistoryLimit: must be an integer"}),
