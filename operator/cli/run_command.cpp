@@ -18,8 +18,11 @@
 #include "operator/runtime/log.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
+#include "operator/server/access_review.h"
 #include "operator/server/http_server.h"
+#include "operator/server/kube_access_reviewer.h"
 #include "operator/server/standard_routes.h"
+#include "operator/server/tls.h"
 
 namespace relops::cli {
 namespace {
@@ -34,6 +37,8 @@ struct RunFlags {
   std::chrono::milliseconds renewDeadline{10'000};
   std::chrono::milliseconds retryPeriod{2'000};
   std::string metricsBindAddress = ":8080";
+  bool metricsSecure = true;
+  std::string metricsCertDir;
   std::string healthProbeBindAddress = ":8081";
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
@@ -68,6 +73,13 @@ std::string podNamespace() {
   return "relops-system";
 }
 
+// --metrics-cert-dir or --calendar-cert-dir, or a self-signed certificate
+// (controller-runtime's metrics server does the same when given no certificate).
+base::Result<server::TlsCertificate> servingCertificate(const std::string& certDir) {
+  if (!certDir.empty()) return server::loadTlsCertificate(certDir);
+  return server::generateSelfSignedCertificate({"localhost", "127.0.0.1", "::1"});
+}
+
 }  // namespace
 
 int runRunCommand(std::span<const std::string_view> args, Streams streams) {
@@ -89,6 +101,12 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                   "How often to try to acquire or renew the lease");
   set.addString("metrics-bind-address", &flags.metricsBindAddress,
                 "Address of the /metrics endpoint; 0 disables it");
+  set.addBool("metrics-secure", &flags.metricsSecure,
+              "Serve /metrics over HTTPS, only to bearer tokens allowed to get /metrics "
+              "(TokenReview + SubjectAccessReview); false serves plain HTTP to anyone");
+  set.addString("metrics-cert-dir", &flags.metricsCertDir,
+                "Directory with tls.crt and tls.key for the metrics server; a self-signed "
+                "certificate is generated at startup when empty");
   set.addString("health-probe-bind-address", &flags.healthProbeBindAddress,
                 "Address of /healthz and /readyz; 0 disables them");
   set.addStrings("watch-namespace", &flags.watchNamespaces,
@@ -179,12 +197,42 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
     return kExitFailure;
   }
 
+  // Both listeners that answer tokens share one review cache.
+  server::KubeAccessReviewer kubeReviewer(**client);
+  server::CachingAccessReviewer reviewer(kubeReviewer, clock);
+
   server::ServerOptions metricsOptions;
   metricsOptions.bindAddress = flags.metricsBindAddress;
   metricsOptions.name = "metrics";
+  if (flags.metricsSecure && flags.metricsBindAddress != "0") {
+    auto certificate = servingCertificate(flags.metricsCertDir);
+    if (!certificate.ok()) {
+      log.error("cannot set up the metrics certificate",
+                {{"error", certificate.error().describe()}});
+      return kExitFailure;
+    }
+    metricsOptions.tls = std::move(*certificate);
+  } else if (!flags.metricsSecure) {
+    log.warn("metrics are served over plain HTTP without authentication (--metrics-secure=false)");
+  }
   server::HttpServer metricsServer(metricsOptions, log.named("metrics-server"));
-  server::addMetricsRoute(metricsServer, registry);
-  controllers::addRoutes(metricsServer, *registered);
+  server::addMetricsRoute(metricsServer, registry, flags.metricsSecure ? &reviewer : nullptr,
+                          log.named("metrics-auth"));
+
+  server::ServerOptions calendarOptions;
+  calendarOptions.bindAddress = flags.controllers.calendarBindAddress;
+  calendarOptions.name = "calendars";
+  if (!flags.controllers.calendarCertDir.empty()) {
+    auto certificate = server::loadTlsCertificate(flags.controllers.calendarCertDir);
+    if (!certificate.ok()) {
+      log.error("cannot load the calendar certificate",
+                {{"error", certificate.error().describe()}});
+      return kExitFailure;
+    }
+    calendarOptions.tls = std::move(*certificate);
+  }
+  server::HttpServer calendarServer(calendarOptions, log.named("calendar-server"));
+  controllers::addCalendarRoutes(calendarServer, *registered, &reviewer);
 
   server::ServerOptions probeOptions;
   probeOptions.bindAddress = flags.healthProbeBindAddress;
@@ -197,7 +245,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   server::HttpServer probeServer(probeOptions, log.named("probe-server"));
   server::addProbeRoutes(probeServer, probes);
 
-  for (server::HttpServer* httpServer : {&metricsServer, &probeServer}) {
+  for (server::HttpServer* httpServer : {&metricsServer, &probeServer, &calendarServer}) {
     if (base::Result<void> started = httpServer->start(); !started.ok()) {
       log.error("cannot start an HTTP server", {{"error", started.error().describe()}});
       return kExitFailure;
@@ -215,6 +263,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                         {"watchNamespaces", static_cast<int64_t>(flags.watchNamespaces.size())}});
   const int code = manager.run();
   metricsServer.stop();
+  calendarServer.stop();
   probeServer.stop();
   recorder.shutdown(std::chrono::seconds(2));
   // The signal thread is still in sigwait when the manager stopped itself
