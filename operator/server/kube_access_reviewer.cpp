@@ -7,6 +7,7 @@ using nlohmann::json;
 json tokenReview(const std::string& token) {
   return {{"apiVersion", "authentication.k8s.io/v1"},
           {"kind", "TokenReview"},
+          {"metadata", json::object()},  // the client requires one; reviews have no name
           {"spec", {{"token", token}}}};
 }
 
@@ -24,8 +25,10 @@ json subjectAccessReview(const UserInfo& user, const AccessAttributes& attribute
     if (!attributes.name.empty()) resource["name"] = attributes.name;
     spec["resourceAttributes"] = resource;
   }
-  return {
-      {"apiVersion", "authorization.k8s.io/v1"}, {"kind", "SubjectAccessReview"}, {"spec", spec}};
+  return {{"apiVersion", "authorization.k8s.io/v1"},
+          {"kind", "SubjectAccessReview"},
+          {"metadata", json::object()},
+          {"spec", spec}};
 }
 
 base::Result<std::optional<UserInfo>> KubeAccessReviewer::authenticate(const std::string& token) {

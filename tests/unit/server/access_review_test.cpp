@@ -156,13 +156,13 @@ TEST(CachingAccessReviewer, IsBounded) {
 
 TEST(ReviewBodies, TokenAndSubjectAccessReviews) {
   EXPECT_EQ(tokenReview("abc"), nlohmann::json::parse(R"({
-    "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "spec": {"token": "abc"}})"));
+    "apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "metadata": {}, "spec": {"token": "abc"}})"));
   UserInfo user{"system:serviceaccount:mon:prom",
                 "u-1",
                 {"system:serviceaccounts"},
                 {{"authentication.kubernetes.io/pod-name", {"prom-0"}}}};
   EXPECT_EQ(subjectAccessReview(user, metricsAttributes()), nlohmann::json::parse(R"({
-    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {},
     "spec": {"user": "system:serviceaccount:mon:prom", "uid": "u-1",
              "groups": ["system:serviceaccounts"],
              "extra": {"authentication.kubernetes.io/pod-name": ["prom-0"]},
@@ -174,7 +174,7 @@ TEST(ReviewBodies, TokenAndSubjectAccessReviews) {
   rotation.namespace_ = "team-a";
   rotation.name = "primary";
   EXPECT_EQ(subjectAccessReview({"alice", "", {}, {}}, rotation), nlohmann::json::parse(R"({
-    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+    "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {},
     "spec": {"user": "alice", "groups": [],
              "resourceAttributes": {"verb": "get", "group": "relops.dev",
                                     "resource": "oncallrotations", "namespace": "team-a",
