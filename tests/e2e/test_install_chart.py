@@ -262,15 +262,20 @@ def test_contradictions_fail_with_a_message(tmp_path: Path, values, message):
 def test_rbac_is_least_privilege(tmp_path: Path):
     docs = render(tmp_path, EVERY_TOGGLE)
     roles = [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
-    assert len(roles) == 4
+    assert len(roles) == 5
     for role in roles:
         for rule in role["rules"]:
-            for field in ("apiGroups", "resources", "verbs"):
-                assert "*" not in rule[field], (role["metadata"]["name"], rule)
-            assert not {"secrets", "secrets/status"} & set(rule["resources"]), rule
+            for field in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
+                assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
+            assert not {"secrets", "secrets/status"} & set(rule.get("resources", [])), rule
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule
     view = find(docs, "ClusterRole", "relops-all-view")
     edit = find(docs, "ClusterRole", "relops-all-edit")
+    # Reading /metrics is its own role, granted to a scraper, never aggregated into a namespace
+    # role.
+    reader = find(docs, "ClusterRole", "relops-all-metrics-reader")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    assert not [k for k in reader["metadata"]["labels"] if k.startswith("rbac.authorization")]
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
