@@ -197,8 +197,22 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
     return kExitFailure;
   }
 
-  // Both listeners that answer tokens share one review cache.
-  server::KubeAccessReviewer kubeReviewer(**client);
+  // Reviews get a client of their own: requests with made-up tokens spend its
+  // rate budget (each unknown token costs one TokenReview), never the one the
+  // controllers reconcile with. Both listeners that answer tokens share one
+  // review cache.
+  kube::HttpClientOptions reviewClientOptions;
+  reviewClientOptions.qps = 20;
+  reviewClientOptions.burst = 40;
+  reviewClientOptions.requestTimeout = std::chrono::seconds(10);
+  reviewClientOptions.maxIdleConnections = 2;
+  reviewClientOptions.observer = clientOptions.observer;
+  auto reviewClient = kube::HttpClient::create(*config, reviewClientOptions);
+  if (!reviewClient.ok()) {
+    log.error("cannot create the review client", {{"error", reviewClient.error().describe()}});
+    return kExitFailure;
+  }
+  server::KubeAccessReviewer kubeReviewer(**reviewClient);
   server::CachingAccessReviewer reviewer(kubeReviewer, clock);
 
   server::ServerOptions metricsOptions;
