@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "controllers/registry.h"
@@ -19,6 +20,7 @@
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
 #include "operator/server/access_review.h"
+#include "operator/server/certificate_watcher.h"
 #include "operator/server/http_server.h"
 #include "operator/server/kube_access_reviewer.h"
 #include "operator/server/standard_routes.h"
@@ -247,6 +249,19 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   }
   server::HttpServer calendarServer(calendarOptions, log.named("calendar-server"));
   controllers::addCalendarRoutes(calendarServer, *registered, &reviewer);
+
+  // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
+  std::optional<server::CertificateWatcher> metricsCertificates;
+  if (metricsOptions.tls && !flags.metricsCertDir.empty()) {
+    metricsCertificates.emplace(metricsServer, flags.metricsCertDir, *metricsOptions.tls,
+                                std::chrono::seconds(10), log.named("metrics-server"));
+  }
+  std::optional<server::CertificateWatcher> calendarCertificates;
+  if (calendarOptions.tls) {
+    calendarCertificates.emplace(calendarServer, flags.controllers.calendarCertDir,
+                                 *calendarOptions.tls, std::chrono::seconds(10),
+                                 log.named("calendar-server"));
+  }
 
   server::ServerOptions probeOptions;
   probeOptions.bindAddress = flags.healthProbeBindAddress;

@@ -100,8 +100,9 @@ class ServerCore {
 
   std::atomic<bool> stopping{false};
 
-  // Set when the server speaks TLS.
-  std::optional<asio::ssl::context> ssl;
+  // Set when the server speaks TLS; replaced whole by a certificate reload.
+  std::mutex sslMutex;
+  std::shared_ptr<asio::ssl::context> ssl;
 
   asio::io_context ioc;
   tcp::acceptor acceptor{asio::make_strand(ioc)};
@@ -113,7 +114,10 @@ class ServerCore {
 template <typename Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(Stream stream, ServerCore& core) : stream_(std::move(stream)), core_(core) {}
+  // `context` keeps the TLS context of this connection alive (a reloaded
+  // certificate replaces the server's context, not this one's).
+  Session(Stream stream, ServerCore& core, std::shared_ptr<void> context = nullptr)
+      : context_(std::move(context)), stream_(std::move(stream)), core_(core) {}
   ~Session() override {
     std::lock_guard lock(core_.sessionsMutex);
     core_.sessions.erase(this);
@@ -264,6 +268,7 @@ class Session final : public SessionBase, public std::enable_shared_from_this<Se
     beast::get_lowest_layer(stream_).close();
   }
 
+  std::shared_ptr<void> context_;  // declared before stream_: outlives it
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
@@ -387,37 +392,44 @@ void ServerCore::accept() {
 }
 
 void ServerCore::startSession(tcp::socket socket) {
-  if (ssl) {
+  std::shared_ptr<asio::ssl::context> context;
+  {
+    std::lock_guard lock(sslMutex);
+    context = ssl;
+  }
+  if (context) {
     using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-    std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *ssl), *this)->start();
+    std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *context), *this, context)
+        ->start();
   } else {
     std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this)
         ->start();
   }
 }
 
-base::Result<void> ServerCore::setUpTls() {
-  if (!options.tls) return base::Ok{};
+base::Result<std::shared_ptr<asio::ssl::context>> makeTlsContext(const std::string& server,
+                                                                 const TlsCertificate& tls) {
   // Mozilla's "intermediate" profile: TLS 1.2 and later, as controller-runtime's
   // servers default to.
-  ssl.emplace(asio::ssl::context::tls_server);
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
   beast::error_code ec;
-  ssl->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
-                   ec);
-  if (!ec) {
-    ssl->use_certificate_chain(asio::buffer(options.tls->certificatePem), ec);
-  }
-  if (ec) {
-    ssl.reset();
-    return configError("server " + options.name + ": invalid TLS certificate: " + ec.message());
-  }
-  ssl->use_private_key(asio::buffer(options.tls->privateKeyPem), asio::ssl::context::pem, ec);
-  if (ec) {
-    ssl.reset();
-    return configError("server " + options.name + ": invalid TLS private key: " + ec.message());
-  }
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain(asio::buffer(tls.certificatePem), ec);
+  if (ec) return configError("server " + server + ": invalid TLS certificate: " + ec.message());
+  context->use_private_key(asio::buffer(tls.privateKeyPem), asio::ssl::context::pem, ec);
+  if (ec) return configError("server " + server + ": invalid TLS private key: " + ec.message());
+  return context;
+}
+
+base::Result<void> ServerCore::setUpTls() {
+  if (!options.tls) return base::Ok{};
+  auto context = makeTlsContext(options.name, *options.tls);
+  if (!context.ok()) return std::move(context).error();
+  std::lock_guard lock(sslMutex);
+  ssl = std::move(*context);
   return base::Ok{};
 }
 
@@ -618,6 +630,18 @@ void HttpServer::stop() {
   core.ioc.stop();
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+}
+
+base::Result<void> HttpServer::reloadCertificate(const TlsCertificate& certificate) {
+  ServerCore& core = impl_->core;
+  if (!core.options.tls) {
+    return configError("server " + core.options.name + " does not serve TLS");
+  }
+  auto context = makeTlsContext(core.options.name, certificate);
+  if (!context.ok()) return std::move(context).error();
+  std::lock_guard lock(core.sslMutex);
+  core.ssl = std::move(*context);
+  return base::Ok{};
 }
 
 bool HttpServer::enabled() const { return impl_->parsed && impl_->bind.has_value(); }

@@ -99,6 +99,11 @@ class HttpServer {
   // (bounded by shutdownTimeout) and joins the threads. Idempotent.
   void stop();
 
+  // Serves `certificate` to connections accepted from now on (a rotated
+  // certificate); the old one stays if this one is invalid. kConfig for a
+  // server without TLS.
+  base::Result<void> reloadCertificate(const TlsCertificate& certificate);
+
   bool enabled() const;
   bool running() const;
   // The port actually bound (the free port picked for ":0"); 0 before start.

@@ -15,6 +15,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "operator/runtime/metrics.h"
+#include "operator/server/certificate_watcher.h"
 #include "operator/server/http_server.h"
 #include "operator/server/standard_routes.h"
 #include "tests/support/temp_dir.h"
@@ -133,6 +134,54 @@ TEST(Tls, SecureMetricsOverHttps) {
   const TlsReply allowed = httpsGet(server.port(), ca, "/metrics", "Bearer reader");
   EXPECT_EQ(allowed.status, 200);
   EXPECT_THAT(allowed.body, ::testing::HasSubstr("relops_test_total 1"));
+}
+
+// The handshake succeeds when the client trusts `caPem`.
+bool trusts(uint16_t port, const std::string& caPem) {
+  try {
+    return httpsGet(port, caPem, "/hello").status == 200;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+TEST(Tls, RotatedCertificateIsServedWithoutARestart) {
+  auto first = generateSelfSignedCertificate({"localhost"});
+  auto second = generateSelfSignedCertificate({"localhost"});
+  ASSERT_TRUE(first.ok() && second.ok());
+  relops::testing::TempDir dir;
+  dir.write("tls.crt", first->certificatePem);
+  dir.write("tls.key", first->privateKeyPem);
+
+  ServerOptions options;
+  options.bindAddress = "127.0.0.1:0";
+  options.tls = *first;
+  HttpServer server(options);
+  server.handle("GET", "/hello", [](const Request&) { return Response::text(200, "hi"); });
+  ASSERT_TRUE(server.start().ok());
+  // A long interval: the test polls by hand.
+  CertificateWatcher watcher(server, dir.path().string(), *first, std::chrono::hours(1));
+  EXPECT_FALSE(watcher.poll());  // unchanged
+  EXPECT_TRUE(trusts(server.port(), first->certificatePem));
+
+  // Half a rotation (a key that does not match): the old pair stays.
+  dir.write("tls.crt", second->certificatePem);
+  EXPECT_FALSE(watcher.poll());
+  EXPECT_TRUE(trusts(server.port(), first->certificatePem));
+
+  dir.write("tls.key", second->privateKeyPem);
+  EXPECT_TRUE(watcher.poll());
+  EXPECT_TRUE(trusts(server.port(), second->certificatePem));
+  EXPECT_FALSE(trusts(server.port(), first->certificatePem));
+}
+
+TEST(Tls, ReloadingAPlainServerIsAConfigError) {
+  ServerOptions options;
+  options.bindAddress = "127.0.0.1:0";
+  HttpServer server(options);
+  auto certificate = generateSelfSignedCertificate({"localhost"});
+  ASSERT_TRUE(certificate.ok());
+  EXPECT_EQ(server.reloadCertificate(*certificate).error().kind(), base::ErrorKind::kConfig);
 }
 
 TEST(Hashes, Sha256AndHmacKnownAnswers) {
