@@ -90,7 +90,10 @@ run: build binaries ## run relops against the local cluster $(CLUSTER) (started 
 	@kubeconfig="$$(tests/cluster/up $(CLUSTER))" && \
 	  "$$(tests/cluster/binaries.sh)/kubectl" --kubeconfig "$$kubeconfig" \
 	    apply --server-side -f crds/ >/dev/null && \
-	  $(RELOPS) run --kubeconfig "$$kubeconfig" --log-format text --enable-calendars \
+	  key="$${XDG_STATE_HOME:-$$HOME/.local/state}/relops/calendar-key" && mkdir -p "$$(dirname "$$key")" && \
+	  { [ -f "$$key" ] || (umask 077 && python3 -c 'import secrets; print(secrets.token_hex(32))' >"$$key"); } && \
+	  $(RELOPS) run --kubeconfig "$$kubeconfig" --log-format text --metrics-secure=false \
+	    --calendar-bind-address 127.0.0.1:8090 --calendar-key-file "$$key" \
 	    --metrics-bind-address 127.0.0.1:8080 --health-probe-bind-address 127.0.0.1:8081
 
 bench: ## build with the release preset and run the benchmarks

@@ -13,9 +13,16 @@
 namespace relops::controllers {
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
-  flags.addBool("enable-calendars", &values.enableCalendars,
-                "Serve OnCallRotation iCalendar feeds at /calendars/<namespace>/<name>.ics on "
-                "the metrics address");
+  flags.addString("calendar-bind-address", &values.calendarBindAddress,
+                  "Address of the OnCallRotation iCalendar feeds "
+                  "(/calendars/<namespace>/<name>/<token>.ics, the path in each rotation's "
+                  "status.calendarPath); 0 disables them");
+  flags.addString("calendar-key-file", &values.calendarKeyFile,
+                  "File with the secret (at least 32 bytes) feed tokens are derived from; "
+                  "required when feeds are on, the same for every replica");
+  flags.addString("calendar-cert-dir", &values.calendarCertDir,
+                  "Directory with tls.crt and tls.key to serve the feeds over HTTPS; plain "
+                  "HTTP (behind a TLS-terminating Ingress) when empty");
   flags.addString("prometheus-url", &values.prometheusUrl,
                   "Prometheus HTTP API base URL (http://prometheus:9090) to read live SLIs and "
                   "error budgets from; empty generates rules only");
@@ -101,7 +108,17 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   registered.manager = &manager;
   registered.flags = flags;
 
-  auto oncall = std::make_unique<oncall::OnCallReconciler>(manager);
+  if (flags.calendarBindAddress != "0") {
+    if (flags.calendarKeyFile.empty()) {
+      return base::Error(base::ErrorKind::kConfig,
+                         "--calendar-key-file is required with --calendar-bind-address: feed "
+                         "URLs are derived from it");
+    }
+    auto key = oncall::FeedKey::load(flags.calendarKeyFile);
+    if (!key.ok()) return std::move(key).error();
+    registered.feedKey = std::move(*key);
+  }
+  auto oncall = std::make_unique<oncall::OnCallReconciler>(manager, registered.feedKey);
   runtime::Controller::Options options;
   options.name = "oncallrotation";
   options.workers = workers;
@@ -137,26 +154,13 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   return registered;
 }
 
-void addRoutes(server::HttpServer& server, Registered& registered) {
-  if (!registered.flags.enableCalendars) return;
-  runtime::Manager* manager = registered.manager;
-  server.handle("GET", "/calendars/", [manager](const server::Request& request) {
-    // /calendars/<namespace>/<name>.ics
-    const std::string rest = request.path.substr(std::string("/calendars/").size());
-    const auto slash = rest.find('/');
-    if (slash == std::string::npos || !rest.ends_with(".ics")) {
-      return server::Response::text(404, "not found: use /calendars/<namespace>/<name>.ics\n");
-    }
-    const kube::ObjectKey key{rest.substr(0, slash),
-                              rest.substr(slash + 1, rest.size() - slash - 1 - 4)};
-    std::optional<std::string> feed = oncall::calendarFeed(*manager, key);
-    if (!feed)
-      return server::Response::text(404, "no schedulable OnCallRotation " + key.str() + "\n");
-    server::Response response;
-    response.contentType = "text/calendar; charset=utf-8";
-    response.body = std::move(*feed);
-    return response;
-  });
+void addCalendarRoutes(server::HttpServer& server, Registered& registered,
+                       server::AccessReviewer* reviewer) {
+  if (!registered.feedKey) return;
+  registered.calendarFeeds =
+      std::make_unique<oncall::CalendarFeeds>(*registered.manager, *registered.feedKey, reviewer,
+                                              registered.manager->log().named("calendars"));
+  registered.calendarFeeds->addRoutes(server);
 }
 
 }  // namespace relops::controllers

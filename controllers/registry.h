@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "controllers/oncall/calendar_feed.h"
 #include "operator/base/result.h"
 
 namespace relops::runtime {
@@ -15,8 +17,9 @@ class Manager;
 class Reconciler;
 }  // namespace relops::runtime
 namespace relops::server {
+class AccessReviewer;
 class HttpServer;
-}
+}  // namespace relops::server
 namespace relops::cli {
 class FlagSet;
 }
@@ -24,9 +27,11 @@ class FlagSet;
 namespace relops::controllers {
 
 struct ControllerFlags {
-  // Serves /calendars/<namespace>/<name>.ics; off by default since a feed
-  // exposes people's names to whoever can reach the metrics port.
-  bool enableCalendars = false;
+  // OnCallRotation iCalendar feeds on their own listener (never the metrics
+  // one); "0", the default, turns them off. See oncall/calendar_feed.h.
+  std::string calendarBindAddress = "0";
+  std::string calendarKeyFile;  // the HMAC key of feed tokens; required with feeds on
+  std::string calendarCertDir;  // tls.crt/tls.key: serve the feeds over HTTPS
 
   // ServiceLevelObjective: where live numbers come from and where rules go.
   std::string prometheusUrl;  // empty: rules only, no live error budget
@@ -47,6 +52,8 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);
 // The reconcilers, kept alive for the manager's lifetime.
 struct Registered {
   std::vector<std::unique_ptr<runtime::Reconciler>> reconcilers;
+  std::optional<oncall::FeedKey> feedKey;  // loaded when feeds are on
+  std::unique_ptr<oncall::CalendarFeeds> calendarFeeds;
   runtime::Manager* manager = nullptr;
   ControllerFlags flags;
 };
@@ -54,6 +61,9 @@ struct Registered {
 base::Result<Registered> registerControllers(runtime::Manager& manager,
                                              const ControllerFlags& flags, int workers);
 
-void addRoutes(server::HttpServer& server, Registered& registered);
+// The calendar feed routes, on the calendar listener; `reviewer` authorizes
+// the bearer-token form (may be null). A no-op when feeds are off.
+void addCalendarRoutes(server::HttpServer& server, Registered& registered,
+                       server::AccessReviewer* reviewer);
 
 }  // namespace relops::controllers

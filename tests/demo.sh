@@ -29,15 +29,22 @@ kubectl get crd -o custom-columns=CRD:.metadata.name | grep relops.dev
 if [[ -f "$state/run/relops.pid" ]] && kill -0 "$(cat "$state/run/relops.pid")" 2>/dev/null; then
   echo "relops already running (pid $(cat "$state/run/relops.pid"))"
 else
-  metrics_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-  setsid "$relops" run --kubeconfig "$kubeconfig" --enable-calendars \
+  free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+  metrics_port="$(free_port)"
+  calendar_port="$(free_port)"
+  # The demo is local: plain-HTTP metrics, and a feed key of its own (a Secret in a cluster).
+  [[ -f "$state/calendar-key" ]] || (umask 077 && python3 -c "import secrets; print(secrets.token_hex(32))" >"$state/calendar-key")
+  setsid "$relops" run --kubeconfig "$kubeconfig" --metrics-secure=false \
+    --calendar-bind-address "127.0.0.1:$calendar_port" --calendar-key-file "$state/calendar-key" \
     --metrics-bind-address "127.0.0.1:$metrics_port" --health-probe-bind-address 0 \
     </dev/null >"$state/logs/relops.log" 2>&1 &
   echo $! >"$state/run/relops.pid"
   echo "$metrics_port" >"$state/relops-metrics-port"
+  echo "$calendar_port" >"$state/relops-calendar-port"
   echo "relops run: pid $(cat "$state/run/relops.pid"), logs in $state/logs/relops.log"
 fi
 metrics_port="$(cat "$state/relops-metrics-port")"
+calendar_port="$(cat "$state/relops-calendar-port")"
 
 step "An OnCallRotation: who is on call now, and the next handoff (computed by relops)"
 kubectl apply -f "$repo/crds/examples/oncallrotation-minimal.yaml"
@@ -48,8 +55,9 @@ done
 kubectl get relops
 kubectl get oncallrotation minimal -o jsonpath='{range .status.conditions[*]}{.type}={.status} ({.reason}){"\n"}{end}'
 
-step "Its calendar feed (first event), served by relops"
-feed="$(curl -fsS "127.0.0.1:$metrics_port/calendars/default/minimal.ics")"
+step "Its calendar feed (first event), at the tokened path relops put in its status"
+feed_path="$(kubectl get oncallrotation minimal -o jsonpath='{.status.calendarPath}')"
+feed="$(curl -fsS "127.0.0.1:$calendar_port$feed_path")"
 awk '/BEGIN:VEVENT/ {show = 1} show {print} /END:VEVENT/ {exit}' <<<"$feed"
 
 step "A ServiceLevelObjective measured from cluster state, and an ErrorBudgetPolicy"

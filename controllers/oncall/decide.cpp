@@ -61,6 +61,7 @@ std::vector<Condition> carriedConditions(const Status& observed) {
 
 Desired finish(Status status, const Observed& observed, std::vector<Event> events,
                std::optional<Instant> requeueAt) {
+  status.calendarPath = observed.calendarPath;
   Desired desired;
   desired.statusJson = toJson(status);
   desired.statusChanged = desired.statusJson != observed.status;

@@ -25,6 +25,9 @@ namespace relops::oncall {
 struct Observed {
   int64_t generation = 0;  // metadata.generation
   nlohmann::json status;   // .status as stored; null when never written
+  // The feed path the reconciler derived for this rotation (token included),
+  // copied to status.calendarPath; empty when calendar feeds are off.
+  std::string calendarPath{};
 };
 
 struct Event {

@@ -90,7 +90,7 @@ std::string renderCalendar(const Spec& spec, const std::vector<Shift>& shifts,
     const std::string shown =
         who != nullptr && !who->displayName.empty() ? who->displayName : shift.participant;
     std::string description = "Participant: " + shift.participant + "\nLayer: " + shift.layer;
-    if (who != nullptr) {
+    if (who != nullptr && options.includeContacts) {
       if (!who->email.empty()) description += "\nEmail: " + who->email;
       if (!who->chat.empty()) description += "\nChat: " + who->chat;
       if (!who->pager.empty()) description += "\nPager: " + who->pager;

@@ -16,6 +16,9 @@ struct CalendarOptions {
   std::string name;        // the OnCallRotation's name
   std::string namespace_;  // its namespace; may be empty (a file read by the CLI)
   Instant stamp{};         // DTSTAMP: when the feed was generated
+  // Participants' email, chat and pager in DESCRIPTION: the CLI shows what
+  // the file holds; the served feed only when spec.calendarFeed opts in.
+  bool includeContacts = false;
 };
 
 std::string renderCalendar(const Spec& spec, const std::vector<Shift>& shifts,

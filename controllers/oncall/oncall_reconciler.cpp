@@ -56,8 +56,9 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
 
 }  // namespace
 
-OnCallReconciler::OnCallReconciler(runtime::Manager& manager)
+OnCallReconciler::OnCallReconciler(runtime::Manager& manager, std::optional<FeedKey> feedKey)
     : manager_(manager),
+      feedKey_(std::move(feedKey)),
       shiftInfo_(manager.metrics().registry.gauge(
           "relops_oncall_shift_info",
           "1 for the person on call now, per layer; layer \"\" is the final schedule (layers and "
@@ -81,6 +82,9 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
   Observed observed;
   observed.generation = metadata.value("generation", int64_t{0});
   observed.status = object->value("status", json());
+  if (feedKey_) {
+    observed.calendarPath = feedPath(key, feedKey_->token(key, metadata.value("uid", "")));
+  }
   const auto now = manager_.clock().now();
 
   // Decide.
@@ -139,6 +143,7 @@ std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::O
   options.name = key.name;
   options.namespace_ = key.namespace_;
   options.stamp = now;
+  options.includeContacts = spec->calendarFeed.includeContacts;
   return renderCalendar(*spec, schedule->shifts(from, to), options);
 }
 

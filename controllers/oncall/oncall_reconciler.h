@@ -1,11 +1,13 @@
 // The OnCallRotation reconciler: gathers the rotation from the cache, calls
 // the pure decide(), writes status (only when it changed), records the
-// decided Events and requeues at the next handoff.
+// decided Events and requeues at the next handoff. With a feed key it also
+// publishes the rotation's feed path (token included) in status.calendarPath.
 #pragma once
 
 #include <optional>
 #include <string>
 
+#include "controllers/oncall/calendar_feed.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -23,12 +25,14 @@ inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncal
 
 class OnCallReconciler final : public runtime::Reconciler {
  public:
-  explicit OnCallReconciler(runtime::Manager& manager);
+  explicit OnCallReconciler(runtime::Manager& manager,
+                            std::optional<FeedKey> feedKey = std::nullopt);
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
  private:
   runtime::Manager& manager_;
+  std::optional<FeedKey> feedKey_;
   runtime::Family<runtime::Gauge>& shiftInfo_;
   runtime::Family<runtime::Gauge>& coverageGap_;
 };

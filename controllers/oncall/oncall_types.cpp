@@ -609,6 +609,21 @@ base::Result<Spec> parseSpec(const json& node) {
   auto fairness = parseFairness(*fairnessNode, path + ".fairness");
   if (!fairness) return std::move(fairness).error();
   spec.fairness = std::move(fairness).value();
+
+  auto feedNode = member(node, "calendarFeed", path, false);
+  if (!feedNode) return std::move(feedNode).error();
+  if (*feedNode != nullptr) {
+    const std::string feedPath = path + ".calendarFeed";
+    if (!(*feedNode)->is_object()) return configError(feedPath, "must be an object");
+    auto include = member(**feedNode, "includeContacts", feedPath, false);
+    if (!include) return std::move(include).error();
+    if (*include != nullptr) {
+      if (!(*include)->is_boolean()) {
+        return configError(feedPath + ".includeContacts", "must be a boolean");
+      }
+      spec.calendarFeed.includeContacts = (*include)->get<bool>();
+    }
+  }
   return spec;
 }
 
@@ -664,6 +679,7 @@ json toJson(const Spec& spec) {
   out["horizon"] = spec.horizon.toString();
   out["fairness"] = {{"lookBack", spec.fairness.lookBack.toString()},
                      {"allowedImbalance", spec.fairness.allowedImbalance}};
+  if (spec.calendarFeed.includeContacts) out["calendarFeed"] = {{"includeContacts", true}};
   return out;
 }
 
@@ -689,6 +705,7 @@ base::Result<Status> parseStatus(const json& node) {
   if (node.is_null()) return status;
   if (!node.is_object()) return configError("status", "must be an object");
   status.observedGeneration = intOr(node, "observedGeneration");
+  status.calendarPath = stringOr(node, "calendarPath");
   for (const json& item : arrayOr(node, "conditions")) {
     if (!item.is_object()) continue;
     status.conditions.push_back({stringOr(item, "type"), stringOr(item, "status"),
@@ -837,6 +854,7 @@ json toJson(const Status& status) {
     if (!status.balance->overloaded.empty()) item["overloaded"] = status.balance->overloaded;
     out["balance"] = std::move(item);
   }
+  if (!status.calendarPath.empty()) out["calendarPath"] = status.calendarPath;
   return out;
 }
 

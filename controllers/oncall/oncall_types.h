@@ -117,6 +117,14 @@ struct Fairness {
   bool operator==(const Fairness&) const = default;
 };
 
+// spec.calendarFeed: what the iCalendar feed shows beyond names and shifts.
+struct CalendarFeedSpec {
+  // Participants' email, chat and pager contacts in each event; off unless
+  // the rotation opts in, since whoever holds the feed URL reads them.
+  bool includeContacts = false;
+  bool operator==(const CalendarFeedSpec&) const = default;
+};
+
 struct Spec {
   std::string timeZone;
   std::vector<Participant> participants;
@@ -124,6 +132,7 @@ struct Spec {
   std::vector<Override> overrides;
   Duration horizon;
   Fairness fairness;
+  CalendarFeedSpec calendarFeed;
 
   const Participant* findParticipant(std::string_view name) const;
   bool operator==(const Spec&) const = default;
@@ -257,6 +266,9 @@ struct Status {
   std::vector<GapStatus> gaps;
   std::optional<LoadStatus> load;
   std::optional<BalanceStatus> balance;
+  // The path of the rotation's feed on the calendar listener, with its token
+  // (/calendars/<namespace>/<name>/<token>.ics); empty when feeds are off.
+  std::string calendarPath{};
 
   const Condition* findCondition(std::string_view type) const;
   const LayerStatus* findLayer(std::string_view name) const;

@@ -204,7 +204,7 @@ int runSchedule(const Loaded& loaded, const oncall::Schedule& schedule, Instant 
   const std::vector<oncall::Shift> shifts = schedule.shifts(from, to);
   if (format == "ics") {
     streams.out << oncall::renderCalendar(loaded.spec, shifts,
-                                          {loaded.name, loaded.namespace_, now});
+                                          {loaded.name, loaded.namespace_, now, true});
     return kExitOk;
   }
   const std::vector<oncall::Interval> gaps = schedule.gaps(from, to);

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "controllers/registry.h"
@@ -18,8 +19,12 @@
 #include "operator/runtime/log.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
+#include "operator/server/access_review.h"
+#include "operator/server/certificate_watcher.h"
 #include "operator/server/http_server.h"
+#include "operator/server/kube_access_reviewer.h"
 #include "operator/server/standard_routes.h"
+#include "operator/server/tls.h"
 
 namespace relops::cli {
 namespace {
@@ -34,6 +39,8 @@ struct RunFlags {
   std::chrono::milliseconds renewDeadline{10'000};
   std::chrono::milliseconds retryPeriod{2'000};
   std::string metricsBindAddress = ":8080";
+  bool metricsSecure = true;
+  std::string metricsCertDir;
   std::string healthProbeBindAddress = ":8081";
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
@@ -68,6 +75,13 @@ std::string podNamespace() {
   return "relops-system";
 }
 
+// --metrics-cert-dir or --calendar-cert-dir, or a self-signed certificate
+// (controller-runtime's metrics server does the same when given no certificate).
+base::Result<server::TlsCertificate> servingCertificate(const std::string& certDir) {
+  if (!certDir.empty()) return server::loadTlsCertificate(certDir);
+  return server::generateSelfSignedCertificate({"localhost", "127.0.0.1", "::1"});
+}
+
 }  // namespace
 
 int runRunCommand(std::span<const std::string_view> args, Streams streams) {
@@ -89,6 +103,12 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                   "How often to try to acquire or renew the lease");
   set.addString("metrics-bind-address", &flags.metricsBindAddress,
                 "Address of the /metrics endpoint; 0 disables it");
+  set.addBool("metrics-secure", &flags.metricsSecure,
+              "Serve /metrics over HTTPS, only to bearer tokens allowed to get /metrics "
+              "(TokenReview + SubjectAccessReview); false serves plain HTTP to anyone");
+  set.addString("metrics-cert-dir", &flags.metricsCertDir,
+                "Directory with tls.crt and tls.key for the metrics server; a self-signed "
+                "certificate is generated at startup when empty");
   set.addString("health-probe-bind-address", &flags.healthProbeBindAddress,
                 "Address of /healthz and /readyz; 0 disables them");
   set.addStrings("watch-namespace", &flags.watchNamespaces,
@@ -198,12 +218,69 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
     return kExitFailure;
   }
 
+  // Reviews get a client of their own: requests with made-up tokens spend its
+  // rate budget (each unknown token costs one TokenReview), never the one the
+  // controllers reconcile with. Both listeners that answer tokens share one
+  // review cache.
+  kube::HttpClientOptions reviewClientOptions;
+  reviewClientOptions.qps = 20;
+  reviewClientOptions.burst = 40;
+  reviewClientOptions.requestTimeout = std::chrono::seconds(10);
+  reviewClientOptions.maxIdleConnections = 2;
+  reviewClientOptions.observer = clientOptions.observer;
+  auto reviewClient = kube::HttpClient::create(*config, reviewClientOptions);
+  if (!reviewClient.ok()) {
+    log.error("cannot create the review client", {{"error", reviewClient.error().describe()}});
+    return kExitFailure;
+  }
+  server::KubeAccessReviewer kubeReviewer(**reviewClient);
+  server::CachingAccessReviewer reviewer(kubeReviewer, clock);
+
   server::ServerOptions metricsOptions;
   metricsOptions.bindAddress = flags.metricsBindAddress;
   metricsOptions.name = "metrics";
+  if (flags.metricsSecure && flags.metricsBindAddress != "0") {
+    auto certificate = servingCertificate(flags.metricsCertDir);
+    if (!certificate.ok()) {
+      log.error("cannot set up the metrics certificate",
+                {{"error", certificate.error().describe()}});
+      return kExitFailure;
+    }
+    metricsOptions.tls = std::move(*certificate);
+  } else if (!flags.metricsSecure) {
+    log.warn("metrics are served over plain HTTP without authentication (--metrics-secure=false)");
+  }
   server::HttpServer metricsServer(metricsOptions, log.named("metrics-server"));
-  server::addMetricsRoute(metricsServer, registry);
-  controllers::addRoutes(metricsServer, *registered);
+  server::addMetricsRoute(metricsServer, registry, flags.metricsSecure ? &reviewer : nullptr,
+                          log.named("metrics-auth"));
+
+  server::ServerOptions calendarOptions;
+  calendarOptions.bindAddress = flags.controllers.calendarBindAddress;
+  calendarOptions.name = "calendars";
+  if (!flags.controllers.calendarCertDir.empty()) {
+    auto certificate = server::loadTlsCertificate(flags.controllers.calendarCertDir);
+    if (!certificate.ok()) {
+      log.error("cannot load the calendar certificate",
+                {{"error", certificate.error().describe()}});
+      return kExitFailure;
+    }
+    calendarOptions.tls = std::move(*certificate);
+  }
+  server::HttpServer calendarServer(calendarOptions, log.named("calendar-server"));
+  controllers::addCalendarRoutes(calendarServer, *registered, &reviewer);
+
+  // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
+  std::optional<server::CertificateWatcher> metricsCertificates;
+  if (metricsOptions.tls && !flags.metricsCertDir.empty()) {
+    metricsCertificates.emplace(metricsServer, flags.metricsCertDir, *metricsOptions.tls,
+                                std::chrono::seconds(10), log.named("metrics-server"));
+  }
+  std::optional<server::CertificateWatcher> calendarCertificates;
+  if (calendarOptions.tls) {
+    calendarCertificates.emplace(calendarServer, flags.controllers.calendarCertDir,
+                                 *calendarOptions.tls, std::chrono::seconds(10),
+                                 log.named("calendar-server"));
+  }
 
   server::ServerOptions probeOptions;
   probeOptions.bindAddress = flags.healthProbeBindAddress;
@@ -216,7 +293,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   server::HttpServer probeServer(probeOptions, log.named("probe-server"));
   server::addProbeRoutes(probeServer, probes);
 
-  for (server::HttpServer* httpServer : {&metricsServer, &probeServer}) {
+  for (server::HttpServer* httpServer : {&metricsServer, &probeServer, &calendarServer}) {
     if (base::Result<void> started = httpServer->start(); !started.ok()) {
       log.error("cannot start an HTTP server", {{"error", started.error().describe()}});
       return kExitFailure;
@@ -234,6 +311,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                         {"watchNamespaces", static_cast<int64_t>(flags.watchNamespaces.size())}});
   const int code = manager.run();
   metricsServer.stop();
+  calendarServer.stop();
   probeServer.stop();
   recorder.shutdown(std::chrono::seconds(2));
   // The signal thread is still in sigwait when the manager stopped itself

@@ -7,9 +7,11 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <cctype>
 #include <charconv>
 #include <condition_variable>
@@ -60,7 +62,11 @@ base::Error configError(std::string message) {
   return base::Error(base::ErrorKind::kConfig, std::move(message));
 }
 
-class Session;
+class SessionBase {
+ public:
+  virtual ~SessionBase() = default;
+  virtual void close() = 0;
+};
 
 // Everything the connections share. Member order matters for destruction:
 // the session registry outlives the io_context, because sessions still
@@ -74,7 +80,9 @@ class ServerCore {
 
   Response dispatch(const Request& request) const;
   base::Result<void> listen(const BindAddress& bind);
+  base::Result<void> setUpTls();
   void accept();
+  void startSession(tcp::socket socket);
   void closeAll();
   size_t sessionCount() {
     std::lock_guard lock(sessionsMutex);
@@ -88,20 +96,29 @@ class ServerCore {
   std::vector<Route> routes;
 
   std::mutex sessionsMutex;
-  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  std::unordered_map<SessionBase*, std::weak_ptr<SessionBase>> sessions;
 
   std::atomic<bool> stopping{false};
+
+  // Set when the server speaks TLS; replaced whole by a certificate reload.
+  std::mutex sslMutex;
+  std::shared_ptr<asio::ssl::context> ssl;
 
   asio::io_context ioc;
   tcp::acceptor acceptor{asio::make_strand(ioc)};
 };
 
-// One connection: read a request, answer it, repeat while the client keeps
-// the connection alive. All of a session's work runs on its own strand.
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: (TLS handshake,) read a request, answer it, repeat while
+// the client keeps the connection alive. All of a session's work runs on its
+// own strand. Stream is beast::tcp_stream or an ssl_stream over one.
+template <typename Stream>
+class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, ServerCore& core) : stream_(std::move(socket)), core_(core) {}
-  ~Session() {
+  // `context` keeps the TLS context of this connection alive (a reloaded
+  // certificate replaces the server's context, not this one's).
+  Session(Stream stream, ServerCore& core, std::shared_ptr<void> context = nullptr)
+      : context_(std::move(context)), stream_(std::move(stream)), core_(core) {}
+  ~Session() override {
     std::lock_guard lock(core_.sessionsMutex);
     core_.sessions.erase(this);
   }
@@ -109,24 +126,52 @@ class Session : public std::enable_shared_from_this<Session> {
   void start() {
     {
       std::lock_guard lock(core_.sessionsMutex);
-      core_.sessions.emplace(this, weak_from_this());
+      core_.sessions.emplace(this, std::weak_ptr<SessionBase>(this->weak_from_this()));
     }
     // Registered first, then the stopping check: stop() either sees this
     // session in the registry or this sees the flag.
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::readRequest, shared_from_this()));
+    if constexpr (kTls) {
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&Session::handshake, this->shared_from_this()));
+    } else {
+      asio::dispatch(stream_.get_executor(),
+                     beast::bind_front_handler(&Session::readRequest, this->shared_from_this()));
+    }
   }
 
   // From any thread, for stop(): a connection waiting for a request closes at
   // once; one whose request is being answered closes after the answer is sent
   // (onWrite sees the stopping flag), bounded by the write timeout.
-  void close() {
-    asio::post(stream_.get_executor(), [self = shared_from_this()] {
+  void close() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
       if (self->reading_) self->closeSocket();
     });
   }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  // A client that never completes the handshake is cut off like a silent one.
+  void handshake() {
+    if (core_.stopping) return closeSocket();
+    beast::get_lowest_layer(stream_).expires_after(core_.options.readTimeout);
+    reading_ = true;
+    if constexpr (kTls) {
+      stream_.async_handshake(
+          asio::ssl::stream_base::server,
+          beast::bind_front_handler(&Session::onHandshake, this->shared_from_this()));
+    }
+  }
+
+  void onHandshake(beast::error_code ec) {
+    reading_ = false;
+    if (ec) {
+      core_.log.debug("TLS handshake failed", {{"error", ec.message()}});
+      return closeSocket();
+    }
+    readRequest();
+  }
+
   void readRequest() {
     if (core_.stopping) return closeSocket();
     parser_.emplace();
@@ -134,10 +179,10 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->body_limit(core_.options.maxBodyBytes);
     // Beast's stream timeout covers the whole read, so a client trickling
     // bytes (slowloris) is cut off as surely as a silent one.
-    stream_.expires_after(core_.options.readTimeout);
+    beast::get_lowest_layer(stream_).expires_after(core_.options.readTimeout);
     reading_ = true;
     http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::onRead, shared_from_this()));
+                     beast::bind_front_handler(&Session::onRead, this->shared_from_this()));
   }
 
   void onRead(beast::error_code ec, std::size_t /*bytes*/) {
@@ -204,9 +249,10 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.body() = std::move(response.body);
       response_.prepare_payload();
     }
-    stream_.expires_after(core_.options.writeTimeout);
-    http::async_write(stream_, response_,
-                      beast::bind_front_handler(&Session::onWrite, shared_from_this(), keepAlive));
+    beast::get_lowest_layer(stream_).expires_after(core_.options.writeTimeout);
+    http::async_write(
+        stream_, response_,
+        beast::bind_front_handler(&Session::onWrite, this->shared_from_this(), keepAlive));
   }
 
   void onWrite(bool keepAlive, beast::error_code ec, std::size_t /*bytes*/) {
@@ -216,11 +262,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void closeSocket() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.close();
+    // No TLS close_notify: the client learns of the end from the TCP close,
+    // as Go's http.Server does on an idle timeout.
+    beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream_).close();
   }
 
-  beast::tcp_stream stream_;
+  std::shared_ptr<void> context_;  // declared before stream_: outlives it
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> response_;
@@ -333,7 +382,7 @@ void ServerCore::accept() {
         beast::error_code ignored;
         socket.close(ignored);
       } else {
-        std::make_shared<Session>(std::move(socket), *this)->start();
+        startSession(std::move(socket));
       }
     } else {
       log.debug("accept failed", {{"error", ec.message()}});
@@ -342,12 +391,54 @@ void ServerCore::accept() {
   });
 }
 
+void ServerCore::startSession(tcp::socket socket) {
+  std::shared_ptr<asio::ssl::context> context;
+  {
+    std::lock_guard lock(sslMutex);
+    context = ssl;
+  }
+  if (context) {
+    using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+    std::make_shared<Session<TlsStream>>(TlsStream(std::move(socket), *context), *this, context)
+        ->start();
+  } else {
+    std::make_shared<Session<beast::tcp_stream>>(beast::tcp_stream(std::move(socket)), *this)
+        ->start();
+  }
+}
+
+base::Result<std::shared_ptr<asio::ssl::context>> makeTlsContext(const std::string& server,
+                                                                 const TlsCertificate& tls) {
+  // Mozilla's "intermediate" profile: TLS 1.2 and later, as controller-runtime's
+  // servers default to.
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  beast::error_code ec;
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                           asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                           asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use,
+                       ec);
+  if (!ec) context->use_certificate_chain(asio::buffer(tls.certificatePem), ec);
+  if (ec) return configError("server " + server + ": invalid TLS certificate: " + ec.message());
+  context->use_private_key(asio::buffer(tls.privateKeyPem), asio::ssl::context::pem, ec);
+  if (ec) return configError("server " + server + ": invalid TLS private key: " + ec.message());
+  return context;
+}
+
+base::Result<void> ServerCore::setUpTls() {
+  if (!options.tls) return base::Ok{};
+  auto context = makeTlsContext(options.name, *options.tls);
+  if (!context.ok()) return std::move(context).error();
+  std::lock_guard lock(sslMutex);
+  ssl = std::move(*context);
+  return base::Ok{};
+}
+
 void ServerCore::closeAll() {
   asio::post(acceptor.get_executor(), [this] {
     beast::error_code ignored;
     acceptor.close(ignored);
   });
-  std::vector<std::shared_ptr<Session>> open;
+  std::vector<std::shared_ptr<SessionBase>> open;
   {
     std::lock_guard lock(sessionsMutex);
     for (const auto& [raw, weak] : sessions) {
@@ -489,6 +580,7 @@ base::Result<void> HttpServer::start() {
     core.log.info("server disabled", {{"server", core.options.name}});
     return base::Ok{};
   }
+  if (base::Result<void> tls = core.setUpTls(); !tls.ok()) return tls;
   base::Result<void> listening = core.listen(*impl_->bind);
   if (!listening.ok()) return listening;
   impl_->port = core.acceptor.local_endpoint().port();
@@ -514,6 +606,7 @@ base::Result<void> HttpServer::start() {
   impl_->serving = true;
   core.log.info("serving", {{"server", core.options.name},
                             {"address", core.options.bindAddress},
+                            {"tls", core.options.tls.has_value()},
                             {"port", int64_t{impl_->port}}});
   return base::Ok{};
 }
@@ -537,6 +630,18 @@ void HttpServer::stop() {
   core.ioc.stop();
   for (std::thread& thread : impl_->threads) thread.join();
   impl_->threads.clear();
+}
+
+base::Result<void> HttpServer::reloadCertificate(const TlsCertificate& certificate) {
+  ServerCore& core = impl_->core;
+  if (!core.options.tls) {
+    return configError("server " + core.options.name + " does not serve TLS");
+  }
+  auto context = makeTlsContext(core.options.name, certificate);
+  if (!context.ok()) return std::move(context).error();
+  std::lock_guard lock(core.sslMutex);
+  core.ssl = std::move(*context);
+  return base::Ok{};
 }
 
 bool HttpServer::enabled() const { return impl_->parsed && impl_->bind.has_value(); }

@@ -1,5 +1,6 @@
 // The operator's one HTTP server: /metrics, /healthz, /readyz and the
-// calendar feeds. Plain HTTP/1.1 with keep-alive on Boost.Beast; Beast stays
+// calendar feeds. HTTP/1.1 with keep-alive on Boost.Beast, over TLS when
+// ServerOptions::tls is set; Beast and Asio's SSL stay
 // in http_server.cpp (pimpl) so including this header costs nothing.
 //
 // Routes are prefixes: "/healthz" matches "/healthz" and "/healthz/ping", a
@@ -21,6 +22,7 @@
 
 #include "operator/base/result.h"
 #include "operator/runtime/log.h"
+#include "operator/server/tls.h"
 
 namespace relops::server {
 
@@ -56,7 +58,9 @@ struct ServerOptions {
   // port on loopback (port() reports it), "[::1]:8080", "0" disables.
   std::string bindAddress = ":8080";
   std::string name = "http";  // for logs: "metrics", "probes"
-  int threads = 2;            // a slow handler must not stall a probe
+  // Serve HTTPS (TLS 1.2 or later) with this certificate; plain HTTP when absent.
+  std::optional<TlsCertificate> tls;
+  int threads = 2;  // a slow handler must not stall a probe
   size_t maxHeaderBytes = 16 * 1024;
   size_t maxBodyBytes = 64 * 1024;  // nothing relops serves accepts big bodies
   size_t maxConnections = 256;      // beyond this new connections are closed at once
@@ -94,6 +98,11 @@ class HttpServer {
   // Closes the listener and every connection, lets running handlers finish
   // (bounded by shutdownTimeout) and joins the threads. Idempotent.
   void stop();
+
+  // Serves `certificate` to connections accepted from now on (a rotated
+  // certificate); the old one stays if this one is invalid. kConfig for a
+  // server without TLS.
+  base::Result<void> reloadCertificate(const TlsCertificate& certificate);
 
   bool enabled() const;
   bool running() const;

@@ -97,14 +97,22 @@ Response CheckSet::serve(const Request& request) const {
 
 Probes::Probes(runtime::Logger log) : health_("healthz", log), ready_("readyz", log) {}
 
-void addMetricsRoute(HttpServer& server, const runtime::Registry& registry) {
-  server.handle("GET", "/metrics", [&registry](const Request& request) {
+void addMetricsRoute(HttpServer& server, const runtime::Registry& registry,
+                     AccessReviewer* reviewer, runtime::Logger log) {
+  Handler metrics = [&registry](const Request& request) {
     if (request.path != "/metrics") return Response::text(404, "404 page not found\n");
     Response response;
     response.contentType = kMetricsContentType;
     response.body = registry.exposition();
     return response;
-  });
+  };
+  if (reviewer != nullptr) {
+    AccessAttributes attributes;
+    attributes.verb = "get";
+    attributes.nonResourcePath = "/metrics";
+    metrics = requireAccess(*reviewer, std::move(attributes), std::move(metrics), std::move(log));
+  }
+  server.handle("GET", "/metrics", std::move(metrics));
 }
 
 void addProbeRoutes(HttpServer& server, const Probes& probes) {

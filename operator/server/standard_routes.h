@@ -15,6 +15,7 @@
 
 #include "operator/base/result.h"
 #include "operator/runtime/log.h"
+#include "operator/server/access_review.h"
 #include "operator/server/http_server.h"
 
 namespace relops::runtime {
@@ -72,8 +73,13 @@ class Probes {
 // Content type of the Prometheus text format 0.0.4.
 inline constexpr char kMetricsContentType[] = "text/plain; version=0.0.4; charset=utf-8";
 
-// GET /metrics: the registry's exposition. The registry must outlive the server.
-void addMetricsRoute(HttpServer& server, const runtime::Registry& registry);
+// GET /metrics: the registry's exposition. With a reviewer, only for a bearer
+// token whose user may `get` the non-resource URL /metrics (kubebuilder's
+// --metrics-secure; the chart's relops-metrics-reader ClusterRole grants it).
+// The registry and the reviewer must outlive the server.
+void addMetricsRoute(HttpServer& server, const runtime::Registry& registry,
+                     AccessReviewer* reviewer = nullptr,
+                     runtime::Logger log = runtime::discardLogger());
 // GET /healthz[/<name>] and /readyz[/<name>]. The probes must outlive the server.
 void addProbeRoutes(HttpServer& server, const Probes& probes);
 

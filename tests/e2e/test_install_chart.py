@@ -26,12 +26,14 @@ EVERY_TOGGLE: dict[str, Any] = {
     "imagePullSecrets": [{"name": "pull"}],
     "replicaCount": 3,
     "leaderElection": {"leaseDuration": "20s", "renewDeadline": "15s", "retryPeriod": "3s"},
-    "controller": {"watchNamespaces": ["team-a", "team-b"], "enableCalendars": True,
+    "controller": {"watchNamespaces": ["team-a", "team-b"],
                    "workers": 4, "kubeApiQps": 50, "kubeApiBurst": 80, "logLevel": "debug",
                    "logFormat": "text", "extraArgs": ["--workers=5"]},
     "extraEnv": [{"name": "EXTRA", "value": "1"}],
-    "metrics": {"port": 9080, "service": {"type": "ClusterIP", "port": 9443,
-                                          "annotations": {"a": "b"}}},
+    "metrics": {"port": 9080, "secure": True, "certSecret": "metrics-tls",
+                "service": {"type": "ClusterIP", "port": 9443, "annotations": {"a": "b"}}},
+    "calendars": {"enabled": True, "port": 9090, "keySecret": {"name": "feed-key"},
+                  "certSecret": "feeds-tls", "service": {"type": "ClusterIP", "port": 443}},
     "healthProbe": {"port": 9081},
     "serviceAccount": {"name": "relops-sa", "annotations": {"owner": "sre"}},
     "rbac": {"aggregateClusterRoles": True},
@@ -52,7 +54,7 @@ EVERY_TOGGLE: dict[str, Any] = {
                        "relabelings": [{"action": "labeldrop", "regex": "pod"}],
                        "metricRelabelings": [{"action": "drop", "regex": "go_.*",
                                               "sourceLabels": ["__name__"]}]},
-    "networkPolicy": {"enabled": True},
+    "networkPolicy": {"enabled": True, "calendarsFrom": [{"namespaceSelector": {}}]},
 }
 
 
@@ -78,8 +80,8 @@ def test_defaults_render_the_operator(tmp_path: Path):
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted(
         ["CustomResourceDefinition"] * len(list(CRDS.glob("*.yaml"))) +
-        ["ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
-         "Role", "RoleBinding", "Service", "Deployment"])
+        ["ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
+         "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"])
     deployment = find(docs, "Deployment")
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
@@ -87,6 +89,15 @@ def test_defaults_render_the_operator(tmp_path: Path):
     assert spec["replicas"] == 1 and spec["strategy"] == {"type": "Recreate"}
     assert container["image"] == "relops:0.1.0"
     assert "--leader-elect" not in container["args"]
+    # Metrics secure by default (relops's own default: no flag), calendar feeds off.
+    assert not [a for a in container["args"] if a.startswith(("--metrics-secure", "--calendar"))]
+    reader = find(docs, "ClusterRole", "relops-metrics-reader")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    operator_rules = find(docs, "ClusterRole", "relops")["rules"]
+    for group, resource in [("authentication.k8s.io", "tokenreviews"),
+                            ("authorization.k8s.io", "subjectaccessreviews")]:
+        assert {"apiGroups": [group], "resources": [resource], "verbs": ["create"]} \
+            in operator_rules
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "probes"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "probes"}
     # The restricted Pod Security Standard, field by field.
@@ -112,7 +123,10 @@ def test_every_toggle(tmp_path: Path):
     for flag in ["--leader-elect", "--leader-election-id=relops-all-leader.relops.dev",
                  "--leader-elect-lease-duration=20s", "--leader-elect-renew-deadline=15s",
                  "--leader-elect-retry-period=3s", "--watch-namespace=team-a",
-                 "--watch-namespace=team-b", "--enable-calendars", "--workers=4",
+                 "--watch-namespace=team-b", "--calendar-bind-address=:9090",
+                 "--calendar-key-file=/etc/relops/calendar-key/key",
+                 "--calendar-cert-dir=/etc/relops/calendar-tls",
+                 "--metrics-cert-dir=/etc/relops/metrics-tls", "--workers=4",
                  "--kube-api-qps=50", "--kube-api-burst=80", "--log-level=debug",
                  "--log-format=text", "--metrics-bind-address=:9080",
                  "--health-probe-bind-address=:9081"]:
@@ -133,18 +147,32 @@ def test_every_toggle(tmp_path: Path):
         assert "helm.sh/resource-policy" not in crd["metadata"].get("annotations", {})
     lease_role = find(docs, "Role", "relops-all-leader-election")
     assert ["relops-all-leader.relops.dev"] in [r.get("resourceNames") for r in lease_role["rules"]]
-    service = find(docs, "Service")
+    service = find(docs, "Service", "relops-all-metrics")
     assert service["spec"]["ports"][0]["port"] == 9443
     assert service["spec"]["ports"][0]["targetPort"] == "metrics"
+    feeds = find(docs, "Service", "relops-all-calendars")
+    assert feeds["spec"]["ports"][0] == {"name": "calendars", "port": 443,
+                                         "targetPort": "calendars", "protocol": "TCP"}
+    # The user's key Secret is mounted; the chart creates none of its own.
+    assert {"name": "calendar-key", "secret": {"secretName": "feed-key",
+            "items": [{"key": "key", "path": "key"}]}} in pod["volumes"]
+    assert not [d for d in docs if d["kind"] == "Secret"]
     monitor = find(docs, "ServiceMonitor")
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     assert monitor["spec"]["endpoints"][0]["interval"] == "15s"
+    # Scraped over HTTPS with the Prometheus ServiceAccount's token (--metrics-secure).
+    assert monitor["spec"]["endpoints"][0]["scheme"] == "https"
+    assert monitor["spec"]["endpoints"][0]["bearerTokenFile"].endswith("serviceaccount/token")
     assert monitor["spec"]["selector"]["matchLabels"] == service["spec"]["selector"]
     pdb = find(docs, "PodDisruptionBudget")
     assert pdb["spec"]["maxUnavailable"] == 1 and "minAvailable" not in pdb["spec"]
     policy = find(docs, "NetworkPolicy")
     ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
-    assert sorted(ports) == [9080, 9081]
+    assert sorted(ports) == [9080, 9081, 9090]
+    # The metrics port admits only Prometheus pods, never every pod.
+    [metrics_rule] = [r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 9080]
+    assert metrics_rule["from"] == [{"namespaceSelector": {}, "podSelector": {
+        "matchLabels": {"app.kubernetes.io/name": "prometheus"}}}]
 
 
 # The SLO controller's Prometheus settings, and a volume to hold its token and CA bundle.
@@ -207,6 +235,8 @@ def test_leader_election_on_request_with_one_replica(tmp_path: Path):
     ({"serviceMonitor": {"interval": "30"}}, "interval"),
     ({"crds": {"enabled": "yes"}}, "crds"),
     ({"networkPolicy": {"enable": True}}, "additional properties 'enable' not allowed"),
+    ({"controller": {"enableCalendars": True}}, "additional properties 'enableCalendars'"),
+    ({"metrics": {"secure": "yes"}}, "secure"),
 ])
 def test_schema_rejects(tmp_path: Path, values: dict[str, Any], message: str):
     path = tmp_path / "bad.yaml"
@@ -217,8 +247,7 @@ def test_schema_rejects(tmp_path: Path, values: dict[str, Any], message: str):
 
 
 @pytest.mark.parametrize("values, message", [
-    ({"controller": {"enableCalendars": True}, "metrics": {"enabled": False}},
-     "needs metrics.enabled"),
+    ({"calendars": {"enabled": True, "port": 8080}}, "calendars.port must differ"),
     ({"serviceMonitor": {"enabled": True}, "metrics": {"enabled": False}},
      "needs metrics.enabled"),
     ({"serviceAccount": {"create": False}}, "serviceAccount.name is required"),
@@ -233,9 +262,9 @@ def test_contradictions_fail_with_a_message(tmp_path: Path, values, message):
 def test_rbac_is_least_privilege(tmp_path: Path):
     docs = render(tmp_path, EVERY_TOGGLE)
     roles = [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
-    # The operator's ClusterRole, view, edit, the Lease Role, and with watchNamespaces one Role
+    # The operator's ClusterRole, view, edit, metrics-reader, the Lease Role, and with watchNamespaces one Role
     # per watched namespace (what relops does inside it) instead of cluster-wide grants.
-    assert len(roles) == 6
+    assert len(roles) == 7
     for namespace in EVERY_TOGGLE["controller"]["watchNamespaces"]:
         role = next(d for d in roles
                     if d["kind"] == "Role" and d["metadata"]["namespace"] == namespace)
@@ -244,12 +273,17 @@ def test_rbac_is_least_privilege(tmp_path: Path):
     assert not any("jobs" in rule["resources"] for rule in cluster_role["rules"]), cluster_role
     for role in roles:
         for rule in role["rules"]:
-            for field in ("apiGroups", "resources", "verbs"):
-                assert "*" not in rule[field], (role["metadata"]["name"], rule)
-            assert not {"secrets", "secrets/status"} & set(rule["resources"]), rule
+            for field in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
+                assert "*" not in rule.get(field, []), (role["metadata"]["name"], rule)
+            assert not {"secrets", "secrets/status"} & set(rule.get("resources", [])), rule
             assert not {"escalate", "bind", "impersonate"} & set(rule["verbs"]), rule
     view = find(docs, "ClusterRole", "relops-all-view")
     edit = find(docs, "ClusterRole", "relops-all-edit")
+    # Reading /metrics is its own role, granted to a scraper, never aggregated into a namespace
+    # role.
+    reader = find(docs, "ClusterRole", "relops-all-metrics-reader")
+    assert reader["rules"] == [{"nonResourceURLs": ["/metrics"], "verbs": ["get"]}]
+    assert not [k for k in reader["metadata"]["labels"] if k.startswith("rbac.authorization")]
     assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
     assert edit["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"

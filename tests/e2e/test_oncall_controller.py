@@ -12,7 +12,7 @@ import time
 import pytest
 
 from kube import Kubectl, wait_until
-from relops_process import writes_by
+from relops_process import calendar_key, free_port, writes_by
 
 UTC = dt.timezone.utc
 
@@ -209,41 +209,39 @@ def test_unschedulable_spec_stalls_with_a_reason_and_an_event(
     assert relops.alive()
 
 
-def test_calendar_feed_is_served_only_when_enabled(
-    kubectl: Kubectl, namespace: str, crds, operators
+def test_calendar_feed_needs_the_token_from_status(
+    kubectl: Kubectl, namespace: str, crds, operators, tmp_path
 ):
-    import urllib.error
-    import urllib.request
-
+    """Feeds are on their own listener; the URL's token is published in the rotation's status;
+    a missing or wrong token is the same 404 as a missing rotation; contacts only on opt-in."""
     import icalendar
 
-    plain = operators("--watch-namespace", namespace)
-    feeds = operators("--watch-namespace", namespace, "--enable-calendars")
+    port = free_port()
+    feeds = operators("--watch-namespace", namespace, "--calendar-bind-address",
+                      f"127.0.0.1:{port}", "--calendar-key-file", calendar_key(tmp_path))
     kubectl.apply(textwrap.dedent(f"""\
         apiVersion: relops.dev/v1alpha1
         kind: OnCallRotation
         metadata: {{name: team, namespace: {namespace}}}
         spec:
           timeZone: America/New_York
-          participants: [{{name: ana}}, {{name: ben}}]
+          participants:
+          - {{name: ana, email: ana@example.com, chat: "@ana", pager: PANA}}
+          - {{name: ben, email: ben@example.com}}
           layers:
           - {{name: primary, members: [ana, ben], start: "2026-01-05T09:00:00", turnLength: 1d}}
         """))
-    wait_until("Ready", lambda: condition(kubectl, "team", namespace, "Ready")
-               .get("status") == "True", timeout=60)
+    wait_until("the feed path in status",
+               lambda: status(kubectl, "team", namespace).get("calendarPath"), timeout=60)
+    path = status(kubectl, "team", namespace)["calendarPath"]
+    prefix = f"/calendars/{namespace}/team/"
+    assert path.startswith(prefix) and path.endswith(".ics"), path
+    token = path[len(prefix):-len(".ics")]
+    assert len(token) == 64
 
-    def fetch(op, path: str) -> tuple[int, str, str]:
-        url = f"http://127.0.0.1:{op.metrics_port}{path}"
-        try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return response.status, response.headers["Content-Type"], response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, "", ""
-
-    wait_until("the calendar feed", lambda: fetch(feeds, f"/calendars/{namespace}/team.ics")[0]
-               == 200, timeout=30)
-    code, content_type, body = fetch(feeds, f"/calendars/{namespace}/team.ics")
-    assert content_type.startswith("text/calendar")
+    code, headers, body = feeds.calendar_get(path)
+    assert code == 200, (code, body)
+    assert headers["Content-Type"].startswith("text/calendar")
     calendar = icalendar.Calendar.from_ical(body)
     shifts = [e for e in calendar.walk("VEVENT")]
     # A week back and four weeks ahead of daily turns.
@@ -252,5 +250,22 @@ def test_calendar_feed_is_served_only_when_enabled(
     current = [e for e in shifts if e.decoded("DTSTART") <= now < e.decoded("DTEND")]
     assert len(current) == 1
     assert on_call(kubectl, "team", namespace) in str(current[0]["SUMMARY"])
-    assert fetch(feeds, f"/calendars/{namespace}/missing.ics")[0] == 404
-    assert fetch(plain, f"/calendars/{namespace}/team.ics")[0] == 404
+    unfolded = body.replace("\r\n ", "")  # RFC 5545 folds long lines
+    for contact in ("ana@example.com", "@ana", "PANA", "ben@example.com"):
+        assert contact not in unfolded, contact
+
+    wrong = "0" * 64 if token != "0" * 64 else "1" * 64
+    for probe in (f"/calendars/{namespace}/team.ics",           # no token, no bearer
+                  f"{prefix}{wrong}.ics",                        # a wrong token
+                  f"/calendars/{namespace}/missing/{token}.ics",  # another name, same token
+                  f"/calendars/{namespace}/missing.ics"):
+        code, _, text = feeds.calendar_get(probe)
+        assert (code, text) == (404, "404 page not found\n"), probe
+    # Never on the metrics listener.
+    assert feeds._get(feeds.metrics_port, path)[0] == 404
+
+    kubectl.run("patch", "oncallrotation", "team", "-n", namespace, "--type=merge",
+                "-p", '{"spec": {"calendarFeed": {"includeContacts": true}}}')
+    wait_until("contacts after the opt-in",
+               lambda: "ana@example.com" in feeds.calendar_get(path)[2].replace("\r\n ", ""),
+               timeout=30)

@@ -67,3 +67,10 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- define "relops.leaseName" -}}
 {{- printf "%s-leader.relops.dev" (include "relops.fullname" .) }}
 {{- end }}
+
+{{/*
+The Secret holding the calendar feed key: the user's, or the one the chart creates.
+*/}}
+{{- define "relops.calendarKeySecret" -}}
+{{- .Values.calendars.keySecret.name | default (printf "%s-calendar-key" (include "relops.fullname" .)) -}}
+{{- end }}

@@ -72,6 +72,31 @@ TEST(Decide, FirstReconcileWritesTheScheduleAndRequeuesAtTheHandoff) {
   EXPECT_EQ(desired.statusJson, toJson(desired.status));
 }
 
+TEST(Decide, CalendarPathIsPublishedOnlyWhileFeedsAreOn) {
+  const std::string path = "/calendars/team-a/daily/" + std::string(64, 'a') + ".ics";
+  const auto now = std::chrono::system_clock::time_point(at("2026-01-06T15:00:00Z"));
+  Observed observed{1, nlohmann::json(), path};
+  const Desired on = decide(daily().json(), observed, now);
+  EXPECT_EQ(on.status.calendarPath, path);
+  EXPECT_EQ(on.statusJson["calendarPath"], path);
+  // Unchanged on the next pass: no write.
+  observed.status = on.statusJson;
+  EXPECT_FALSE(decide(daily().json(), observed, now).statusChanged);
+  // Feeds turned off: the path goes, so no stale URL is shown.
+  observed.calendarPath.clear();
+  const Desired off = decide(daily().json(), observed, now);
+  EXPECT_TRUE(off.statusChanged);
+  EXPECT_FALSE(off.statusJson.contains("calendarPath"));
+  // A stalled rotation keeps its path (the feed itself answers 404 until it schedules).
+  observed.calendarPath = path;
+  const Desired stalled = decide(RotationBuilder("Mars/Olympus_Mons")
+                                     .people({"a"})
+                                     .layer("p", {"a"}, "2026-01-05T09:00:00", "1d")
+                                     .json(),
+                                 observed, now);
+  EXPECT_EQ(stalled.status.calendarPath, path);
+}
+
 TEST(Decide, IdleResyncWritesNothingAndEmitsNothing) {
   const Desired first = run(daily(), nullptr, "2026-01-06T15:00:00Z");
   const Desired again = run(daily(), &first, "2026-01-06T18:30:00Z");

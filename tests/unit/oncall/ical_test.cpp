@@ -17,6 +17,7 @@ namespace {
 
 using testing::at;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(Ical, EscapesTextValues) {
   EXPECT_EQ(escapeText("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
@@ -88,7 +89,7 @@ TEST(Ical, GoldenFeedAcrossTheMarchChange) {
   const std::vector<Shift> shifts =
       schedule->shifts(at("2026-03-07T14:00:00Z"), at("2026-03-10T13:00:00Z"));
   const std::string feed =
-      renderCalendar(spec, shifts, {"payments", "team-payments", at("2026-03-01T00:00:00Z")});
+      renderCalendar(spec, shifts, {"payments", "team-payments", at("2026-03-01T00:00:00Z"), true});
 
   const std::string path = std::string(RELOPS_ONCALL_TESTDATA) + "/payments.ics";
   if (const char* update = std::getenv("RELOPS_UPDATE_GOLDEN"); update && *update == '1') {
@@ -114,6 +115,24 @@ TEST(Ical, GoldenFeedAcrossTheMarchChange) {
     ASSERT_GT(pos, 0u);
     ASSERT_EQ(feed[pos - 1], '\r') << "bare LF at " << pos;
   }
+}
+
+TEST(Ical, ContactsOnlyWhenIncluded) {
+  const Spec spec = goldenSpec();
+  auto schedule = Schedule::compile(spec);
+  ASSERT_TRUE(schedule.ok());
+  const std::vector<Shift> shifts =
+      schedule->shifts(at("2026-03-07T14:00:00Z"), at("2026-03-10T13:00:00Z"));
+  CalendarOptions options{"payments", "team-payments", at("2026-03-01T00:00:00Z"), false};
+  const std::string without = renderCalendar(spec, shifts, options);
+  for (const char* contact : {"alice@example.com", "@alice", "PBOB", "Email:", "Chat:", "Pager:"}) {
+    EXPECT_THAT(without, Not(HasSubstr(contact))) << contact;
+  }
+  EXPECT_THAT(without, HasSubstr("Participant: alice"));
+  options.includeContacts = true;
+  const std::string with = renderCalendar(spec, shifts, options);
+  EXPECT_THAT(with, HasSubstr("Email: alice@example.com"));
+  EXPECT_THAT(with, HasSubstr("Pager: PBOB"));
 }
 
 TEST(Ical, UidIsStablePerShift) {
