@@ -72,7 +72,8 @@ CHART_VALUES = {
     "defaults": [],
     "everything": ["--set", "replicaCount=2,podDisruptionBudget.enabled=true,"
                    "networkPolicy.enabled=true,serviceMonitor.enabled=true,"
-                   "controller.enableCalendars=true,leaderElection.enabled=true"],
+                   "calendars.enabled=true,leaderElection.enabled=true,"
+                   "rbac.veleroNamespaceRole=true"],
     "watch-namespaces": ["--set", "controller.watchNamespaces={team-a,team-b}"],
     "no-crds": ["--set", "crds.enabled=false,rbac.aggregateClusterRoles=false"],
 }
