@@ -34,6 +34,10 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
   flags.addStrings("rule-labels", &values.ruleLabels,
                    "key=value labels put on every rule child, e.g. what a Prometheus's "
                    "ruleSelector matches (repeatable, comma-separated)");
+  flags.addBool("slo-namespace-label", &values.sloNamespaceLabel,
+                "Add namespace=\"<the SLO's namespace>\" to every selector of an SLO, in its rules "
+                "and in the queries relops sends to Prometheus (prometheus-operator's "
+                "enforcedNamespaceLabel); false only on single-tenant clusters");
 }
 
 namespace {
@@ -70,6 +74,7 @@ base::Result<slo::SloControllerOptions> sloOptions(runtime::Manager& manager,
     }
     options.ruleLabels[label.substr(0, equals)] = label.substr(equals + 1);
   }
+  options.namespaceLabel = flags.sloNamespaceLabel;
   options.refreshInterval =
       std::max(std::chrono::seconds(1),
                std::chrono::duration_cast<std::chrono::seconds>(flags.sloRefreshInterval));

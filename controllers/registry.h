@@ -36,6 +36,7 @@ struct ControllerFlags {
   std::chrono::milliseconds sloRefreshInterval{std::chrono::minutes(1)};
   std::string ruleOutput = "auto";      // auto, prometheusrule, configmap
   std::vector<std::string> ruleLabels;  // key=value, on every rule child
+  bool sloNamespaceLabel = true;        // namespace="<the SLO's>" on every selector
 };
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values);

@@ -186,8 +186,10 @@ def rfc3339(text: str) -> float:
 
 def start_relops(operators, prometheus: Prometheus, namespace: str, *flags: str):
     # One namespace: SLOs that other tests leave behind do not query this Prometheus.
+    # The backfilled history has no namespace label (a single-tenant Prometheus), so the
+    # namespace matcher relops adds by default is off here; test_tenant_slo.py covers it.
     op = operators("--prometheus-url", prometheus.url, "--slo-refresh-interval", REFRESH,
-                   "--watch-namespace", namespace, *flags)
+                   "--watch-namespace", namespace, "--slo-namespace-label=false", *flags)
     wait_until("relops ready", op.ready, timeout=60)
     return op
 
