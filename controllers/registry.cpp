@@ -25,6 +25,9 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
                   "PEM CA bundle that signs Prometheus's serving certificate");
   flags.addBool("prometheus-insecure-skip-tls-verify", &values.prometheusInsecureSkipTlsVerify,
                 "Do not verify Prometheus's certificate (testing only)");
+  flags.addBool("prometheus-allow-http-bearer-token", &values.prometheusAllowHttpBearerToken,
+                "Allow --prometheus-bearer-token-file with a plain http:// --prometheus-url "
+                "(the token travels unencrypted; only for a trusted path such as loopback)");
   flags.addDuration("slo-refresh-interval", &values.sloRefreshInterval,
                     "How often each SLO's numbers are read from Prometheus (spread over the "
                     "interval)");
@@ -84,6 +87,7 @@ base::Result<slo::SloControllerOptions> sloOptions(runtime::Manager& manager,
     prometheus.bearerTokenFile = flags.prometheusBearerTokenFile;
     prometheus.caFile = flags.prometheusCaFile;
     prometheus.insecureSkipTlsVerify = flags.prometheusInsecureSkipTlsVerify;
+    prometheus.allowHttpBearerToken = flags.prometheusAllowHttpBearerToken;
     auto api = slo::connectPrometheus(prometheus);
     if (!api.ok()) return std::move(api).error();
     options.prometheus = std::move(*api);

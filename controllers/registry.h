@@ -33,6 +33,7 @@ struct ControllerFlags {
   std::string prometheusBearerTokenFile;
   std::string prometheusCaFile;
   bool prometheusInsecureSkipTlsVerify = false;
+  bool prometheusAllowHttpBearerToken = false;  // else a token with http:// is refused
   std::chrono::milliseconds sloRefreshInterval{std::chrono::minutes(1)};
   std::string ruleOutput = "auto";      // auto, prometheusrule, configmap
   std::vector<std::string> ruleLabels;  // key=value, on every rule child
