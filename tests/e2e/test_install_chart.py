@@ -78,8 +78,8 @@ def test_defaults_render_the_operator(tmp_path: Path):
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted(
         ["CustomResourceDefinition"] * len(list(CRDS.glob("*.yaml"))) +
-        ["ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRoleBinding",
-         "Role", "RoleBinding", "Service", "Deployment"])
+        ["ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
+         "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"])
     deployment = find(docs, "Deployment")
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
@@ -233,7 +233,7 @@ def test_contradictions_fail_with_a_message(tmp_path: Path, values, message):
 def test_rbac_is_least_privilege(tmp_path: Path):
     docs = render(tmp_path, EVERY_TOGGLE)
     roles = [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
-    assert len(roles) == 4
+    assert len(roles) == 5
     for role in roles:
         for rule in role["rules"]:
             for field in ("apiGroups", "resources", "verbs"):
@@ -248,6 +248,11 @@ def test_rbac_is_least_privilege(tmp_path: Path):
     for role in (view, edit):
         [rule] = role["rules"]
         assert rule["resources"] == RELOPS_RESOURCES  # no status: that is the operator's
+    # Freeze exemptions: one verb, granted per namespace by an admin, never aggregated.
+    exempt = find(docs, "ClusterRole", "relops-all-freeze-exempt")
+    assert exempt["rules"] == [{"apiGroups": ["relops.dev"], "resources": ["errorbudgetpolicies"],
+                                "verbs": ["exempt"]}]
+    assert not [k for k in exempt["metadata"]["labels"] if k.startswith("rbac.authorization")]
 
 
 def test_rbac_rules_name_their_controller():
