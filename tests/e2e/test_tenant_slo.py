@@ -11,7 +11,8 @@ runs as its ServiceAccount (tenant.py).
 - Freeze: a policy in team_a whose workloadSelector also matches team_b's workloads freezes
   only team_a's; the exemption annotation, set in the same patch as the image change, is
   denied without verb `exempt` on errorbudgetpolicies and passes once an admin binds the
-  chart's freeze-exempt ClusterRole to the tenant.
+  chart's freeze-exempt ClusterRole to the tenant. A selection of more workloads than a
+  freeze names (64) is frozen by label, not cut short.
 """
 
 from __future__ import annotations
@@ -197,3 +198,40 @@ def test_an_exemption_needs_the_exempt_permission(tenancy: Tenancy, frozen):
     # The permission alone exempts nothing: a change that drops the annotation is frozen.
     assert "change freeze" in pod_template_change(
         tenancy.tenant, a, chaos.FROZEN_APP, "busybox:3", {EXEMPT: None}, dry_run=True)
+
+
+def test_a_selection_larger_than_a_binding_names_is_frozen_by_label(tenancy: Tenancy, frozen):
+    """65 more workloads match the policy's workloadSelector: more than a freeze lists by
+    name (64). The freeze is not cut short: a second binding freezes them by label, in
+    team_a only."""
+    a, b = tenancy.team_a, tenancy.team_b
+    many = []
+    for i in range(65):
+        app = labelled_app(a)
+        app["metadata"]["name"] = f"bulk-{i}"
+        app["spec"]["replicas"] = 0
+        app["spec"]["selector"]["matchLabels"]["app"] = f"bulk-{i}"
+        app["spec"]["template"]["metadata"]["labels"]["app"] = f"bulk-{i}"
+        many.append(app)
+    apply_as(tenancy.tenant, {"apiVersion": "v1", "kind": "List", "items": many})
+
+    def by_selector():
+        status = tenancy.admin.get("errorbudgetpolicy", "tier1", a).get("status", {})
+        freezes = status.get("activeFreezes", [])
+        return freezes[0] if freezes and freezes[0].get("bySelector") else None
+
+    freeze = wait_until("the freeze by selector", by_selector, timeout=60)
+    assert freeze["workloads"] == [f"Deployment/{chaos.FROZEN_APP}"], freeze
+    bindings = [item for item in tenancy.admin.get("validatingadmissionpolicybindings")["items"]
+                if item["metadata"].get("labels", {}).get("relops.dev/policy-namespace") == a]
+    selector = [item for item in bindings if item["metadata"]["name"].endswith(".selector")]
+    assert len(selector) == 1, [item["metadata"]["name"] for item in bindings]
+    match = selector[0]["spec"]["matchResources"]
+    assert match["objectSelector"] == {"matchLabels": {"tier": "1"}}
+    assert match["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": a}}
+
+    # The 65th workload, which no list names, is frozen; team_b's look-alike is not.
+    message = wait_until("bulk-64's rollout to be denied", lambda: pod_template_change(
+        tenancy.tenant, a, "bulk-64", "busybox:2", dry_run=True), timeout=30, interval=1)
+    assert "change freeze" in message, message
+    assert not pod_template_change(tenancy.admin, b, chaos.FROZEN_APP, "busybox:2", dry_run=True)
