@@ -235,3 +235,27 @@ def test_a_selection_larger_than_a_binding_names_is_frozen_by_label(tenancy: Ten
         tenancy.tenant, a, "bulk-64", "busybox:2", dry_run=True), timeout=30, interval=1)
     assert "change freeze" in message, message
     assert not pod_template_change(tenancy.admin, b, chaos.FROZEN_APP, "busybox:2", dry_run=True)
+
+
+def test_a_policy_named_253_characters_freezes_with_a_valid_binding(tenancy: Tenancy, frozen):
+    """Policy names may be 253 characters; the binding's name and labels are cut and hashed
+    so the API server accepts it, and the status says Frozen only once it is applied."""
+    a = tenancy.team_a
+    name = ("long-" + "x" * 240 + ".policy")[:253]
+    policy = chaos.policy(a, name, random.Random(2))
+    policy["spec"]["sloSelector"]["matchLabels"]["tier"] = "1"
+    apply_as(tenancy.tenant, policy)
+
+    def frozen_condition():
+        found = condition(tenancy.admin.get("errorbudgetpolicy", name, a), "Frozen")
+        return found if found.get("reason") in ("BudgetSpent", "FreezeNotEnforced") else None
+
+    found = wait_until("the long-named policy's freeze", frozen_condition, timeout=60)
+    assert found["status"] == "True" and found["reason"] == "BudgetSpent", found
+    bindings = [item for item in tenancy.admin.get("validatingadmissionpolicybindings")["items"]
+                if item["metadata"].get("annotations", {}).get("relops.dev/policy-name") == name]
+    assert len(bindings) == 1, bindings
+    binding = bindings[0]["metadata"]
+    assert len(binding["name"]) <= 253 and binding["name"].startswith("relops.dev-freeze.")
+    assert all(len(value) <= 63 for value in binding["labels"].values()), binding["labels"]
+    assert not events(tenancy.admin, a, "FreezeNotEnforced")
