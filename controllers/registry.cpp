@@ -32,6 +32,9 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
                   "PEM CA bundle that signs Prometheus's serving certificate");
   flags.addBool("prometheus-insecure-skip-tls-verify", &values.prometheusInsecureSkipTlsVerify,
                 "Do not verify Prometheus's certificate (testing only)");
+  flags.addBool("prometheus-allow-http-bearer-token", &values.prometheusAllowHttpBearerToken,
+                "Allow --prometheus-bearer-token-file with a plain http:// --prometheus-url "
+                "(the token travels unencrypted; only for a trusted path such as loopback)");
   flags.addDuration("slo-refresh-interval", &values.sloRefreshInterval,
                     "How often each SLO's numbers are read from Prometheus (spread over the "
                     "interval)");
@@ -48,6 +51,10 @@ void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
                    "resource=quantity entries of the ResourceQuota a DRDrill restore sandbox "
                    "gets when its source namespace has none, e.g. pods=20,requests.cpu=4 "
                    "(repeatable, comma-separated; default: relops's built-in quota)");
+  flags.addBool("slo-namespace-label", &values.sloNamespaceLabel,
+                "Add namespace=\"<the SLO's namespace>\" to every selector of an SLO, in its rules "
+                "and in the queries relops sends to Prometheus (prometheus-operator's "
+                "enforcedNamespaceLabel); false only on single-tenant clusters");
 }
 
 namespace {
@@ -84,6 +91,7 @@ base::Result<slo::SloControllerOptions> sloOptions(runtime::Manager& manager,
     }
     options.ruleLabels[label.substr(0, equals)] = label.substr(equals + 1);
   }
+  options.namespaceLabel = flags.sloNamespaceLabel;
   options.refreshInterval =
       std::max(std::chrono::seconds(1),
                std::chrono::duration_cast<std::chrono::seconds>(flags.sloRefreshInterval));
@@ -93,6 +101,7 @@ base::Result<slo::SloControllerOptions> sloOptions(runtime::Manager& manager,
     prometheus.bearerTokenFile = flags.prometheusBearerTokenFile;
     prometheus.caFile = flags.prometheusCaFile;
     prometheus.insecureSkipTlsVerify = flags.prometheusInsecureSkipTlsVerify;
+    prometheus.allowHttpBearerToken = flags.prometheusAllowHttpBearerToken;
     auto api = slo::connectPrometheus(prometheus);
     if (!api.ok()) return std::move(api).error();
     options.prometheus = std::move(*api);

@@ -38,9 +38,11 @@ struct ControllerFlags {
   std::string prometheusBearerTokenFile;
   std::string prometheusCaFile;
   bool prometheusInsecureSkipTlsVerify = false;
+  bool prometheusAllowHttpBearerToken = false;  // else a token with http:// is refused
   std::chrono::milliseconds sloRefreshInterval{std::chrono::minutes(1)};
   std::string ruleOutput = "auto";      // auto, prometheusrule, configmap
   std::vector<std::string> ruleLabels;  // key=value, on every rule child
+  bool sloNamespaceLabel = true;        // namespace="<the SLO's>" on every selector
 
   // DRDrill veleroRestore: where Velero's Backups, Restores and resource modifiers live.
   std::string veleroNamespace = "velero";

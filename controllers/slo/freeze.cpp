@@ -57,6 +57,13 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
           remaining.empty() && frozenBefore ? before->second->budgetRemaining : remaining;
       freeze.workloads = slo->workloads;
       std::sort(freeze.workloads.begin(), freeze.workloads.end());
+      if (freeze.workloads.size() > kMaxNamedWorkloads && policy.spec.workloadSelector) {
+        // Too many to name: the binding freezes by the policy's workloadSelector instead,
+        // and only the indicator's target (which the selector may not select) is named.
+        freeze.bySelector = true;
+        freeze.workloads.clear();
+        if (!slo->target.empty()) freeze.workloads.push_back(slo->target);
+      }
       if (!frozenBefore) {
         decision.events.push_back(
             {"Warning", "Frozen", slo->name,
@@ -93,7 +100,8 @@ std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& f
          ", ErrorBudgetPolicy " + policy.metadata.name + ", rule " + freeze.rule +
          "). Changes to the pod template are denied until the budget recovers; scaling is "
          "allowed. For a P0 or security fix, annotate the object with " +
-         policy.spec.exemptAnnotation + ": \"<ticket or reason>\".";
+         std::string(kExemptAnnotation) + ": \"<ticket or reason>\" (needs permission to " +
+         std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).";
 }
 
 }  // namespace relops::slo

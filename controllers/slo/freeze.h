@@ -29,6 +29,9 @@ struct SloBudgetInput {
   std::optional<double> remainingPercent;   // percent of the budget; nullopt: no data
   std::map<std::string, double> burnRates;  // canonical window ("1h") → burn rate
   std::vector<std::string> workloads;       // kind/name of what a freeze covers
+  // kind/name of the workload indicator's target; "" for none (initialised, so the
+  // aggregate initialisations that predate it need not name it).
+  std::string target = {};
 };
 
 struct PolicyEvent {

@@ -15,7 +15,7 @@ namespace {
 std::string readyMessage(size_t selected, const std::vector<ActiveFreeze>& freezes) {
   std::vector<std::string> uncovered;
   for (const ActiveFreeze& freeze : freezes) {
-    if (freeze.workloads.empty()) uncovered.push_back(freeze.slo);
+    if (freeze.workloads.empty() && !freeze.bySelector) uncovered.push_back(freeze.slo);
   }
   std::string message =
       std::to_string(selected) + " SLO(s) selected, " + std::to_string(freezes.size()) + " frozen";
@@ -100,6 +100,7 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                      readyMessage(selected, freezes.activeFreezes), now);
 
   for (const ActiveFreeze& freeze : freezes.activeFreezes) {
+    decision.freezeBySelector = decision.freezeBySelector || freeze.bySelector;
     decision.frozenWorkloads.insert(decision.frozenWorkloads.end(), freeze.workloads.begin(),
                                     freeze.workloads.end());
   }
@@ -117,6 +118,24 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
   for (const FiringRule& rule : freezes.firing) decision.firing.insert({rule.slo, rule.rule});
   announceNewlyFiring(policy, decision.firing, firingBefore, decision.events);
   return decision;
+}
+
+void markFreezeNotEnforced(PolicyDecision& decision, const json& storedStatus,
+                           const std::string& error, int64_t generation,
+                           std::chrono::system_clock::time_point now) {
+  const std::string message =
+      "the freeze binding could not be applied, so the API server does "
+      "not enforce the freeze: " +
+      error;
+  runtime::setStatusCondition(decision.status, "Frozen", "False", kReasonFreezeNotEnforced, message,
+                              generation, now);
+  std::erase_if(decision.events, [](const PolicyEvent& event) { return event.reason == "Frozen"; });
+  const json conditions =
+      storedStatus.is_object() ? storedStatus.value("conditions", json::array()) : json::array();
+  const json* frozen = runtime::findCondition(conditions, "Frozen");
+  if (frozen == nullptr || frozen->value("reason", "") != kReasonFreezeNotEnforced) {
+    decision.events.push_back({"Warning", std::string(kReasonFreezeNotEnforced), "", message});
+  }
 }
 
 }  // namespace relops::slo

@@ -8,7 +8,10 @@
 //   Ready   True once evaluated. Reason Evaluated, or NoSLOSelected when the sloSelector
 //           matches nothing (such a policy can neither warn nor freeze); the message
 //           counts the selected and frozen SLOs.
-//   Frozen  True while any selected SLO is frozen (reason BudgetSpent, naming them).
+//   Frozen  True while any selected SLO is frozen (reason BudgetSpent, naming them) and its
+//           binding is applied; False with reason FreezeNotEnforced (and one Warning
+//           Event) when the binding could not be applied, so status never claims a
+//           freeze the API server does not enforce.
 // Events: Frozen and Thawed (decideFreezes), NoSLOSelected once when the policy starts
 // to select nothing, BudgetBelowThreshold or BurnRateHigh once when a non-freeze rule
 // starts to fire.
@@ -28,6 +31,7 @@
 namespace relops::slo {
 
 inline constexpr std::string_view kReasonNoSLOSelected = "NoSLOSelected";
+inline constexpr std::string_view kReasonFreezeNotEnforced = "FreezeNotEnforced";
 
 // (SLO, rule) pairs that fire.
 using FiringSet = std::set<std::pair<std::string, std::string>>;
@@ -35,8 +39,11 @@ using FiringSet = std::set<std::pair<std::string, std::string>>;
 struct PolicyDecision {
   nlohmann::json status;                     // the stored status with this evaluation
   std::vector<std::string> frozenWorkloads;  // kind/name, sorted, unique
-  std::vector<PolicyEvent> events;           // in the order to record them
-  FiringSet firing;                          // pass back as firingBefore next time
+  // Some freeze covers more than kMaxNamedWorkloads: freeze what the policy's
+  // workloadSelector selects, by label.
+  bool freezeBySelector = false;
+  std::vector<PolicyEvent> events;  // in the order to record them
+  FiringSet firing;                 // pass back as firingBefore next time
 };
 
 // `storedStatus` is the policy's status as stored (null or an object); `firingBefore`
@@ -47,5 +54,12 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                             const nlohmann::json& storedStatus, const FiringSet& firingBefore,
                             const std::string& namespace_,
                             std::chrono::system_clock::time_point now);
+
+// The binding of a decided freeze could not be applied (`error`): Frozen becomes False with
+// reason FreezeNotEnforced, the Frozen Events are dropped, and one Warning Event is added
+// when the condition was not already saying so.
+void markFreezeNotEnforced(PolicyDecision& decision, const nlohmann::json& storedStatus,
+                           const std::string& error, int64_t generation,
+                           std::chrono::system_clock::time_point now);
 
 }  // namespace relops::slo

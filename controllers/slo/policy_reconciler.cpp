@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "controllers/slo/bounded_names.h"
 #include "controllers/slo/freeze.h"
 #include "controllers/slo/policy_decide.h"
 #include "controllers/slo/policy_types.h"
@@ -77,6 +78,11 @@ SloBudgetInput budgetInput(runtime::Manager& manager, const PolicySpec& policy,
     }
   }
   input.workloads = workloadsOf(manager, policy, sloObject, namespace_);
+  static const json::json_pointer kWorkload("/spec/indicator/workload");
+  if (sloObject.contains(kWorkload) && sloObject.at(kWorkload).is_object()) {
+    const json& workload = sloObject.at(kWorkload);
+    input.target = workload.value("kind", "Deployment") + "/" + workload.value("name", "");
+  }
   return input;
 }
 
@@ -108,55 +114,108 @@ json freezeAdmissionPolicy() {
       "variables.freeze.budgetRemaining + '% left' : 'no data') + ', ErrorBudgetPolicy ' + "
       "params.metadata.name + ', rule ' + variables.freeze.rule + '). Changes to the pod "
       "template are denied until the budget recovers; scaling is allowed. For a P0 or security "
-      "fix, annotate the object with ' + variables.exemptAnnotation + ': \"<ticket or "
-      "reason>\".'";
-  return {
-      {"apiVersion", "admissionregistration.k8s.io/v1"},
-      {"kind", "ValidatingAdmissionPolicy"},
-      {"metadata",
-       {{"name", kFreezeAdmissionPolicy},
-        {"labels", {{"app.kubernetes.io/managed-by", "relops"}}}}},
-      {"spec",
-       {{"failurePolicy", "Fail"},
-        {"paramKind", {{"apiVersion", "relops.dev/v1alpha1"}, {"kind", "ErrorBudgetPolicy"}}},
-        {"matchConstraints",
-         {{"resourceRules",
-           json::array({{{"apiGroups", {"apps"}},
-                         {"apiVersions", {"v1"}},
-                         {"resources", {"deployments", "statefulsets", "daemonsets"}},
-                         {"operations", {"UPDATE"}}}})}}},
-        {"variables",
-         json::array(
-             {{{"name", "workload"},
-               {"expression", "request.kind.kind + '/' + object.metadata.name"}},
-              {{"name", "freezes"},
-               {"expression",
-                "has(params.status) && has(params.status.activeFreezes) ? "
-                "params.status.activeFreezes.filter(f, has(f.workloads) && variables.workload in "
-                "f.workloads) : []"}},
-              {{"name", "freeze"},
-               {"expression", "size(variables.freezes) > 0 ? variables.freezes[0] : null"}},
-              {{"name", "exemptAnnotation"},
-               {"expression",
-                "has(params.spec.exemptAnnotation) ? params.spec.exemptAnnotation : "
-                "'relops.dev/freeze-exempt'"}},
-              {{"name", "exempt"},
-               {"expression",
-                "has(object.metadata.annotations) && variables.exemptAnnotation in "
-                "object.metadata.annotations"}}})},
-        {"validations", json::array({{{"expression",
-                                       "size(variables.freezes) == 0 || variables.exempt || "
-                                       "object.spec.template == oldObject.spec.template"},
-                                      {"messageExpression", message},
-                                      {"reason", "Forbidden"}}})}}}};
+      "fix, annotate the object with " +
+      std::string(kExemptAnnotation) + ": \"<ticket or reason>\" (needs permission to " +
+      std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).'";
+  // The annotation alone is something any editor can set in the very patch that changes the
+  // image: the exemption also needs `exempt` on errorbudgetpolicies in the namespace, which
+  // the API server's authorizer checks for the user making the request (CEL authorizer).
+  const std::string exempt = "has(object.metadata.annotations) && '" +
+                             std::string(kExemptAnnotation) +
+                             "' in object.metadata.annotations && "
+                             "authorizer.group('relops.dev').resource('errorbudgetpolicies')"
+                             ".namespace(object.metadata.namespace).check('" +
+                             std::string(kExemptVerb) + "').allowed()";
+  return {{"apiVersion", "admissionregistration.k8s.io/v1"},
+          {"kind", "ValidatingAdmissionPolicy"},
+          {"metadata",
+           {{"name", kFreezeAdmissionPolicy},
+            {"labels", {{"app.kubernetes.io/managed-by", "relops"}}}}},
+          {"spec",
+           {{"failurePolicy", "Fail"},
+            {"paramKind", {{"apiVersion", "relops.dev/v1alpha1"}, {"kind", "ErrorBudgetPolicy"}}},
+            {"matchConstraints",
+             {{"resourceRules",
+               json::array({{{"apiGroups", {"apps"}},
+                             {"apiVersions", {"v1"}},
+                             {"resources", {"deployments", "statefulsets", "daemonsets"}},
+                             {"operations", {"UPDATE"}}}})}}},
+            {"variables",
+             json::array(
+                 {{{"name", "workload"},
+                   {"expression", "request.kind.kind + '/' + object.metadata.name"}},
+                  // A freeze by selector covers whatever its binding's objectSelector let
+                  // through; a named one only the workloads it lists.
+                  {{"name", "freezes"},
+                   {"expression",
+                    "has(params.status) && has(params.status.activeFreezes) ? "
+                    "params.status.activeFreezes.filter(f, (has(f.workloads) && variables.workload "
+                    "in f.workloads) || (has(f.bySelector) && f.bySelector)) : []"}},
+                  {{"name", "freeze"},
+                   {"expression", "size(variables.freezes) > 0 ? variables.freezes[0] : null"}},
+                  {{"name", "exempt"}, {"expression", exempt}}})},
+            {"validations", json::array({{{"expression",
+                                           "size(variables.freezes) == 0 || "
+                                           "object.spec.template == oldObject.spec.template || "
+                                           "variables.exempt"},
+                                          {"messageExpression", message},
+                                          {"reason", "Forbidden"}}})}}}};
 }
 
-std::string freezeBindingName(const std::string& namespace_, const std::string& policy) {
-  std::string name = "relops.dev-freeze." + namespace_ + "." + policy;
-  if (name.size() <= 253) return name;
-  const std::string hash = std::to_string(std::hash<std::string>{}(namespace_ + "/" + policy));
-  return name.substr(0, 253 - hash.size() - 1) + "." + hash;
+std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
+                              FreezeBindingKind kind) {
+  // Readable when it fits; a policy name may be 253 characters, so a longer one is cut
+  // and suffixed with the SHA-256 of namespace/policy (and kind).
+  const std::string suffix = kind == FreezeBindingKind::kBySelector ? ".selector" : "";
+  return boundedName("relops.dev-freeze." + namespace_ + "." + policy + suffix,
+                     namespace_ + "/" + policy + suffix, 253);
 }
+
+std::string policyLabelValue(const std::string& namespace_, const std::string& policy) {
+  // A label value is at most 63 characters: a hash of the policy's key, always valid.
+  return sha256Hex(namespace_ + "/" + policy).substr(0, 40);
+}
+
+namespace {
+
+json bindingObject(const std::string& namespace_, const std::string& policy, FreezeBindingKind kind,
+                   json matchResources) {
+  matchResources["namespaceSelector"] = {
+      {"matchLabels", {{"kubernetes.io/metadata.name", namespace_}}}};
+  return {{"apiVersion", "admissionregistration.k8s.io/v1"},
+          {"kind", "ValidatingAdmissionPolicyBinding"},
+          {"metadata",
+           {{"name", freezeBindingName(namespace_, policy, kind)},
+            {"labels",
+             {{"app.kubernetes.io/managed-by", "relops"},
+              {kPolicyNamespaceLabel, namespace_},
+              {kPolicyHashLabel, policyLabelValue(namespace_, policy)}}},
+            // Which policy it enforces, in full: labels cannot hold a 253-character name.
+            {"annotations", {{kPolicyNameAnnotation, policy}}}}},
+          {"spec",
+           {{"policyName", kFreezeAdmissionPolicy},
+            {"validationActions", {"Deny"}},
+            {"paramRef",
+             {{"name", policy}, {"namespace", namespace_}, {"parameterNotFoundAction", "Allow"}}},
+            {"matchResources", std::move(matchResources)}}}};
+}
+
+json selectorJsonOf(const LabelSelector& selector) {
+  json out = json::object();
+  if (!selector.matchLabels.empty()) out["matchLabels"] = selector.matchLabels;
+  if (!selector.matchExpressions.empty()) {
+    json expressions = json::array();
+    for (const LabelSelectorRequirement& requirement : selector.matchExpressions) {
+      json item = {{"key", requirement.key}, {"operator", requirement.op}};
+      if (!requirement.values.empty()) item["values"] = requirement.values;
+      expressions.push_back(std::move(item));
+    }
+    out["matchExpressions"] = std::move(expressions);
+  }
+  return out;
+}
+
+}  // namespace
 
 json freezeBinding(const std::string& namespace_, const std::string& policy,
                    const std::vector<std::string>& workloads) {
@@ -178,23 +237,19 @@ json freezeBinding(const std::string& namespace_, const std::string& policy,
                      {"operations", {"UPDATE"}},
                      {"resourceNames", resourceNames}});
   }
-  return {
-      {"apiVersion", "admissionregistration.k8s.io/v1"},
-      {"kind", "ValidatingAdmissionPolicyBinding"},
-      {"metadata",
-       {{"name", freezeBindingName(namespace_, policy)},
-        {"labels",
-         {{"app.kubernetes.io/managed-by", "relops"},
-          {kPolicyNamespaceLabel, namespace_},
-          {kPolicyNameLabel, policy.size() <= 63 ? policy : policy.substr(0, 63)}}}}},
-      {"spec",
-       {{"policyName", kFreezeAdmissionPolicy},
-        {"validationActions", {"Deny"}},
-        {"paramRef",
-         {{"name", policy}, {"namespace", namespace_}, {"parameterNotFoundAction", "Allow"}}},
-        {"matchResources",
-         {{"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", namespace_}}}}},
-          {"resourceRules", rules}}}}}};
+  return bindingObject(namespace_, policy, FreezeBindingKind::kNamed,
+                       {{"resourceRules", std::move(rules)}});
+}
+
+json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
+                           const LabelSelector& workloadSelector) {
+  json rules = json::array({{{"apiGroups", {"apps"}},
+                             {"apiVersions", {"v1"}},
+                             {"resources", {"deployments", "statefulsets", "daemonsets"}},
+                             {"operations", {"UPDATE"}}}});
+  return bindingObject(
+      namespace_, policy, FreezeBindingKind::kBySelector,
+      {{"objectSelector", selectorJsonOf(workloadSelector)}, {"resourceRules", std::move(rules)}});
 }
 
 void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconciler, int workers) {
@@ -230,12 +285,17 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
   // policy is not in our cache, so it would look gone and be deleted).
   for (runtime::Informer* informer : manager.informers(kAdmissionBindings)) {
     controller.watches(*informer, [managerPtr](const json& binding) {
-      const json labels = binding["metadata"].value("labels", json::object());
+      const json& metadata = binding["metadata"];
+      const json labels = metadata.value("labels", json::object());
+      const json annotations = metadata.value("annotations", json::object());
       std::vector<kube::ObjectKey> keys;
-      if (labels.contains(kPolicyNamespaceLabel) && labels.contains(kPolicyNameLabel) &&
+      // Bindings of earlier versions carry the (possibly cut) name as a label instead.
+      const json& named = annotations.contains(kPolicyNameAnnotation) ? annotations : labels;
+      if (labels.contains(kPolicyNamespaceLabel) && labels[kPolicyNamespaceLabel].is_string() &&
+          named.contains(kPolicyNameAnnotation) && named[kPolicyNameAnnotation].is_string() &&
           managerPtr->watches(labels[kPolicyNamespaceLabel].get<std::string>())) {
         keys.push_back({labels[kPolicyNamespaceLabel].get<std::string>(),
-                        labels[kPolicyNameLabel].get<std::string>()});
+                        named[kPolicyNameAnnotation].get<std::string>()});
       }
       return keys;
     });
@@ -245,8 +305,11 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
 
 ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
                                             const runtime::Logger& log) {
-  const std::string bindingName = freezeBindingName(key.namespace_, key.name);
-  auto removeBinding = [&]() -> std::optional<ReconcileResult> {
+  const std::string namedBinding =
+      freezeBindingName(key.namespace_, key.name, FreezeBindingKind::kNamed);
+  const std::string selectorBinding =
+      freezeBindingName(key.namespace_, key.name, FreezeBindingKind::kBySelector);
+  auto removeBinding = [&](const std::string& bindingName) -> std::optional<ReconcileResult> {
     if (!manager_.cached(kAdmissionBindings, {"", bindingName})) return std::nullopt;
     auto removed = manager_.client().remove(kAdmissionBindings, {"", bindingName});
     if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
@@ -255,6 +318,10 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     log.info("freeze binding deleted", {{"binding", bindingName}});
     return std::nullopt;
   };
+  auto removeBindings = [&]() -> std::optional<ReconcileResult> {
+    if (auto result = removeBinding(namedBinding)) return result;
+    return removeBinding(selectorBinding);
+  };
 
   const runtime::ObjectPtr object = manager_.cached(kErrorBudgetPolicies, key);
   if (!object || (*object)["metadata"].contains("deletionTimestamp")) {
@@ -262,7 +329,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
       std::lock_guard lock(mutex_);
       firing_.erase(key.str());
     }
-    if (auto result = removeBinding()) return *result;
+    if (auto result = removeBindings()) return *result;
     return ReconcileResult::done();
   }
   const auto now = manager_.clock().now();
@@ -284,7 +351,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     if (!wasStalled) {
       manager_.recorder().warning(regarding, "InvalidSpec", "Reconcile", parsed.error().message());
     }
-    if (auto result = removeBinding()) return *result;  // an unusable policy freezes nothing
+    if (auto result = removeBindings()) return *result;  // an unusable policy freezes nothing
     return ReconcileResult::done();
   }
   const ErrorBudgetPolicy& policy = *parsed;
@@ -303,32 +370,46 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   }
   PolicyDecision decision =
       decidePolicy(policy, inputs, storedStatus, firingBefore, key.namespace_, now);
-  status = std::move(decision.status);
 
-  // Act: status first (the admission policy reads it for its message), then the binding.
-  if (auto result = writeStatus()) return *result;
-  if (decision.frozenWorkloads.empty()) {
-    if (auto result = removeBinding()) return *result;
-  } else {
-    const json admission = stamped(freezeAdmissionPolicy());
-    const runtime::ObjectPtr cachedPolicy =
-        manager_.cached(kAdmissionPolicies, {"", kFreezeAdmissionPolicy});
-    if (!appliedAsIs(cachedPolicy.get(), admission)) {
-      auto applied = kube::apply(manager_.client(), kAdmissionPolicies, admission);
-      if (!applied.ok()) {
-        return ReconcileResult::error(std::move(applied).error().context("apply admission policy"));
-      }
+  // Act. A freeze: the admission policy and the bindings first, so status says Frozen only
+  // once the API server has what enforces it (the denial itself waits for the status: the
+  // admission policy reads activeFreezes). A thaw: status first, then the bindings go.
+  std::optional<base::Error> enforceError;
+  auto applyIfChanged = [&](const kube::ResourceRef& resource, const json& desired,
+                            const char* what) -> bool {
+    const runtime::ObjectPtr cached =
+        manager_.cached(resource, {"", desired["metadata"].value("name", "")});
+    if (appliedAsIs(cached.get(), desired)) return true;
+    auto applied = kube::apply(manager_.client(), resource, desired);
+    if (!applied.ok()) {
+      enforceError = std::move(applied).error().context(what);
+      return false;
     }
-    const json binding = stamped(freezeBinding(key.namespace_, key.name, decision.frozenWorkloads));
-    const runtime::ObjectPtr cachedBinding = manager_.cached(kAdmissionBindings, {"", bindingName});
-    if (!appliedAsIs(cachedBinding.get(), binding)) {
-      auto applied = kube::apply(manager_.client(), kAdmissionBindings, binding);
-      if (!applied.ok()) {
-        return ReconcileResult::error(std::move(applied).error().context("apply freeze binding"));
-      }
-      log.info("freeze binding applied", {{"binding", bindingName}});
+    log.info("applied", {{"object", desired["metadata"].value("name", "")}});
+    return true;
+  };
+  const bool freezing = !decision.frozenWorkloads.empty() || decision.freezeBySelector;
+  if (freezing) {
+    bool ok = applyIfChanged(kAdmissionPolicies, stamped(freezeAdmissionPolicy()),
+                             "apply admission policy");
+    if (ok && !decision.frozenWorkloads.empty()) {
+      ok =
+          applyIfChanged(kAdmissionBindings,
+                         stamped(freezeBinding(key.namespace_, key.name, decision.frozenWorkloads)),
+                         "apply freeze binding");
+    }
+    if (ok && decision.freezeBySelector && policy.spec.workloadSelector) {
+      ok = applyIfChanged(
+          kAdmissionBindings,
+          stamped(freezeSelectorBinding(key.namespace_, key.name, *policy.spec.workloadSelector)),
+          "apply freeze binding");
+    }
+    if (!ok) {
+      markFreezeNotEnforced(decision, storedStatus, enforceError->message(), generation, now);
     }
   }
+  status = std::move(decision.status);
+  if (auto result = writeStatus()) return *result;
   for (const PolicyEvent& event : decision.events) {
     manager_.recorder().record(
         {regarding,
@@ -338,6 +419,14 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   {
     std::lock_guard lock(mutex_);
     firing_[key.str()] = std::move(decision.firing);
+  }
+  if (enforceError) return ReconcileResult::error(std::move(*enforceError));
+  // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
+  if (decision.frozenWorkloads.empty()) {
+    if (auto result = removeBinding(namedBinding)) return *result;
+  }
+  if (!decision.freezeBySelector) {
+    if (auto result = removeBinding(selectorBinding)) return *result;
   }
   return ReconcileResult::done();
 }

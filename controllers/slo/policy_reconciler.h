@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "controllers/slo/policy_types.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -31,9 +32,15 @@ inline const kube::ResourceRef kAdmissionBindings{"admissionregistration.k8s.io"
 
 // The one admission policy every freeze binding points at.
 inline constexpr char kFreezeAdmissionPolicy[] = "relops.dev-freeze";
-// Labels on a binding: which ErrorBudgetPolicy it enforces.
+// Labels on a binding: which ErrorBudgetPolicy it enforces. The name may be longer than a
+// label value can be, so the label is a hash and the name is an annotation.
 inline constexpr char kPolicyNamespaceLabel[] = "relops.dev/policy-namespace";
-inline constexpr char kPolicyNameLabel[] = "relops.dev/policy-name";
+inline constexpr char kPolicyHashLabel[] = "relops.dev/policy-hash";
+inline constexpr char kPolicyNameAnnotation[] = "relops.dev/policy-name";
+
+// A policy's freeze has up to two bindings: the workloads it names, and — when more are
+// selected than kMaxNamedWorkloads — whatever its workloadSelector selects.
+enum class FreezeBindingKind { kNamed, kBySelector };
 
 // The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) relops applies.
 nlohmann::json freezeAdmissionPolicy();
@@ -41,7 +48,13 @@ nlohmann::json freezeAdmissionPolicy();
 // namespace. Its name is derived from the policy's and is at most 253 characters.
 nlohmann::json freezeBinding(const std::string& namespace_, const std::string& policy,
                              const std::vector<std::string>& workloads);
-std::string freezeBindingName(const std::string& namespace_, const std::string& policy);
+// The binding that freezes by label: the policy's workloadSelector as its objectSelector.
+nlohmann::json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
+                                     const LabelSelector& workloadSelector);
+std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
+                              FreezeBindingKind kind = FreezeBindingKind::kNamed);
+// The value of kPolicyHashLabel: 40 hex digits of SHA-256 of namespace/policy.
+std::string policyLabelValue(const std::string& namespace_, const std::string& policy);
 
 class PolicyReconciler final : public runtime::Reconciler {
  public:

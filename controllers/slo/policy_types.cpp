@@ -174,9 +174,15 @@ base::Result<PolicySpec> parsePolicySpec(const nlohmann::json& specJson) {
     }
     result.rules.push_back(std::move(rule));
   }
+  // The key used to be configurable; any key but the fixed one would let a tenant exempt
+  // a change with an annotation they set anyway (the CRD refuses it too).
   std::optional<std::string> exempt;
   RELOPS_ASSIGN(exempt, spec.optionalString("exemptAnnotation", 317));
-  if (exempt) result.exemptAnnotation = *exempt;
+  if (exempt && *exempt != kExemptAnnotation) {
+    return fieldError(spec.child("exemptAnnotation"), "the exemption annotation is fixed to " +
+                                                          std::string(kExemptAnnotation) +
+                                                          "; remove the field");
+  }
   return result;
 }
 
@@ -213,7 +219,10 @@ base::Result<ErrorBudgetPolicy> parsePolicy(const nlohmann::json& object) {
       std::optional<std::string> remaining;
       RELOPS_ASSIGN(remaining, item.optionalString("budgetRemaining", 16));
       freeze.budgetRemaining = remaining.value_or("");
-      RELOPS_ASSIGN(freeze.workloads, item.stringList("workloads", 64, 300));
+      RELOPS_ASSIGN(freeze.workloads, item.stringList("workloads", kMaxNamedWorkloads, 300));
+      std::optional<bool> bySelector;
+      RELOPS_ASSIGN(bySelector, item.optionalBool("bySelector"));
+      freeze.bySelector = bySelector.value_or(false);
       policy.status.activeFreezes.push_back(std::move(freeze));
     }
   }
@@ -221,8 +230,7 @@ base::Result<ErrorBudgetPolicy> parsePolicy(const nlohmann::json& object) {
 }
 
 nlohmann::json policySpecJson(const PolicySpec& spec) {
-  json out = {{"sloSelector", selectorJson(spec.sloSelector)},
-              {"exemptAnnotation", spec.exemptAnnotation}};
+  json out = {{"sloSelector", selectorJson(spec.sloSelector)}};
   if (spec.workloadSelector) out["workloadSelector"] = selectorJson(*spec.workloadSelector);
   json rules = json::array();
   for (const PolicyRule& rule : spec.rules) {
@@ -250,6 +258,7 @@ nlohmann::json policyStatusJson(const PolicyStatus& status) {
       json item = {{"slo", freeze.slo}, {"rule", freeze.rule}, {"since", freeze.since}};
       if (!freeze.budgetRemaining.empty()) item["budgetRemaining"] = freeze.budgetRemaining;
       if (!freeze.workloads.empty()) item["workloads"] = freeze.workloads;
+      if (freeze.bySelector) item["bySelector"] = true;
       list.push_back(std::move(item));
     }
     out["activeFreezes"] = std::move(list);

@@ -15,7 +15,14 @@
 namespace relops::slo {
 
 inline constexpr std::string_view kPolicyKind = "ErrorBudgetPolicy";
-inline constexpr std::string_view kDefaultExemptAnnotation = "relops.dev/freeze-exempt";
+// The one annotation that exempts an object from a freeze. It is fixed, and it only counts
+// when whoever makes the change may `exempt` errorbudgetpolicies.relops.dev in that
+// namespace (checked by the API server in admission).
+inline constexpr std::string_view kExemptAnnotation = "relops.dev/freeze-exempt";
+inline constexpr std::string_view kExemptVerb = "exempt";
+// How many workloads a freeze lists by name (status, binding); a larger selection is frozen
+// by the policy's workloadSelector instead.
+inline constexpr size_t kMaxNamedWorkloads = 64;
 
 struct LabelSelectorRequirement {
   std::string key;
@@ -46,7 +53,6 @@ struct PolicySpec {
   LabelSelector sloSelector;
   std::optional<LabelSelector> workloadSelector;
   std::vector<PolicyRule> rules;
-  std::string exemptAnnotation = std::string(kDefaultExemptAnnotation);
 };
 
 struct ActiveFreeze {
@@ -55,6 +61,9 @@ struct ActiveFreeze {
   std::string since;  // RFC 3339
   std::string budgetRemaining;
   std::vector<std::string> workloads;  // kind/name
+  // More than kMaxNamedWorkloads selected: everything the workloadSelector selects is
+  // frozen (by label), and `workloads` lists only the workload indicator's target.
+  bool bySelector = false;
   friend bool operator==(const ActiveFreeze&, const ActiveFreeze&) = default;
 };
 

@@ -1,5 +1,7 @@
 #include "controllers/slo/prometheus.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -110,6 +112,18 @@ base::Result<std::vector<PromSample>> parseQueryResponse(const json& response) {
 }
 
 base::Result<std::unique_ptr<PrometheusApi>> connectPrometheus(const PrometheusOptions& options) {
+  // Refused at startup rather than per request: the URL and the token file are fixed for
+  // the process, so the mistake is known before anything is sent.
+  std::string scheme = options.url.substr(0, options.url.find(':'));
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (!options.bearerTokenFile.empty() && scheme != "https" && !options.allowHttpBearerToken) {
+    return Error(ErrorKind::kConfig,
+                 "--prometheus-bearer-token-file is set but --prometheus-url " + options.url +
+                     " is not https://: the token would be sent unencrypted. Use an https:// "
+                     "URL, or pass --prometheus-allow-http-bearer-token if the path to "
+                     "Prometheus is trusted (a sidecar or loopback)");
+  }
   kube::ClientConfig config;
   config.server = options.url;
   while (config.server.ends_with('/')) config.server.pop_back();

@@ -34,10 +34,14 @@ struct PrometheusOptions {
   std::string bearerTokenFile;
   std::string caFile;
   bool insecureSkipTlsVerify = false;
+  // A bearer token goes over plain http:// only when this is set
+  // (--prometheus-allow-http-bearer-token): anyone on the path could read and replay it.
+  bool allowHttpBearerToken = false;
   std::chrono::seconds timeout{30};
 };
 
-// Fails (kConfig) when the URL or CA cannot be used; it does not contact Prometheus.
+// Fails (kConfig) when the URL or CA cannot be used, or when a bearer token would be sent
+// over plain http:// without allowHttpBearerToken; it does not contact Prometheus.
 base::Result<std::unique_ptr<PrometheusApi>> connectPrometheus(const PrometheusOptions& options);
 
 // Parses an instant-query response body ({"status": "success", "data": {...}}): a

@@ -43,7 +43,11 @@ std::map<std::string, std::string> alertLabels(const ServiceLevelObjective& slo,
   labels["slo"] = slo.metadata.name;
   labels["service"] = slo.spec.service;
   labels["severity"] = severity;
-  if (slo.spec.onCallRef) labels["oncall_rotation"] = *slo.spec.onCallRef;
+  // onCallRef resolves in the SLO's namespace: the label names the rotation there, so a
+  // route cannot confuse it with another namespace's rotation of the same name.
+  if (slo.spec.onCallRef) {
+    labels["oncall_rotation"] = slo.metadata.namespace_ + "/" + *slo.spec.onCallRef;
+  }
   return labels;
 }
 
@@ -228,6 +232,22 @@ base::Result<GeneratedRules> generateRules(const ServiceLevelObjective& slo) {
   }
   generated.groups.push_back(std::move(group));
   return generated;
+}
+
+ServiceLevelObjective confinedToNamespace(const ServiceLevelObjective& slo) {
+  ServiceLevelObjective confined = slo;
+  auto confine = [&](Selector& selector) {
+    selector = selector.withEnforcedMatcher(kNamespaceLabel, slo.metadata.namespace_);
+  };
+  if (auto* ratio = std::get_if<RatioIndicator>(&confined.spec.indicator)) {
+    if (ratio->errors) confine(*ratio->errors);
+    if (ratio->good) confine(*ratio->good);
+    confine(ratio->total);
+  } else if (auto* latency = std::get_if<LatencyIndicator>(&confined.spec.indicator)) {
+    confine(latency->bucket);
+    confine(latency->total);
+  }
+  return confined;
 }
 
 StatusQueries statusQueries(const ServiceLevelObjective& slo) {

@@ -84,6 +84,16 @@ std::string recordedSeriesMatchers(const ServiceLevelObjective& slo);
 
 base::Result<GeneratedRules> generateRules(const ServiceLevelObjective& slo);
 
+// The label every indicator selector is confined by (prometheus-operator's
+// enforcedNamespaceLabel): a tenant's SLO reads only its own namespace's series.
+inline constexpr std::string_view kNamespaceLabel = "namespace";
+
+// A copy of `slo` whose indicator selectors all carry namespace="<its namespace>", any
+// namespace matcher written in the spec replaced. Applied before rules are generated and
+// before Prometheus is asked anything; left out only when the operator runs with
+// --slo-namespace-label=false (single-tenant clusters).
+ServiceLevelObjective confinedToNamespace(const ServiceLevelObjective& slo);
+
 // Instant queries the status updater runs against Prometheus; all read recorded series.
 struct StatusQueries {
   std::string errorRatio;   // over the SLO window

@@ -135,4 +135,18 @@ Selector Selector::withMatcher(LabelMatcher matcher) const {
   return copy;
 }
 
+Selector Selector::withEnforcedMatcher(std::string_view label, std::string_view value) const {
+  Selector copy = *this;
+  std::erase_if(copy.matchers_, [&](const LabelMatcher& matcher) { return matcher.name == label; });
+  // Label values are written between double quotes: escape what would end or break them.
+  std::string quoted;
+  for (char c : value) {
+    if (c == '\\' || c == '"') quoted += '\\';
+    quoted += c;
+  }
+  copy.matchers_.push_back({std::string(label), "=", std::move(quoted)});
+  copy.text_ = copy.promql();
+  return copy;
+}
+
 }  // namespace relops::slo

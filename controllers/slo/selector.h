@@ -35,6 +35,12 @@ class Selector {
   // A copy with one more matcher, such as le="0.5" on a histogram bucket.
   Selector withMatcher(LabelMatcher matcher) const;
 
+  // A copy whose only matcher on `label` is label="value": every matcher already on that
+  // label (=, !=, =~, !~) is dropped first. prometheus-operator's enforcedNamespaceLabel
+  // (prom-label-proxy's enforcer) does the same, so a selector naming another namespace
+  // is confined, not refused.
+  Selector withEnforcedMatcher(std::string_view label, std::string_view value) const;
+
  private:
   std::string metric_;
   std::vector<LabelMatcher> matchers_;

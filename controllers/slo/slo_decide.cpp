@@ -267,6 +267,31 @@ void addRuleWarningEvent(const SloObserved& observed, const json& before, SloDec
       {"Warning", std::string(kEventIneffectiveAlerts), "rules applied, but " + warnings});
 }
 
+// onCallRef names a rotation in the SLO's own namespace, never elsewhere.
+void decideOnCall(const ServiceLevelObjective& slo, const SloObserved& observed, const json& before,
+                  SloDecision& decision, TimePoint now) {
+  json& status = decision.status;
+  if (!slo.spec.onCallRef || !observed.onCallRotationFound) {
+    runtime::removeCondition(status["conditions"], kConditionOnCallRotationResolved);
+    return;
+  }
+  const std::string reference = slo.metadata.namespace_ + "/" + *slo.spec.onCallRef;
+  if (*observed.onCallRotationFound) {
+    runtime::setStatusCondition(
+        status, kConditionOnCallRotationResolved, cs::kTrue, kReasonOnCallRotationFound,
+        "alerts carry oncall_rotation=" + reference, observed.generation, now);
+    return;
+  }
+  const std::string message = "OnCallRotation " + reference +
+                              " does not exist: onCallRef resolves in the SLO's own namespace; "
+                              "alerts carry no oncall_rotation label until it does";
+  runtime::setStatusCondition(status, kConditionOnCallRotationResolved, cs::kFalse,
+                              kReasonOnCallRotationNotFound, message, observed.generation, now);
+  if (conditionReason(before, kConditionOnCallRotationResolved) != kReasonOnCallRotationNotFound) {
+    decision.events.push_back({"Warning", std::string(kReasonOnCallRotationNotFound), message});
+  }
+}
+
 }  // namespace
 
 SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& observed,
@@ -291,6 +316,7 @@ SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& obser
     if (!observed.ruleWarnings.empty()) message += "; " + joined(observed.ruleWarnings);
     runtime::markReady(status, generation, kReasonRulesApplied, message, now);
   }
+  decideOnCall(slo, observed, before, decision, now);
   finish(before, decision);
   addRuleWarningEvent(observed, before, decision);
   return decision;

@@ -12,6 +12,11 @@
 //   BudgetExhausted  True when no error budget is left (remaining <= 0).
 //   BurnRateHigh     True while a burn-rate row fires (long AND short window above its
 //                    threshold), as the generated alert does.
+//   OnCallRotationResolved  with an onCallRef only: True when the OnCallRotation exists in
+//                    the SLO's own namespace (alerts carry oncall_rotation=<ns>/<name>),
+//                    False (OnCallRotationNotFound, one Warning) when it does not — the
+//                    label is then left out rather than routed to a rotation of that name
+//                    elsewhere.
 // Events, only on transitions: BudgetExhausted, BudgetRecovered, BurnRateHigh, and the
 // reason of a new Stalled condition.
 //
@@ -38,6 +43,9 @@ namespace relops::slo {
 
 inline constexpr std::string_view kConditionBudgetExhausted = "BudgetExhausted";
 inline constexpr std::string_view kConditionBurnRateHigh = "BurnRateHigh";
+inline constexpr std::string_view kConditionOnCallRotationResolved = "OnCallRotationResolved";
+inline constexpr std::string_view kReasonOnCallRotationFound = "OnCallRotationFound";
+inline constexpr std::string_view kReasonOnCallRotationNotFound = "OnCallRotationNotFound";
 inline constexpr std::string_view kReasonBudgetEvaluated = "BudgetEvaluated";
 inline constexpr std::string_view kReasonRulesApplied = "RulesApplied";
 inline constexpr std::string_view kReasonWaitingForData = "WaitingForData";
@@ -81,6 +89,8 @@ struct SloObserved {
   bool prometheusConfigured = false;
   std::optional<PrometheusReading> prometheus;
   std::optional<WorkloadReading> workload;
+  // With an onCallRef: whether that OnCallRotation exists in the SLO's namespace.
+  std::optional<bool> onCallRotationFound;
   // How long "no data" is waiting for Prometheus's first rule evaluation, not a fault.
   std::chrono::seconds noDataGrace{600};
 };

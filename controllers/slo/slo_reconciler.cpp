@@ -150,6 +150,27 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
       controller.watches(*informer, map);
     }
   }
+  // A rotation created or deleted reaches the SLOs of its namespace that name it.
+  runtime::Manager* managerPtr = &manager;
+  auto byOnCallRef = [managerPtr](const json& rotation) {
+    std::vector<kube::ObjectKey> keys;
+    const json& metadata = rotation["metadata"];
+    const std::string namespace_ = metadata.value("namespace", "");
+    const std::string name = metadata.value("name", "");
+    static const json::json_pointer kOnCallRef("/spec/onCallRef/name");
+    for (const runtime::ObjectPtr& object :
+         managerPtr->cachedList(kServiceLevelObjectives, namespace_)) {
+      if (!object->contains(kOnCallRef) || !object->at(kOnCallRef).is_string() ||
+          object->at(kOnCallRef).get<std::string>() != name) {
+        continue;
+      }
+      keys.push_back({namespace_, (*object)["metadata"].value("name", "")});
+    }
+    return keys;
+  };
+  for (runtime::Informer* informer : manager.informers(kSloOnCallRotations)) {
+    controller.watches(*informer, byOnCallRef);
+  }
 }
 
 std::chrono::nanoseconds SloReconciler::untilNextRefresh(const kube::ObjectKey& key) const {
@@ -227,11 +248,18 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     if (auto result = act(decision)) return *result;
     return ReconcileResult::done();
   }
-  const ServiceLevelObjective& slo = *parsed;
+  // Everything below — rules, the validation query, the status query — sees only the
+  // confined selectors: a tenant's PromQL never reads another namespace's series.
+  const ServiceLevelObjective slo =
+      options_.namespaceLabel ? confinedToNamespace(*parsed) : std::move(*parsed);
   SloObserved observed;
   observed.generation = generation;
   observed.status = storedStatus;
   observed.noDataGrace = options_.noDataGrace;
+  if (slo.spec.onCallRef) {
+    observed.onCallRotationFound =
+        manager_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
+  }
 
   if (const auto* workload = std::get_if<WorkloadIndicator>(&slo.spec.indicator)) {
     const kube::ResourceRef& resource = workloadResource(workload->kind);
@@ -277,10 +305,14 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   }
 
   // Rules.
-  auto rules = generateRules(slo);
+  // A rotation that does not exist in this namespace is not routed to (the condition
+  // says why), rather than copied into a label some route may match elsewhere.
+  ServiceLevelObjective forRules = slo;
+  if (observed.onCallRotationFound == false) forRules.spec.onCallRef.reset();
+  auto rules = generateRules(forRules);
   auto child = rules.ok() ? (options_.output == RuleOutput::kPrometheusRule
-                                 ? prometheusRuleJson(slo, *rules, {options_.ruleLabels})
-                                 : ruleConfigMapJson(slo, *rules, {options_.ruleLabels}))
+                                 ? prometheusRuleJson(forRules, *rules, {options_.ruleLabels})
+                                 : ruleConfigMapJson(forRules, *rules, {options_.ruleLabels}))
                           : base::Result<nlohmann::ordered_json>(rules.error());
   if (!child.ok()) {
     const SloDecision decision =

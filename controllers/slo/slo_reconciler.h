@@ -32,6 +32,9 @@ inline const kube::ResourceRef kPrometheusRules{"monitoring.coreos.com", "v1", "
 inline const kube::ResourceRef kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};
 inline const kube::ResourceRef kDeployments{"apps", "v1", "deployments", "Deployment", true};
 inline const kube::ResourceRef kStatefulSets{"apps", "v1", "statefulsets", "StatefulSet", true};
+// Read only: an SLO's onCallRef names one in its own namespace.
+inline const kube::ResourceRef kSloOnCallRotations{"relops.dev", "v1alpha1", "oncallrotations",
+                                                   "OnCallRotation", true};
 inline const kube::ResourceRef kDaemonSets{"apps", "v1", "daemonsets", "DaemonSet", true};
 
 // What relops labels its rule children with, and caches by.
@@ -45,6 +48,8 @@ struct SloControllerOptions {
   RuleOutput output = RuleOutput::kConfigMap;
   std::map<std::string, std::string> ruleLabels;
   std::chrono::seconds noDataGrace{600};
+  // Confine every indicator selector to the SLO's namespace (confinedToNamespace()).
+  bool namespaceLabel = true;
 };
 
 class SloReconciler final : public runtime::Reconciler {

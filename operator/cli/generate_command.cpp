@@ -37,7 +37,10 @@ constexpr std::string_view kUsage =
     "      --format     prometheusrule (default): monitoring.coreos.com/v1 PrometheusRule objects\n"
     "                   configmap: ConfigMaps holding a Prometheus rule file\n"
     "                   rulefile: one plain rule file (promtool check rules reads it)\n"
-    "  -l, --label      a label for the generated objects, e.g. role=alert-rules (repeatable)\n\n"
+    "  -l, --label      a label for the generated objects, e.g. role=alert-rules (repeatable)\n"
+    "      --slo-namespace-label=false\n"
+    "                   do not add namespace=\"<metadata.namespace>\" to every selector (as\n"
+    "                   `relops run` does by default); for single-tenant Prometheus only\n\n"
     "Exit codes: 0 generated, 1 invalid input (each error names the file and field), 64 usage.\n";
 
 enum class Format { kPrometheusRule, kConfigMap, kRuleFile };
@@ -47,6 +50,7 @@ struct Options {
   bool json = false;
   Format format = Format::kPrometheusRule;
   slo::OutputOptions output;
+  bool namespaceLabel = true;
 };
 
 struct Source {
@@ -112,6 +116,15 @@ std::string parseArgs(std::span<const std::string_view> args, Options& options) 
       if (equals == 0 || equals == std::string::npos)
         return "-l wants KEY=VALUE, not \"" + value + "\"";
       options.output.labels[value.substr(0, equals)] = value.substr(equals + 1);
+    } else if (isFlag(args[i], "--slo-namespace-label", "")) {
+      const std::string_view arg = args[i];
+      const std::string_view given =
+          arg == "--slo-namespace-label"
+              ? std::string_view("true")
+              : arg.substr(std::string_view("--slo-namespace-label=").size());
+      if (given != "true" && given != "false")
+        return "--slo-namespace-label must be true or false, not \"" + std::string(given) + "\"";
+      options.namespaceLabel = given == "true";
     } else {
       return "unexpected argument \"" + std::string(args[i]) + "\"";
     }
@@ -209,7 +222,9 @@ int generate(const Options& options, Streams streams) {
         ++errors;
         continue;
       }
-      slos.push_back(std::move(*parsed));
+      // The same confinement as in the cluster: the namespace is the object's own.
+      slos.push_back(options.namespaceLabel ? slo::confinedToNamespace(*parsed)
+                                            : std::move(*parsed));
     }
   }
   if (errors > 0) return kExitFailure;

@@ -262,9 +262,10 @@ def test_contradictions_fail_with_a_message(tmp_path: Path, values, message):
 def test_rbac_is_least_privilege(tmp_path: Path):
     docs = render(tmp_path, EVERY_TOGGLE)
     roles = [d for d in docs if d["kind"] in ("ClusterRole", "Role")]
-    # The operator's ClusterRole, view, edit, metrics-reader, the Lease Role, and with watchNamespaces one Role
-    # per watched namespace (what relops does inside it) instead of cluster-wide grants.
-    assert len(roles) == 7
+    # The operator's ClusterRole, view, edit, metrics-reader, freeze-exempt, the Lease Role, and
+    # with watchNamespaces one Role per watched namespace (what relops does inside it) instead of
+    # cluster-wide grants.
+    assert len(roles) == 8
     for namespace in EVERY_TOGGLE["controller"]["watchNamespaces"]:
         role = next(d for d in roles
                     if d["kind"] == "Role" and d["metadata"]["namespace"] == namespace)
@@ -294,6 +295,11 @@ def test_rbac_is_least_privilege(tmp_path: Path):
     assert writes["resources"] == [r for r in RELOPS_RESOURCES if r != "drdrillruns"]
     assert runs == {"apiGroups": ["relops.dev"], "resources": ["drdrillruns"],
                     "verbs": ["delete", "deletecollection"]}
+    # Freeze exemptions: one verb, granted per namespace by an admin, never aggregated.
+    exempt = find(docs, "ClusterRole", "relops-all-freeze-exempt")
+    assert exempt["rules"] == [{"apiGroups": ["relops.dev"], "resources": ["errorbudgetpolicies"],
+                                "verbs": ["exempt"]}]
+    assert not [k for k in exempt["metadata"]["labels"] if k.startswith("rbac.authorization")]
 
 
 def test_rbac_rules_name_their_controller():

@@ -393,8 +393,10 @@ POLICY_CASES = [
      "spec.rules[0].burnRateAbove", "burnRateAbove must be a factor above 0 and at most 1000"),
     ("burn-rate-window-words", rules({"name": "a", "burnRateAbove": "2", "burnRateWindow": "1hr"}),
      "spec.rules[0].burnRateWindow", "burnRateWindow must be a duration such as 1h"),
-    ("exempt-annotation-bad", spec_set(exemptAnnotation="not a key"), "spec.exemptAnnotation",
-     "exemptAnnotation must be an annotation key"),
+    # The key is fixed: any other (one the tenant sets anyway) would be a way around a freeze.
+    ("exempt-annotation-other-key",
+     spec_set(exemptAnnotation="deployment.kubernetes.io/revision"), "spec.exemptAnnotation",
+     "exemptAnnotation is fixed to relops.dev/freeze-exempt"),
 ]
 
 

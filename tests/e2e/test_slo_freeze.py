@@ -11,6 +11,7 @@ import textwrap
 import pytest
 
 from kube import Kubectl, KubectlError, wait_until
+from slo_support import events
 
 EXEMPT = "relops.dev/freeze-exempt"
 
@@ -59,11 +60,6 @@ def policy(namespace: str) -> str:
         """)
 
 
-def events(kubectl: Kubectl, namespace: str, reason: str) -> list[dict]:
-    items = kubectl.get("events.events.k8s.io", namespace=namespace)["items"]
-    return [e for e in items if e.get("reason") == reason]
-
-
 def binding_name(namespace: str) -> str:
     return f"relops.dev-freeze.{namespace}.tier1"
 
@@ -98,8 +94,8 @@ def test_spent_budget_freezes_rollouts_but_not_scaling_or_exempt_hotfixes(
     assert freeze["slo"] == "web-availability"
     assert freeze["workloads"] == ["Deployment/web"]
     assert float(freeze["budgetRemaining"]) < 0
-    # relops writes the status first (the admission policy reads it), then the
-    # binding; its Events are sent after that.
+    # relops applies the binding first, then writes the status that says Frozen (the
+    # admission policy reads it); its Events are sent after that.
     wait_until("the freeze binding", lambda: kubectl.exists(
         "validatingadmissionpolicybinding", binding_name(namespace)), timeout=30)
     wait_until("a Frozen Event", lambda: events(kubectl, namespace, "Frozen"), timeout=30)

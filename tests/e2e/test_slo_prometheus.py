@@ -19,7 +19,9 @@ recorded series, and its status must match the analytic values: budget remaining
 The burn-rate alert fires in Prometheus for `paging` and for nothing else. The same
 numbers come through a PrometheusRule when that CRD is installed. A selector Prometheus
 rejects (a bad regex, which the CRD cannot see) stalls the SLO with Prometheus's message,
-without relops retrying it in a loop.
+without relops retrying it in a loop. These tests run relops with --slo-namespace-label=false
+(the history has no namespace label); with relops's default, an SLO naming those series
+sees no data at all — they are not its namespace's.
 """
 
 from __future__ import annotations
@@ -186,8 +188,10 @@ def rfc3339(text: str) -> float:
 
 def start_relops(operators, prometheus: Prometheus, namespace: str, *flags: str):
     # One namespace: SLOs that other tests leave behind do not query this Prometheus.
+    # The backfilled history has no namespace label (a single-tenant Prometheus), so the
+    # namespace matcher relops adds by default is off here; test_tenant_slo.py covers it.
     op = operators("--prometheus-url", prometheus.url, "--slo-refresh-interval", REFRESH,
-                   "--watch-namespace", namespace, *flags)
+                   "--watch-namespace", namespace, "--slo-namespace-label=false", *flags)
     wait_until("relops ready", op.ready, timeout=60)
     return op
 
@@ -432,3 +436,37 @@ def test_query_prometheus_rejects_is_stalled_with_its_message_and_not_retried_ho
         f"{queries:.0f} queries in {period} s: relops retries a rejected query too often")
     assert events(kubectl, namespace, name, "InvalidQuery") == events_before
     assert stalled(), "the Stalled condition went away by itself"
+
+
+def test_an_slo_reads_only_its_own_namespaces_series(
+        kubectl: Kubectl, crds, namespace: str, operators, backfilled: Backfilled):
+    """relops's default: every selector is confined to the SLO's namespace. The backfilled
+    series carry no namespace label — they stand for another namespace's data — so an SLO
+    naming them, even with a namespace matcher of its own, gets rules and queries that see
+    nothing: its status never shows their SLI or budget."""
+    prometheus, traffic = backfilled.prometheus, backfilled.traffic["paging"]
+    name = "confined"
+    errors = traffic.errors_selector()[:-1] + ',namespace="elsewhere"}'
+    kubectl.apply(slo_manifest(namespace, name, traffic, errors=errors))
+    op = operators("--prometheus-url", prometheus.url, "--slo-refresh-interval", REFRESH,
+                   "--watch-namespace", namespace, "--rule-output", "configmap")
+    wait_until("relops ready", op.ready, timeout=60)
+    configmap = load_configmap_rules(kubectl, prometheus, namespace, name)
+    rule_file = configmap["data"][f"{name}.rules.yaml"]
+    assert "elsewhere" not in rule_file
+    assert f'job="{traffic.job}",namespace="{namespace}"' in rule_file
+
+    def waiting():
+        slo = kubectl.get("servicelevelobjective", name, namespace)
+        found = condition(slo, "Reconciling")
+        return slo if found and found["reason"] == "WaitingForData" else None
+
+    wait_until("Reconciling=WaitingForData", waiting, timeout=60)
+    # Three refreshes later the SLO still has no numbers: none of another namespace's.
+    deadline = time.monotonic() + 3 * 5
+    while time.monotonic() < deadline:
+        status = kubectl.get("servicelevelobjective", name, namespace).get("status", {})
+        assert "sli" not in status and "errorBudget" not in status, status
+        time.sleep(1)
+    assert prometheus.query(f'relops_slo:sli_error:ratio_rate5m{{slo="{name}"}}') == []
+    assert op.alive(), op.log()[-3000:]

@@ -137,7 +137,8 @@ TEST_F(GenerateCommand, UsageErrors) {
                                              {"-f", "x", "-o", "xml"},
                                              {"-f", "x", "--format", "sloth"},
                                              {"-f", "x", "--bogus"},
-                                             {"-f", "x", "-l", "novalue"}}) {
+                                             {"-f", "x", "-l", "novalue"},
+                                             {"-f", "x", "--slo-namespace-label=no"}}) {
     const CliRun result = generate(args);
     EXPECT_EQ(result.code, kExitUsage);
     EXPECT_THAT(result.err, HasSubstr("relops generate:"));
@@ -152,6 +153,29 @@ TEST_F(GenerateCommand, LabelsGoOnTheObjects) {
   EXPECT_EQ(result.code, kExitOk);
   EXPECT_THAT(result.out, HasSubstr("role: alert-rules"));
   EXPECT_THAT(result.out, Not(HasSubstr("ownerReferences")));
+}
+
+// As in the cluster: every selector is confined to metadata.namespace, unless turned off.
+TEST_F(GenerateCommand, SelectorsAreConfinedToTheObjectsNamespace) {
+  const std::string file = write("slo.yaml", R"(apiVersion: relops.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: web, namespace: team-a}
+spec:
+  service: web
+  objective: "99.9"
+  indicator:
+    ratio: {errors: 'reqs{namespace="team-b",code="500"}', total: 'reqs{namespace=~".+"}'}
+)");
+  const CliRun confined = generate({"-f", file, "--format", "rulefile"});
+  EXPECT_EQ(confined.code, kExitOk) << confined.err;
+  EXPECT_THAT(confined.out, HasSubstr(R"(reqs{code="500",namespace="team-a"}[5m])"));
+  EXPECT_THAT(confined.out, HasSubstr(R"(reqs{namespace="team-a"}[5m])"));
+  EXPECT_THAT(confined.out, Not(HasSubstr("team-b")));
+
+  const CliRun asWritten =
+      generate({"-f", file, "--format", "rulefile", "--slo-namespace-label=false"});
+  EXPECT_EQ(asWritten.code, kExitOk) << asWritten.err;
+  EXPECT_THAT(asWritten.out, HasSubstr(R"(reqs{namespace="team-b",code="500"}[5m])"));
 }
 
 }  // namespace

@@ -23,7 +23,6 @@ nlohmann::json examplePolicy() {
 TEST(PolicyTypes, ParsesTheExampleWithDefaults) {
   auto policy = parsePolicy(examplePolicy());
   ASSERT_TRUE(policy) << policy.error().describe();
-  EXPECT_EQ(policy->spec.exemptAnnotation, "relops.dev/freeze-exempt");
   ASSERT_EQ(policy->spec.rules.size(), 3u);
   EXPECT_TRUE(policy->spec.rules[1].freeze);
   EXPECT_EQ(policy->spec.rules[0].hysteresis.text(), "5");
@@ -36,7 +35,9 @@ TEST(PolicyTypes, RoundTrips) {
   ASSERT_TRUE(policy);
   policy->status.frozenCount = 1;
   policy->status.activeFreezes = {
-      {"checkout", "budget-exhausted", "2026-03-01T12:00:00Z", "-3.2", {"Deployment/checkout"}}};
+      {"checkout", "budget-exhausted", "2026-03-01T12:00:00Z", "-3.2", {"Deployment/checkout"}},
+      {"search", "budget-exhausted", "2026-03-01T12:00:00Z", "-1", {}, true}};
+  policy->status.frozenCount = 2;
   const nlohmann::json json = policyJson(*policy);
   auto again = parsePolicy(json);
   ASSERT_TRUE(again) << again.error().describe();

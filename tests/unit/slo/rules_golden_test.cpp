@@ -26,7 +26,8 @@ struct GoldenCase {
 };
 
 std::string render(const GoldenCase& c) {
-  const ServiceLevelObjective slo = c.builder.build();
+  // As `relops run` and `relops generate` produce them: confined to the SLO's namespace.
+  const ServiceLevelObjective slo = confinedToNamespace(c.builder.build());
   const auto rules = generateRules(slo);
   EXPECT_TRUE(rules);
   switch (c.form) {

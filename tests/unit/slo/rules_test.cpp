@@ -143,7 +143,8 @@ TEST(GenerateRules, RoutingLabelsAndAnnotations) {
                                            .alerting("labels", {{"team", "payments"}})
                                            .build());
   const Rule& alert = generated->groups[0].rules.back();
-  EXPECT_EQ(alert.labels.at("oncall_rotation"), "payments-primary");
+  // onCallRef resolves in the SLO's namespace: the label says which rotation, there.
+  EXPECT_EQ(alert.labels.at("oncall_rotation"), "shop/payments-primary");
   EXPECT_EQ(alert.labels.at("team"), "payments");
   EXPECT_EQ(alert.annotations.at("runbook_url"), "https://runbooks.example/x");
   EXPECT_THAT(alert.annotations.at("summary"), HasSubstr("shop/checkout"));

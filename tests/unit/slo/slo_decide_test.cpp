@@ -270,5 +270,43 @@ TEST(PrometheusResponse, VectorScalarAndErrors) {
   EXPECT_FALSE(bad.ok());
 }
 
+// onCallRef names a rotation in the SLO's own namespace: found, the condition says where
+// alerts route; missing, a condition with its reason and one Warning, not a silent copy.
+TEST(SloDecide, OnCallRefResolvesInTheSlosNamespace) {
+  const ServiceLevelObjective slo = SloBuilder().onCall("payments-primary").build();
+  struct Case {
+    const char* name;
+    std::optional<bool> found;
+    const char* status;
+    const char* reason;
+  };
+  const Case cases[] = {
+      {"found", true, "True", "OnCallRotationFound"},
+      {"missing", false, "False", "OnCallRotationNotFound"},
+  };
+  for (const Case& c : cases) {
+    SloObserved observed = prometheusObserved(0.0001, 1000);
+    observed.onCallRotationFound = c.found;
+    const SloDecision first = decideSlo(slo, observed, kNow);
+    EXPECT_EQ(condition(first.status, "OnCallRotationResolved", "status"), c.status) << c.name;
+    EXPECT_EQ(condition(first.status, "OnCallRotationResolved", "reason"), c.reason) << c.name;
+    const auto warnings = std::count_if(first.events.begin(), first.events.end(), [](auto& e) {
+      return e.reason == "OnCallRotationNotFound" && e.type == "Warning";
+    });
+    EXPECT_EQ(warnings, *c.found ? 0 : 1) << c.name;
+    if (!*c.found) {
+      EXPECT_THAT(condition(first.status, "OnCallRotationResolved", "message"),
+                  ::testing::HasSubstr("shop/payments-primary does not exist"));
+    }
+    // The next refresh sees the same: no second Warning.
+    observed.status = first.status;
+    const SloDecision second = decideSlo(slo, observed, kNow + std::chrono::minutes(1));
+    EXPECT_THAT(second.events, IsEmpty()) << c.name;
+  }
+  // Without an onCallRef there is no such condition.
+  const SloDecision none = decideSlo(SloBuilder().build(), prometheusObserved(0.0001, 1000), kNow);
+  EXPECT_EQ(condition(none.status, "OnCallRotationResolved", "status"), "");
+}
+
 }  // namespace
 }  // namespace relops::slo
