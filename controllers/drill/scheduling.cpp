@@ -1,6 +1,6 @@
 #include "controllers/drill/scheduling.h"
 
-#include <openssl/evp.h>
+#include "operator/base/digest.h"
 
 namespace relops::drill {
 
@@ -26,37 +26,23 @@ std::string scheduledRunName(std::string_view drill, Instant scheduled) {
   return std::string(drill) + "-" + std::to_string(minutes.count());
 }
 
-std::string sha256Hex(std::string_view text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * length);
-  for (unsigned int i = 0; i < length; ++i) {
-    out += kHex[digest[i] >> 4];
-    out += kHex[digest[i] & 0xf];
-  }
-  return out;
-}
-
 std::string runNowRunName(std::string_view drill, std::string_view token) {
   std::string key(drill);
   key += '\n';
   key += token;
-  return std::string(drill.substr(0, 42)) + "-now-" + sha256Hex(key).substr(0, 16);
+  return std::string(drill.substr(0, 42)) + "-now-" + base::sha256Hex(key).substr(0, 16);
 }
 
 std::string sandboxNamespaceName(std::string_view runNamespace, std::string_view run) {
   std::string key(runNamespace);
   key += '/';
   key += run;
-  return "relops-sandbox-" + sha256Hex(key).substr(0, 48);
+  return "relops-sandbox-" + base::sha256Hex(key).substr(0, 48);
 }
 
 std::string jobNameFor(std::string_view run) {
   if (run.size() <= 63) return std::string(run);
-  return std::string(run.substr(0, 52)) + "-" + sha256Hex(run).substr(0, 10);
+  return std::string(run.substr(0, 52)) + "-" + base::sha256Hex(run).substr(0, 10);
 }
 
 }  // namespace relops::drill

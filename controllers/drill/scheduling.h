@@ -51,8 +51,4 @@ std::string sandboxNamespaceName(std::string_view runNamespace, std::string_view
 // 63 characters, else a prefix and 10 hex of its SHA-256.
 std::string jobNameFor(std::string_view run);
 
-// SHA-256 of `text`, 64 lowercase hex digits: names built from user input
-// carry (a prefix of) it, stable across processes and versions.
-std::string sha256Hex(std::string_view text);
-
 }  // namespace relops::drill

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "controllers/oncall/oncall_reconciler.h"
+#include "operator/base/digest.h"
 #include "operator/runtime/manager.h"
 #include "operator/server/tls.h"
 
@@ -68,8 +69,8 @@ base::Result<FeedKey> FeedKey::fromSecret(std::string secret) {
 
 std::string FeedKey::token(const kube::ObjectKey& rotation, std::string_view uid) const {
   // '/' occurs in none of the three, so the message is unambiguous.
-  return server::hmacSha256Hex(secret_,
-                               rotation.namespace_ + "/" + rotation.name + "/" + std::string(uid));
+  return base::hmacSha256Hex(secret_,
+                             rotation.namespace_ + "/" + rotation.name + "/" + std::string(uid));
 }
 
 std::string feedPath(const kube::ObjectKey& rotation, std::string_view token) {

@@ -8,9 +8,6 @@
 
 namespace relops::slo {
 
-// Lowercase hex SHA-256 of `text` (64 characters).
-std::string sha256Hex(std::string_view text);
-
 // `name` when it is at most `maxLength` characters; otherwise its prefix, cut so that it
 // ends in [a-z0-9], then "-" and the first `hashLength` hex digits of sha256(`identity`).
 // A valid DNS subdomain (or label) stays one; `maxLength` must exceed `hashLength` + 1.

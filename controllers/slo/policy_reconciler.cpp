@@ -9,6 +9,7 @@
 #include "controllers/slo/policy_types.h"
 #include "controllers/slo/slo_reconciler.h"
 #include "controllers/slo/slo_types.h"
+#include "operator/base/digest.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/conditions.h"
 #include "operator/runtime/event_recorder.h"
@@ -173,7 +174,7 @@ std::string freezeBindingName(const std::string& namespace_, const std::string& 
 
 std::string policyLabelValue(const std::string& namespace_, const std::string& policy) {
   // A label value is at most 63 characters: a hash of the policy's key, always valid.
-  return sha256Hex(namespace_ + "/" + policy).substr(0, 40);
+  return base::sha256Hex(namespace_ + "/" + policy).substr(0, 40);
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #include <iterator>
 #include <utility>
 
+#include "operator/base/digest.h"
 #include "operator/server/tls.h"
 
 namespace relops::server {
@@ -66,7 +67,7 @@ CachingAccessReviewer::CachingAccessReviewer(AccessReviewer& inner, const base::
 
 base::Result<std::optional<UserInfo>> CachingAccessReviewer::authenticate(
     const std::string& token) {
-  const std::string key = sha256Hex(token);
+  const std::string key = base::sha256Hex(token);
   {
     std::lock_guard lock(mutex_);
     if (auto cached = tokens_.get(key, clock_.steadyNow())) return *cached;
@@ -82,7 +83,7 @@ base::Result<std::optional<UserInfo>> CachingAccessReviewer::authenticate(
 
 base::Result<bool> CachingAccessReviewer::authorize(const UserInfo& user,
                                                     const AccessAttributes& attributes) {
-  const std::string key = sha256Hex(userKey(user) + '\x1e' + attributes.key());
+  const std::string key = base::sha256Hex(userKey(user) + '\x1e' + attributes.key());
   {
     std::lock_guard lock(mutex_);
     if (auto cached = decisions_.get(key, clock_.steadyNow())) return *cached;

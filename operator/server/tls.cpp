@@ -1,7 +1,6 @@
 #include "operator/server/tls.h"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509.h>
@@ -21,17 +20,6 @@ base::Error configError(std::string message) {
 
 base::Error internalError(std::string message) {
   return base::Error(base::ErrorKind::kInternal, std::move(message));
-}
-
-std::string toHex(const unsigned char* data, size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(size * 2);
-  for (size_t i = 0; i < size; ++i) {
-    out.push_back(kDigits[data[i] >> 4]);
-    out.push_back(kDigits[data[i] & 0x0f]);
-  }
-  return out;
 }
 
 std::optional<std::string> readFile(const std::string& path) {
@@ -139,21 +127,6 @@ base::Result<TlsCertificate> generateSelfSignedCertificate(const std::vector<std
   out.certificatePem = bioText(certBio.get());
   out.privateKeyPem = bioText(keyBio.get());
   return out;
-}
-
-std::string sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return toHex(digest, size);
-}
-
-std::string hmacSha256Hex(std::string_view key, std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest, &size);
-  return toHex(digest, size);
 }
 
 }  // namespace relops::server

@@ -27,9 +27,4 @@ base::Result<TlsCertificate> generateSelfSignedCertificate(
     const std::vector<std::string>& hosts,
     std::chrono::hours validity = std::chrono::hours(24 * 365));
 
-// The SHA-256 of `data` as lowercase hex.
-std::string sha256Hex(std::string_view data);
-// HMAC-SHA256 of `data` under `key`, as lowercase hex.
-std::string hmacSha256Hex(std::string_view key, std::string_view data);
-
 }  // namespace relops::server

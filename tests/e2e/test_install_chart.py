@@ -80,8 +80,9 @@ def test_defaults_render_the_operator(tmp_path: Path):
     kinds = sorted(d["kind"] for d in docs)
     assert kinds == sorted(
         ["CustomResourceDefinition"] * len(list(CRDS.glob("*.yaml"))) +
-        ["ServiceAccount", "ClusterRole", "ClusterRole", "ClusterRole", "ClusterRole",
-         "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"])
+        # ClusterRoles: the operator's, view, edit, metrics-reader, freeze-exempt.
+        ["ServiceAccount"] + ["ClusterRole"] * 5 +
+        ["ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"])
     deployment = find(docs, "Deployment")
     spec = deployment["spec"]
     pod = spec["template"]["spec"]

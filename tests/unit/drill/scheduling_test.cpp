@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "controllers/drill/drill_types.h"
+#include "operator/base/digest.h"
 
 namespace relops::drill {
 namespace {
@@ -99,13 +100,15 @@ TEST(RunNames, RunNowNamesAreStablePerToken) {
   EXPECT_NE(runNowRunName("d", "ticket-42"), runNowRunName("d", "ticket-43"));
   EXPECT_EQ(runNowRunName("d", "ticket-42").rfind("d-now-", 0), 0u);
   // SHA-256 (FIPS 180-4 test vectors), pinned: a name must not change between versions.
-  EXPECT_EQ(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(base::sha256Hex(""),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(base::sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // 16 hex digits of the hash, not a 24-bit one: colliding with a chosen run name means a
   // 2^64 search.
   const std::string name = runNowRunName("d", "ticket-42");
   EXPECT_EQ(name.size(), std::string("d-now-").size() + 16);
-  EXPECT_EQ(name.substr(6), sha256Hex("d\nticket-42").substr(0, 16));
+  EXPECT_EQ(name.substr(6), base::sha256Hex("d\nticket-42").substr(0, 16));
   // Two drills cut to the same prefix still get different run-now names.
   const std::string a(52, 'a');
   EXPECT_NE(runNowRunName(a + "", "t"), runNowRunName(a.substr(0, 51) + "b", "t"));
@@ -116,7 +119,8 @@ TEST(RunNames, SandboxDiffersPerNamespaceAndRun) {
                                  sandboxNamespaceName("a", "x-2")};
   EXPECT_EQ(names.size(), 3u);
   EXPECT_EQ(sandboxNamespaceName("a", "x-1").rfind("relops-sandbox-", 0), 0u);
-  EXPECT_EQ(sandboxNamespaceName("a", "x-1"), "relops-sandbox-" + sha256Hex("a/x-1").substr(0, 48));
+  EXPECT_EQ(sandboxNamespaceName("a", "x-1"),
+            "relops-sandbox-" + base::sha256Hex("a/x-1").substr(0, 48));
   EXPECT_EQ(sandboxNamespaceName("a", "x-1").size(), 63u);
 }
 

@@ -14,6 +14,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "operator/base/digest.h"
 #include "operator/runtime/metrics.h"
 #include "operator/server/certificate_watcher.h"
 #include "operator/server/http_server.h"
@@ -186,8 +187,9 @@ TEST(Tls, ReloadingAPlainServerIsAConfigError) {
 
 TEST(Hashes, Sha256AndHmacKnownAnswers) {
   // FIPS 180-2 and RFC 4231 test case 2.
-  EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(hmacSha256Hex("Jefe", "what do ya want for nothing?"),
+  EXPECT_EQ(base::sha256Hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  EXPECT_EQ(base::hmacSha256Hex("Jefe", "what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
