@@ -118,7 +118,8 @@ for _ in $(seq 1 20); do  # the API server sees a new binding within a second or
 done
 echo "\$ kubectl -n demo scale deployment/web --replicas=3"
 kubectl -n demo scale deployment/web --replicas=3
-echo "(a hotfix passes with: kubectl -n demo annotate deployment/web relops.dev/freeze-exempt=<ticket>)"
+echo "(a hotfix passes for whoever may exempt errorbudgetpolicies in demo, a cluster admin here:"
+echo " kubectl -n demo annotate deployment/web relops.dev/freeze-exempt=<ticket>)"
 
 step "A DRDrill: a restore check run now, its RTO measured against the objective"
 kubectl apply -f - <<'YAML'
