@@ -71,6 +71,19 @@ bool workloadReady(const json& object) {
   return conditionTrue(object, "Available") && ready >= 1;
 }
 
+// When a ready workload became ready, from its status: a Deployment's Available condition's
+// lastTransitionTime; nullopt when the status does not say (a StatefulSet has no such
+// condition).
+std::optional<Instant> readySince(const json& object) {
+  if (object.value("kind", "") == "StatefulSet") return std::nullopt;
+  const json* available = findCondition(object, "Available");
+  if (available == nullptr || !available->contains("lastTransitionTime") ||
+      !(*available)["lastTransitionTime"].is_string()) {
+    return std::nullopt;
+  }
+  return parseTime((*available)["lastTransitionTime"].get<std::string>());
+}
+
 // A Service has a ready endpoint (EndpointSlice conditions.ready; absent means ready).
 bool serviceReady(const std::vector<json>& slices) {
   for (const json& slice : slices) {
@@ -763,7 +776,20 @@ class RunMachine {
       }
     }
     if (waiting.empty()) {
-      recovered(now_);
+      // The RTO comes from the status timestamps (the Restore's completion, each workload's
+      // Available transition), not from when the backing-off poll looked; when one is
+      // missing, from now.
+      std::optional<Instant> at =
+          observed_.restore ? metaTime(*observed_.restore, "completionTimestamp") : std::nullopt;
+      for (const json& workload : observed_.sandboxWorkloads) {
+        const std::optional<Instant> since = readySince(workload);
+        if (!since || !at) {
+          at.reset();
+          break;
+        }
+        at = std::max(*at, *since);
+      }
+      recovered(at ? std::clamp(*at, *s.startTime, now_) : now_);
       return enterCleanup();
     }
     std::string list;

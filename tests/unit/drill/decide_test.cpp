@@ -1228,5 +1228,55 @@ TEST(DecideRun, AWaitingRunPollsAfterAsLongAsItHasWaitedUpToThirtySeconds) {
   }
 }
 
+TEST(DecideRun, ARestoresRtoComesFromStatusTimestampsNotFromThePoll) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);  // started 14:00:00
+  auto availableAt = [](const char* name, const char* at) {
+    json d = deployment(name, 1, 1, true);
+    d["status"]["conditions"][0]["lastTransitionTime"] = at;
+    return d;
+  };
+  struct Case {
+    const char* name;
+    json restoreCompleted;  // status.completionTimestamp, or null
+    std::vector<json> workloads;
+    int64_t rtoSeconds;
+  };
+  const json statefulSet = {{"kind", "StatefulSet"},
+                            {"metadata", {{"name", "db"}}},
+                            {"spec", {{"replicas", 1}}},
+                            {"status", {{"readyReplicas", 1}}}};
+  for (const Case& c :
+       {Case{"the last workload ready",
+             "2026-03-10T14:00:04Z",
+             {availableAt("a", "2026-03-10T14:00:06Z"), availableAt("b", "2026-03-10T14:00:09Z")},
+             9},
+        Case{"ready before the restore completed",
+             "2026-03-10T14:00:07Z",
+             {availableAt("a", "2026-03-10T14:00:05Z")},
+             7},
+        Case{"never before the start",
+             "2026-03-10T13:59:00Z",
+             {availableAt("a", "2026-03-10T13:00:00Z")},
+             0},
+        Case{"no timestamp on a StatefulSet: now",
+             "2026-03-10T14:00:04Z",
+             {availableAt("a", "2026-03-10T14:00:06Z"), statefulSet},
+             30},
+        Case{"no completion on the Restore: now",
+             nullptr,
+             {availableAt("a", "2026-03-10T14:00:06Z")},
+             30}}) {
+    RunObserved at = observed;
+    at.restore = json{{"status", {{"phase", "Completed"}}}};
+    if (!c.restoreCompleted.is_null()) {
+      (*at.restore)["status"]["completionTimestamp"] = c.restoreCompleted;
+    }
+    at.sandboxWorkloads = c.workloads;
+    const RunDesired d = decideRun(spec, at, wall("2026-03-10T14:00:30Z"));
+    EXPECT_EQ(d.statusJson["rtoSeconds"], c.rtoSeconds) << c.name;
+  }
+}
+
 }  // namespace
 }  // namespace relops::drill
