@@ -395,7 +395,13 @@ class RunMachine {
       desired_.requeueAt = now_ + cleanupRetryDelay();
       return;
     }
-    desired_.requeueAt = now_ + (terminal(*s.phase) ? cleanupRetryDelay() : pollDelay());
+    if (terminal(*s.phase)) {
+      desired_.requeueAt = now_ + cleanupRetryDelay();
+    } else {
+      // Never past the deadline: that reconcile ends the run whatever is left to clean.
+      desired_.requeueAt = now_ + pollDelay();
+      if (s.deadline) desired_.requeueAt = std::min(*desired_.requeueAt, *s.deadline);
+    }
   }
 
   // cleanup.result Failed and one CleanupFailed Warning (not repeated while it stays Failed).

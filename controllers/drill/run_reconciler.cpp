@@ -425,6 +425,15 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       desired.removeFinalizer = true;
       break;
     }
+    if (!observed.deleting && (action.kind == Action::Kind::kDelete ||
+                               action.kind == Action::Kind::kDeleteRestoreLeftovers)) {
+      // A cleanup step that fails is retried at the run's own pace (the poll, backing off;
+      // the deadline; then the growing cleanup retry), never by failing the reconcile: an
+      // error's backoff could skip the deadline check, a Stall would never come back to it.
+      // status.cleanup.message says what is still to clean.
+      log.info("cleanup step failed; retried: " + error.describe(), {{"purpose", action.purpose}});
+      continue;
+    }
     return runtime::ReconcileResult::error(std::move(error.context(action.purpose)));
   }
   const auto regarding = runtime::ObjectReference::fromObject(*object);

@@ -1278,5 +1278,16 @@ TEST(DecideRun, ARestoresRtoComesFromStatusTimestampsNotFromThePoll) {
   }
 }
 
+TEST(DecideRun, CleanupBeforeTheDeadlineNeverWaitsPastIt) {
+  const json spec = runSpecJson(veleroSpec());  // runTimeout 1h: deadline 15:00:00
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.status = decideRun(spec, observed, wall("2026-03-10T14:00:20Z")).statusJson;
+  ASSERT_EQ(observed.status["phase"], "CleaningUp");
+  observed.lastProgress = *parseTime("2026-03-10T14:00:20Z");
+  const RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:59:50Z"));
+  EXPECT_EQ(d.statusJson["phase"], "CleaningUp");
+  EXPECT_EQ(d.requeueAt, parseTime("2026-03-10T15:00:00Z"));
+}
+
 }  // namespace
 }  // namespace relops::drill
