@@ -14,7 +14,11 @@
 // DRDrillRun phases: Pending -> Running -> Verifying -> CleaningUp ->
 // Succeeded | Failed | Error. Every run is terminal by startTime + runTimeout;
 // cleanup that is not done by then is reported (cleanup.result Failed, a
-// CleanupFailed Event) and retried until it is.
+// CleanupFailed Event) and retried, backing off, until it is. A cleanup step the
+// API server refuses (Forbidden: relops lacks the RBAC, e.g. the chart's
+// rbac.drillRestoreCleanup=false) cannot succeed by retrying: once it is all
+// that is left the run ends at once with cleanup Failed, and the finalizer is
+// released (README "Drills": what is then left behind).
 #pragma once
 
 #include <chrono>
@@ -50,7 +54,8 @@ inline constexpr std::string_view kEventObjectiveMissed = "ObjectiveMissed";
 inline constexpr std::string_view kEventMissedSchedule = "MissedSchedule";
 inline constexpr std::string_view kEventCleanupFailed = "CleanupFailed";
 
-// The finalizer every run carries until its cleanup is done.
+// The finalizer a run carries until its cleanup is done: only runs that can leave
+// something behind (failover, veleroRestore) get it; see needsCleanupFinalizer.
 inline constexpr std::string_view kCleanupFinalizer = "relops.dev/drill-cleanup";
 
 // ---------------------------------------------------------------------------
@@ -159,6 +164,15 @@ struct RunObserved {
   bool modifiersExist = false;  // the resource-modifier ConfigMap of the Restore
   std::vector<nlohmann::json> sandboxWorkloads;  // Deployments and StatefulSets
   int64_t leftovers = 0;  // cluster-scoped objects labelled with the restore's name
+  // Reads that only cleanup needs (the restore's PersistentVolumes, the modifiers
+  // ConfigMap) and that failed: what failed, and whether every failure was a
+  // Forbidden (it will not succeed by retrying). They never stop the run's
+  // deadline check; what they would have found counts as not yet clean.
+  std::string cleanupUnreadable;
+  bool cleanupForbidden = false;
+  // When the run last made progress (its status last changed), as the reconciler saw it;
+  // unset: now. A waiting run polls after as long as it has waited (see kPollMax).
+  std::optional<Instant> lastProgress;
 };
 
 struct RunDesired {
@@ -171,13 +185,24 @@ struct RunDesired {
   bool removeFinalizer = false;
 };
 
-// How often a run in progress looks at what it waits for (the measured RTO's
-// resolution), and how often unfinished cleanup is retried.
+// How often a run in progress looks at what it waits for, and how often unfinished
+// cleanup is retried. A waiting run is woken by watch events of the Job, target and
+// standby it waits on (the RTO's resolution); the poll is the fallback for what relops
+// does not watch (Restores, EndpointSlices, sandbox workloads): kPollInterval after
+// progress, then after as long as the run has waited (1, 1, 2, 4, ... s), at most kPollMax.
 inline constexpr std::chrono::seconds kPollInterval{1};
+inline constexpr std::chrono::seconds kPollMax{30};
 inline constexpr std::chrono::seconds kCleanupRetryInterval{10};
+// Cleanup of a finished run is retried after as long as the run has been finished,
+// between kCleanupRetryInterval and this: roughly doubling, never a hot loop.
+inline constexpr std::chrono::seconds kCleanupRetryMax{std::chrono::minutes(15)};
 
 RunDesired decideRun(const nlohmann::json& spec, const RunObserved& observed,
                      std::chrono::system_clock::time_point now);
+
+// Whether a new run is created with kCleanupFinalizer: false for a job drill, whose Job
+// is owned by the run and goes with it.
+bool needsCleanupFinalizer(const RunSpec& spec);
 
 // Why relops must leave `run` alone (DESIGN.md Tenancy: relops acts only on
 // children it controls), or nullopt when `drill` (the DRDrill named by the

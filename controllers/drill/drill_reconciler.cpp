@@ -163,7 +163,6 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
                   {{"name", run.name},
                    {"namespace", key.namespace_},
                    {"labels", {{std::string(kDrillLabel), key.name}}},
-                   {"finalizers", json::array({std::string(kCleanupFinalizer)})},
                    {"ownerReferences", json::array({{{"apiVersion", kDRDrills.apiVersion()},
                                                      {"kind", kDRDrills.kind},
                                                      {"name", key.name},
@@ -171,6 +170,11 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
                                                      {"controller", true},
                                                      {"blockOwnerDeletion", true}}})}}},
                  {"spec", toJson(run.spec)}};
+    // A job drill's only child is its Job, owned by the run and garbage collected with it:
+    // nothing to clean up, so no finalizer (a failover reverts, a restore has a sandbox).
+    if (needsCleanupFinalizer(run.spec)) {
+      body["metadata"]["finalizers"] = json::array({std::string(kCleanupFinalizer)});
+    }
     auto created = manager_.client().create(kDRDrillRuns, body);
     // The name is deterministic: AlreadyExists means another leader or an
     // earlier reconcile created it, or someone else did: that one is not adopted

@@ -6,9 +6,12 @@
 // message (verdict Error); anything else backs off and retries.
 #pragma once
 
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <unordered_map>
 
+#include "controllers/drill/drill_types.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -48,12 +51,20 @@ class RunReconciler final : public runtime::Reconciler {
       : manager_(manager), options_(std::move(options)) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
-  // Registers the controller (runs, and the Jobs they own).
+  // Registers the controller: runs, the Jobs they own, and the Deployments and
+  // StatefulSets failover runs wait on (mapped to those runs).
   static void add(runtime::Manager& manager, RunReconciler& reconciler, int workers);
 
  private:
+  // When each waiting run last changed its status (RunObserved::lastProgress), by key;
+  // in memory: after a restart a run polls from kPollInterval again.
+  std::optional<Instant> lastProgress(const std::string& key);
+  void progressed(const std::string& key, std::optional<Instant> at);
+
   runtime::Manager& manager_;
   RunOptions options_;
+  std::mutex progressMutex_;
+  std::unordered_map<std::string, Instant> lastProgress_;
 };
 
 }  // namespace relops::drill

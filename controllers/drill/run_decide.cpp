@@ -71,6 +71,19 @@ bool workloadReady(const json& object) {
   return conditionTrue(object, "Available") && ready >= 1;
 }
 
+// When a ready workload became ready, from its status: a Deployment's Available condition's
+// lastTransitionTime; nullopt when the status does not say (a StatefulSet has no such
+// condition).
+std::optional<Instant> readySince(const json& object) {
+  if (object.value("kind", "") == "StatefulSet") return std::nullopt;
+  const json* available = findCondition(object, "Available");
+  if (available == nullptr || !available->contains("lastTransitionTime") ||
+      !(*available)["lastTransitionTime"].is_string()) {
+    return std::nullopt;
+  }
+  return parseTime((*available)["lastTransitionTime"].get<std::string>());
+}
+
 // A Service has a ready endpoint (EndpointSlice conditions.ready; absent means ready).
 bool serviceReady(const std::vector<json>& slices) {
   for (const json& slice : slices) {
@@ -255,6 +268,11 @@ class RunMachine {
         (*s.cleanup == CleanupResult::kSucceeded || *s.cleanup == CleanupResult::kNotNeeded)) {
       desired_.removeFinalizer = true;
     }
+    // Nor does a finished run whose remaining cleanup the API server refuses: the finalizer
+    // would block the namespace's deletion forever (what is left is in cleanup.message).
+    if (done && onlyForbiddenLeft_ && s.cleanup == CleanupResult::kFailed) {
+      desired_.removeFinalizer = true;
+    }
     desired_.statusJson = toJson(s);
     desired_.statusChanged = desired_.statusJson != observed_.status;
     return std::move(desired_);
@@ -370,12 +388,53 @@ class RunMachine {
       if (!terminal(*s.phase)) complete();
       return;
     }
-    desired_.requeueAt = now_ + (terminal(*s.phase) ? kCleanupRetryInterval : kPollInterval);
+    if (onlyForbiddenLeft_) {
+      // Retrying cannot help until someone grants the RBAC: the run ends now, reported.
+      if (!terminal(*s.phase)) complete();
+      cleanupFailed("cleanup refused by the API server: " + s.cleanupMessage);
+      desired_.requeueAt = now_ + cleanupRetryDelay();
+      return;
+    }
+    if (terminal(*s.phase)) {
+      desired_.requeueAt = now_ + cleanupRetryDelay();
+    } else {
+      // Never past the deadline: that reconcile ends the run whatever is left to clean.
+      desired_.requeueAt = now_ + pollDelay();
+      if (s.deadline) desired_.requeueAt = std::min(*desired_.requeueAt, *s.deadline);
+    }
+  }
+
+  // cleanup.result Failed and one CleanupFailed Warning (not repeated while it stays Failed).
+  void cleanupFailed(const std::string& message) {
+    RunStatus& s = desired_.status;
+    const bool already = s.cleanup == CleanupResult::kFailed;
+    s.cleanup = CleanupResult::kFailed;
+    if (!already) {
+      desired_.events.push_back({"Warning", std::string(kEventCleanupFailed), message});
+    }
+  }
+
+  // As long as the run has waited without progress, within [kPollInterval, kPollMax]:
+  // roughly doubling, and back to kPollInterval when its status changes.
+  seconds pollDelay() const {
+    const Instant since = observed_.lastProgress.value_or(now_);
+    return std::clamp(std::chrono::duration_cast<seconds>(now_ - since), seconds(kPollInterval),
+                      seconds(kPollMax));
+  }
+
+  // As long as the run has been finished, within [kCleanupRetryInterval, kCleanupRetryMax].
+  seconds cleanupRetryDelay() const {
+    const RunStatus& s = desired_.status;
+    const seconds finished = s.completionTime
+                                 ? std::chrono::duration_cast<seconds>(now_ - *s.completionTime)
+                                 : seconds(0);
+    return std::clamp(finished, seconds(kCleanupRetryInterval), seconds(kCleanupRetryMax));
   }
 
   // Emits the actions that are still needed; true when nothing is left to clean.
   bool cleanupActions() {
     RunStatus& s = desired_.status;
+    onlyForbiddenLeft_ = false;
     if (std::holds_alternative<JobDrill>(spec_.type)) {
       // The Job is owned by the run and kept as evidence until the run goes.
       if (!s.cleanup || s.cleanup == CleanupResult::kPending) s.cleanup = CleanupResult::kNotNeeded;
@@ -410,6 +469,7 @@ class RunMachine {
     // veleroRestore: the sandbox namespace and cluster-scoped leftovers go.
     if (!s.velero || s.velero->sandboxNamespace.empty()) return true;
     bool clean = true;
+    s.cleanupMessage.clear();  // said again below for each step still open
     if (observed_.sandboxExists) {
       Action remove;
       remove.kind = Action::Kind::kDelete;
@@ -425,6 +485,7 @@ class RunMachine {
       remove.target = ObjectRef{"v1", "ConfigMap", observed_.veleroNamespace, s.velero->restore};
       remove.purpose = "delete the resource modifiers " + s.velero->restore;
       desired_.actions.push_back(remove);
+      if (s.cleanupMessage.empty()) s.cleanupMessage = remove.purpose;
       clean = false;
     }
     if (observed_.leftovers > 0 && !s.velero->restore.empty()) {
@@ -436,6 +497,12 @@ class RunMachine {
       s.cleanupMessage = std::to_string(observed_.leftovers) +
                          " PersistentVolumes labelled velero.io/restore-name=" + s.velero->restore +
                          " remain";
+      clean = false;
+    }
+    if (!observed_.cleanupUnreadable.empty() && !s.velero->restore.empty()) {
+      s.cleanupMessage =
+          (s.cleanupMessage.empty() ? "" : s.cleanupMessage + "; ") + observed_.cleanupUnreadable;
+      if (clean && observed_.cleanupForbidden) onlyForbiddenLeft_ = true;
       clean = false;
     }
     return clean;
@@ -460,9 +527,7 @@ class RunMachine {
     if (terminal(*s.phase)) return;
     // Terminal now, whatever is left to clean; the rest is retried.
     complete();
-    s.cleanup = CleanupResult::kFailed;
-    desired_.events.push_back({"Warning", std::string(kEventCleanupFailed),
-                               "cleanup not finished by the deadline: " + s.cleanupMessage});
+    cleanupFailed("cleanup not finished by the deadline: " + s.cleanupMessage);
     desired_.requeueAt = now_ + kCleanupRetryInterval;
   }
 
@@ -472,11 +537,17 @@ class RunMachine {
       // On deletion the primary's replicas are restored; readiness is not awaited.
       cleanupActions();
       desired_.removeFinalizer = desired_.actions.empty();
-      if (!desired_.removeFinalizer) desired_.requeueAt = now_ + kPollInterval;
+      if (!desired_.removeFinalizer) desired_.requeueAt = now_ + pollDelay();
       return;
     }
-    desired_.removeFinalizer = cleanupActions();
-    if (!desired_.removeFinalizer) desired_.requeueAt = now_ + kPollInterval;
+    // What the API server refuses is given up: the object goes, its leftovers are reported.
+    desired_.removeFinalizer = cleanupActions() || onlyForbiddenLeft_;
+    if (onlyForbiddenLeft_) {
+      desired_.events.push_back(
+          {"Warning", std::string(kEventCleanupFailed),
+           "deleted with cleanup refused by the API server: " + s.cleanupMessage});
+    }
+    if (!desired_.removeFinalizer) desired_.requeueAt = now_ + pollDelay();
   }
 
   // ---- job ----
@@ -597,7 +668,7 @@ class RunMachine {
     }
     s.message = primaryDown ? "waiting for " + describe(failover.standby) + " to be ready"
                             : "waiting for " + describe(failover.target) + " to stop";
-    desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+    desired_.requeueAt = std::min(*s.deadline, now_ + pollDelay());
   }
 
   // ---- veleroRestore ----
@@ -673,7 +744,7 @@ class RunMachine {
         applyModifiers(source, progress);
         applyRestore(velero, source, progress);
         s.message = "waiting for Velero to restore " + progress.backup;
-        desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+        desired_.requeueAt = std::min(*s.deadline, now_ + pollDelay());
         return;
       }
       const std::string phase =
@@ -681,7 +752,7 @@ class RunMachine {
       progress.restorePhase = phase;
       if (!restoreTerminal(phase)) {
         s.message = "the Restore " + progress.restore + " is " + (phase.empty() ? "New" : phase);
-        desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+        desired_.requeueAt = std::min(*s.deadline, now_ + pollDelay());
         return;
       }
       if (phase != "Completed") {
@@ -711,13 +782,26 @@ class RunMachine {
       }
     }
     if (waiting.empty()) {
-      recovered(now_);
+      // The RTO comes from the status timestamps (the Restore's completion, each workload's
+      // Available transition), not from when the backing-off poll looked; when one is
+      // missing, from now.
+      std::optional<Instant> at =
+          observed_.restore ? metaTime(*observed_.restore, "completionTimestamp") : std::nullopt;
+      for (const json& workload : observed_.sandboxWorkloads) {
+        const std::optional<Instant> since = readySince(workload);
+        if (!since || !at) {
+          at.reset();
+          break;
+        }
+        at = std::max(*at, *since);
+      }
+      recovered(at ? std::clamp(*at, *s.startTime, now_) : now_);
       return enterCleanup();
     }
     std::string list;
     for (const std::string& w : waiting) list += (list.empty() ? "" : ", ") + w;
     s.message = "waiting for restored workloads to be Available: " + list;
-    desired_.requeueAt = std::min(*s.deadline, now_ + kPollInterval);
+    desired_.requeueAt = std::min(*s.deadline, now_ + pollDelay());
   }
 
   void applySandbox(const std::string& sandbox) {
@@ -840,6 +924,8 @@ class RunMachine {
   const RunObserved& observed_;
   Instant now_;
   std::chrono::system_clock::time_point wallNow_;
+  // Set by cleanupActions(): nothing is left to clean but what the API server refuses.
+  bool onlyForbiddenLeft_ = false;
   RunDesired desired_;
 };
 
@@ -956,6 +1042,10 @@ RunDesired decideRun(const json& spec, const RunObserved& observed,
   RunMachine machine(*parsed, observed, nowSeconds, now);
   machine.step();
   return machine.finish();
+}
+
+bool needsCleanupFinalizer(const RunSpec& spec) {
+  return !std::holds_alternative<JobDrill>(spec.type);
 }
 
 RunDesired failOnAction(const RunDesired& desired, const Action& action, const base::Error& error,

@@ -7,6 +7,7 @@
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/finalizers.h"
 #include "operator/runtime/manager.h"
+#include "operator/runtime/object_trim.h"
 
 namespace relops::drill {
 
@@ -91,6 +92,19 @@ bool permanent(const base::Error& error) {
 
 }  // namespace
 
+// The fields of a workload the shared Deployment and StatefulSet caches keep: the same
+// as the SLO controller's (slo_reconciler.cpp keepWorkloadEssentials), since whichever
+// controller registers first sets the transform of the shared informer.
+static void keepWorkloadEssentials(json& object) {
+  json kept = runtime::keepMetadata(
+      object, {"name", "namespace", "uid", "resourceVersion", "generation", "labels"});
+  if (object.contains("spec") && object["spec"].contains("replicas")) {
+    kept["spec"] = {{"replicas", object["spec"]["replicas"]}};
+  }
+  if (object.contains("status")) kept["status"] = std::move(object["status"]);
+  object = std::move(kept);
+}
+
 void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, int workers) {
   runtime::Controller::Options options;
   options.name = "drdrillrun";
@@ -100,13 +114,72 @@ void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, in
   for (runtime::Informer* informer : manager.informers(kube::resources::kJobs)) {
     controller.owns(*informer);
   }
+  // A failover run waits on its target and standby: their watch events wake it (the
+  // measured RTO's resolution), so its poll can back off. controller-runtime's Watches
+  // with an enqueue mapper; the caches are the ones the SLO controller shares.
+  runtime::Manager* managerPtr = &manager;
+  auto waitingOn = [managerPtr](std::string_view kind) {
+    return [managerPtr, kind](const json& workload) {
+      std::vector<kube::ObjectKey> keys;
+      const json& metadata = workload["metadata"];
+      const std::string namespace_ = metadata.value("namespace", "");
+      const std::string name = metadata.value("name", "");
+      static const json::json_pointer kFailover("/spec/failover");
+      for (const runtime::ObjectPtr& run : managerPtr->cachedList(kDRDrillRuns, namespace_)) {
+        if (!run->contains(kFailover) || !run->at(kFailover).is_object()) continue;
+        const std::string phase = run->value("status", json::object()).value("phase", "");
+        if (phase == "Succeeded" || phase == "Failed" || phase == "Error") {
+          const std::string cleanup = run->value("status", json::object())
+                                          .value("cleanup", json::object())
+                                          .value("result", "");
+          if (cleanup != "Pending" && cleanup != "Failed") continue;
+        }
+        const json& failover = run->at(kFailover);
+        for (const char* role : {"target", "standby"}) {
+          const json ref = failover.value(role, json::object());
+          if (ref.is_object() && ref.value("kind", "") == kind && ref.value("name", "") == name) {
+            keys.push_back({namespace_, (*run)["metadata"].value("name", "")});
+            break;
+          }
+        }
+      }
+      return keys;
+    };
+  };
+  for (const auto& [resource, kind] :
+       {std::pair{kube::resources::kDeployments, std::string_view("Deployment")},
+        std::pair{kube::resources::kStatefulSets, std::string_view("StatefulSet")}}) {
+    manager.setTransform(resource, keepWorkloadEssentials);
+    for (runtime::Informer* informer : manager.informers(resource)) {
+      controller.watches(*informer, waitingOn(kind));
+    }
+  }
+}
+
+std::optional<Instant> RunReconciler::lastProgress(const std::string& key) {
+  std::lock_guard lock(progressMutex_);
+  const auto it = lastProgress_.find(key);
+  if (it == lastProgress_.end()) return std::nullopt;
+  return it->second;
+}
+
+void RunReconciler::progressed(const std::string& key, std::optional<Instant> at) {
+  std::lock_guard lock(progressMutex_);
+  if (at) {
+    lastProgress_[key] = *at;
+  } else {
+    lastProgress_.erase(key);
+  }
 }
 
 runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
                                                   const runtime::Logger& log) {
   kube::Client& client = manager_.client();
   const runtime::ObjectPtr object = manager_.cached(kDRDrillRuns, key);
-  if (!object) return runtime::ReconcileResult::done();
+  if (!object) {
+    progressed(key.str(), std::nullopt);
+    return runtime::ReconcileResult::done();
+  }
   const json& metadata = object->at("metadata");
   const json spec = object->value("spec", json::object());
 
@@ -205,14 +278,28 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       if (current.velero && !current.velero->sandboxNamespace.empty()) {
         GATHER(observed.restore,
                getOptional(client, kRestores, {options_.veleroNamespace, current.velero->restore}));
-        std::optional<json> modifiers;
-        GATHER(modifiers, getOptional(client, kube::resources::kConfigMaps,
-                                      {options_.veleroNamespace, current.velero->restore}));
-        // Deleted at cleanup only when it is this run's (its UID label).
-        observed.modifiersExist =
-            modifiers && (*modifiers)["metadata"]
-                                 .value("labels", json::object())
-                                 .value(std::string(kRunUidLabel), "") == observed.uid;
+        // Reads only cleanup needs: a failure is observed, never a reason to skip the
+        // run's deadline check (with rbac.drillRestoreCleanup=false the volume listing is
+        // Forbidden for good).
+        auto unreadable = [&](const std::string& what, base::Error error) {
+          observed.cleanupForbidden =
+              (observed.cleanupUnreadable.empty() || observed.cleanupForbidden) &&
+              error.kind() == base::ErrorKind::kForbidden;
+          observed.cleanupUnreadable += (observed.cleanupUnreadable.empty() ? "" : "; ") +
+                                        std::string("cannot ") + what + ": " + error.describe();
+        };
+        auto modifiers = getOptional(client, kube::resources::kConfigMaps,
+                                     {options_.veleroNamespace, current.velero->restore});
+        if (!modifiers.ok()) {
+          unreadable("read the resource modifiers ConfigMap " + current.velero->restore,
+                     std::move(modifiers).error());
+        } else {
+          // Deleted at cleanup only when it is this run's (its UID label).
+          observed.modifiersExist =
+              *modifiers && (**modifiers)["metadata"]
+                                    .value("labels", json::object())
+                                    .value(std::string(kRunUidLabel), "") == observed.uid;
+        }
         if (observed.sandboxExists) {
           std::vector<json> items;
           GATHER(items, listItems(client, kube::resources::kDeployments, sandbox, ""));
@@ -226,17 +313,29 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
             observed.sandboxWorkloads.push_back(std::move(item));
           }
         }
-        std::vector<json> volumes;
-        GATHER(volumes, listItems(client, kPersistentVolumes, "",
-                                  std::string(kRestoreNameLabel) + "=" + current.velero->restore));
-        observed.leftovers = static_cast<int64_t>(volumes.size());
+        const std::string selector = std::string(kRestoreNameLabel) + "=" + current.velero->restore;
+        auto volumes = listItems(client, kPersistentVolumes, "", selector);
+        if (volumes.ok()) {
+          observed.leftovers = static_cast<int64_t>(volumes->size());
+        } else {
+          unreadable("list the PersistentVolumes labelled " + selector, std::move(volumes).error());
+        }
       }
     }
   }
   const auto now = manager_.clock().now();
+  const Instant nowSeconds = std::chrono::floor<std::chrono::seconds>(now);
+  observed.lastProgress = lastProgress(key.str()).value_or(nowSeconds);
 
   // Decide.
   RunDesired desired = decideRun(spec, observed, now);
+  // Progress (a status change) restarts the poll's backoff; a run with nothing to wait for
+  // is forgotten.
+  if (!desired.requeueAt) {
+    progressed(key.str(), std::nullopt);
+  } else if (desired.statusChanged || !lastProgress(key.str())) {
+    progressed(key.str(), nowSeconds);
+  }
 
   // Act: status, then the cluster changes.
   auto writeStatus = [&](const RunDesired& d) -> std::optional<runtime::ReconcileResult> {
@@ -314,6 +413,26 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       desired = failOnAction(desired, action, error, now);
       if (auto written = writeStatus(desired)) return *written;
       break;
+    }
+    if (permanent(error) && observed.deleting) {
+      // A run being deleted whose cleanup the API server refuses for good: the finalizer
+      // goes anyway (README "Drills"), said once in a Warning naming what is left.
+      manager_.recorder().record(
+          {runtime::ObjectReference::fromObject(*object), runtime::EventType::kWarning,
+           std::string(kEventCleanupFailed), "Reconcile",
+           "deleted with cleanup refused: could not " + action.purpose + ": " + error.describe()});
+      desired.actions.clear();
+      desired.removeFinalizer = true;
+      break;
+    }
+    if (!observed.deleting && (action.kind == Action::Kind::kDelete ||
+                               action.kind == Action::Kind::kDeleteRestoreLeftovers)) {
+      // A cleanup step that fails is retried at the run's own pace (the poll, backing off;
+      // the deadline; then the growing cleanup retry), never by failing the reconcile: an
+      // error's backoff could skip the deadline check, a Stall would never come back to it.
+      // status.cleanup.message says what is still to clean.
+      log.info("cleanup step failed; retried: " + error.describe(), {{"purpose", action.purpose}});
+      continue;
     }
     return runtime::ReconcileResult::error(std::move(error.context(action.purpose)));
   }

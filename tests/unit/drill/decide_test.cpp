@@ -1068,5 +1068,226 @@ TEST(DecideRun, TheSandboxEnforcesAtLeastBaseline) {
             "restricted");
 }
 
+// ---------------------------------------------------------------------------
+// No wedges (issue 14): failing cleanup never keeps a run from ending or its finalizer
+// from going.
+
+// A velero run whose restore completed and verified, about to clean up.
+RunObserved verifiedVeleroRun(const json& spec) {
+  RunObserved observed = runObserved();
+  observed.backups = {backup("nightly-2", "Completed", "2026-03-10T02:00:00Z")};
+  observed.status = decideRun(spec, observed, wall("2026-03-10T14:00:00Z")).statusJson;
+  observed.sandboxExists = true;
+  observed.restore = json{{"status", {{"phase", "Completed"}}}};
+  observed.sandboxWorkloads = {deployment("orders", 1, 1, true)};
+  return observed;
+}
+
+constexpr const char* kForbiddenListing =
+    "cannot list the PersistentVolumes labelled velero.io/restore-name=x: Forbidden";
+
+TEST(DecideRun, AForbiddenVolumeListingEndsTheRunWithCleanupFailedOnceTheRestIsClean) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.cleanupUnreadable = kForbiddenListing;
+  observed.cleanupForbidden = true;
+  // The sandbox still goes first: the run waits for it.
+  RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:20Z"));
+  EXPECT_EQ(d.statusJson["phase"], "CleaningUp");
+  EXPECT_EQ(kinds(d), std::vector<std::string>{"delete Namespace"});
+  EXPECT_FALSE(d.removeFinalizer);
+  // Then only the refused listing is left: the run ends now, not at its deadline.
+  observed.status = d.statusJson;
+  observed.sandboxExists = false;
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:25Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Succeeded");
+  EXPECT_EQ(d.statusJson["verdict"], "Pass");
+  EXPECT_EQ(d.statusJson["cleanup"]["result"], "Failed");
+  EXPECT_THAT(d.statusJson["cleanup"]["message"].get<std::string>(),
+              HasSubstr("PersistentVolumes labelled velero.io/restore-name"));
+  EXPECT_EQ(reasons(d.events), std::vector<std::string>{"Warning:CleanupFailed"});
+  EXPECT_TRUE(d.actions.empty());
+  // The finalizer goes, after the status write (so on the next reconcile), with no new Warning.
+  observed.status = d.statusJson;
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:26Z"));
+  EXPECT_TRUE(d.removeFinalizer);
+  EXPECT_TRUE(d.events.empty());
+  EXPECT_FALSE(d.statusChanged);
+}
+
+TEST(DecideRun, AFailingCleanupReadNeverStopsTheDeadline) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.sandboxWorkloads = {deployment("orders", 1, 0, false)};
+  observed.cleanupUnreadable = "cannot list ...: 503 Service Unavailable";
+  observed.cleanupForbidden = false;
+  RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:10Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Verifying");
+  observed.status = d.statusJson;
+  // runTimeout defaults to 1h.
+  d = decideRun(spec, observed, wall("2026-03-10T15:00:00Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Failed");
+  EXPECT_EQ(d.statusJson["reason"], "RunTimeout");
+  EXPECT_EQ(d.statusJson["cleanup"]["result"], "Failed");
+  EXPECT_EQ(reasons(d.events), std::vector<std::string>{"Warning:CleanupFailed"});
+  EXPECT_FALSE(d.removeFinalizer);  // the sandbox is still there: retried
+}
+
+TEST(DecideRun, CleanupRetriesOfAFinishedRunBackOff) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.sandboxWorkloads = {deployment("orders", 1, 0, false)};
+  observed.status = decideRun(spec, observed, wall("2026-03-10T15:00:00Z")).statusJson;
+  ASSERT_EQ(observed.status["phase"], "Failed");
+  struct Case {
+    const char* name;
+    const char* now;
+    int64_t delaySeconds;
+  };
+  for (const Case& c : {Case{"just finished", "2026-03-10T15:00:01Z", 10},
+                        Case{"a minute later", "2026-03-10T15:01:00Z", 60},
+                        Case{"ten minutes later", "2026-03-10T15:10:00Z", 600},
+                        Case{"a day later", "2026-03-11T15:00:00Z", 900}}) {
+    const RunDesired d = decideRun(spec, observed, wall(c.now));
+    ASSERT_TRUE(d.requeueAt) << c.name;
+    EXPECT_EQ((*d.requeueAt - *parseTime(c.now)).count(), c.delaySeconds) << c.name;
+    EXPECT_TRUE(d.events.empty()) << c.name;  // the Warning was said once, at the deadline
+  }
+}
+
+TEST(DecideRun, DeletingARunWhoseCleanupIsRefusedReleasesTheFinalizer) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.deleting = true;
+  observed.cleanupUnreadable = kForbiddenListing;
+  observed.cleanupForbidden = true;
+  RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:20Z"));
+  EXPECT_FALSE(d.removeFinalizer);  // the sandbox is relops's to delete, and it can
+  observed.sandboxExists = false;
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:22Z"));
+  EXPECT_TRUE(d.removeFinalizer);
+  EXPECT_EQ(reasons(d.events), std::vector<std::string>{"Warning:CleanupFailed"});
+  // A read that may succeed later keeps it.
+  observed.cleanupForbidden = false;
+  d = decideRun(spec, observed, wall("2026-03-10T14:00:23Z"));
+  EXPECT_FALSE(d.removeFinalizer);
+}
+
+TEST(DecideRun, OnlyRunsThatCanLeaveSomethingBehindGetTheFinalizer) {
+  struct Case {
+    const char* name;
+    json drill;
+    bool finalizer;
+  };
+  for (const Case& c : {Case{"job", jobSpec(), false}, Case{"failover", failoverSpec(), true},
+                        Case{"veleroRestore", veleroSpec(), true}}) {
+    auto spec = parseRunSpec(runSpecJson(c.drill));
+    ASSERT_TRUE(spec.ok()) << c.name;
+    EXPECT_EQ(needsCleanupFinalizer(*spec), c.finalizer) << c.name;
+  }
+}
+
+TEST(DecideRun, ARunThatEndsBeforeCreatingAnythingReleasesTheFinalizer) {
+  const json spec = runSpecJson(failoverSpec());
+  RunObserved observed = runObserved();  // no target
+  RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:00:00Z"));
+  EXPECT_EQ(d.statusJson["phase"], "Error");
+  EXPECT_EQ(d.statusJson["cleanup"]["result"], "NotNeeded");
+  EXPECT_TRUE(d.removeFinalizer);  // taken off once the status write's event comes back
+  EXPECT_TRUE(d.actions.empty());
+}
+
+// ---------------------------------------------------------------------------
+// Waiting runs back off (issue 14): woken by watch events, polled 1 s doubling to 30 s.
+
+TEST(DecideRun, AWaitingRunPollsAfterAsLongAsItHasWaitedUpToThirtySeconds) {
+  const json spec = runSpecJson(failoverSpec());
+  RunObserved observed = runObserved();
+  observed.target = deployment("primary", 2, 2, true, true);
+  observed.standby = deployment("standby", 1, 0, false);
+  observed.status = decideRun(spec, observed, wall("2026-03-10T14:00:00Z")).statusJson;
+  observed.target = deployment("primary", 0, 0, true, true);
+  struct Case {
+    const char* name;
+    const char* lastProgress;  // nullptr: unknown (a restart)
+    const char* now;
+    int64_t delaySeconds;
+  };
+  for (const Case& c :
+       {Case{"unknown", nullptr, "2026-03-10T14:00:05Z", 1},
+        Case{"just progressed", "2026-03-10T14:00:05Z", "2026-03-10T14:00:05Z", 1},
+        Case{"waited 2 s", "2026-03-10T14:00:03Z", "2026-03-10T14:00:05Z", 2},
+        Case{"waited 8 s", "2026-03-10T14:00:02Z", "2026-03-10T14:00:10Z", 8},
+        Case{"waited 5 min", "2026-03-10T14:00:00Z", "2026-03-10T14:05:00Z", 30},
+        Case{"near the deadline", "2026-03-10T14:00:00Z", "2026-03-10T14:09:50Z", 10}}) {
+    RunObserved at = observed;
+    if (c.lastProgress != nullptr) at.lastProgress = *parseTime(c.lastProgress);
+    const RunDesired d = decideRun(spec, at, wall(c.now));
+    ASSERT_TRUE(d.requeueAt) << c.name;
+    EXPECT_EQ((*d.requeueAt - *parseTime(c.now)).count(), c.delaySeconds) << c.name;
+  }
+}
+
+TEST(DecideRun, ARestoresRtoComesFromStatusTimestampsNotFromThePoll) {
+  const json spec = runSpecJson(veleroSpec());
+  RunObserved observed = verifiedVeleroRun(spec);  // started 14:00:00
+  auto availableAt = [](const char* name, const char* at) {
+    json d = deployment(name, 1, 1, true);
+    d["status"]["conditions"][0]["lastTransitionTime"] = at;
+    return d;
+  };
+  struct Case {
+    const char* name;
+    json restoreCompleted;  // status.completionTimestamp, or null
+    std::vector<json> workloads;
+    int64_t rtoSeconds;
+  };
+  const json statefulSet = {{"kind", "StatefulSet"},
+                            {"metadata", {{"name", "db"}}},
+                            {"spec", {{"replicas", 1}}},
+                            {"status", {{"readyReplicas", 1}}}};
+  for (const Case& c :
+       {Case{"the last workload ready",
+             "2026-03-10T14:00:04Z",
+             {availableAt("a", "2026-03-10T14:00:06Z"), availableAt("b", "2026-03-10T14:00:09Z")},
+             9},
+        Case{"ready before the restore completed",
+             "2026-03-10T14:00:07Z",
+             {availableAt("a", "2026-03-10T14:00:05Z")},
+             7},
+        Case{"never before the start",
+             "2026-03-10T13:59:00Z",
+             {availableAt("a", "2026-03-10T13:00:00Z")},
+             0},
+        Case{"no timestamp on a StatefulSet: now",
+             "2026-03-10T14:00:04Z",
+             {availableAt("a", "2026-03-10T14:00:06Z"), statefulSet},
+             30},
+        Case{"no completion on the Restore: now",
+             nullptr,
+             {availableAt("a", "2026-03-10T14:00:06Z")},
+             30}}) {
+    RunObserved at = observed;
+    at.restore = json{{"status", {{"phase", "Completed"}}}};
+    if (!c.restoreCompleted.is_null()) {
+      (*at.restore)["status"]["completionTimestamp"] = c.restoreCompleted;
+    }
+    at.sandboxWorkloads = c.workloads;
+    const RunDesired d = decideRun(spec, at, wall("2026-03-10T14:00:30Z"));
+    EXPECT_EQ(d.statusJson["rtoSeconds"], c.rtoSeconds) << c.name;
+  }
+}
+
+TEST(DecideRun, CleanupBeforeTheDeadlineNeverWaitsPastIt) {
+  const json spec = runSpecJson(veleroSpec());  // runTimeout 1h: deadline 15:00:00
+  RunObserved observed = verifiedVeleroRun(spec);
+  observed.status = decideRun(spec, observed, wall("2026-03-10T14:00:20Z")).statusJson;
+  ASSERT_EQ(observed.status["phase"], "CleaningUp");
+  observed.lastProgress = *parseTime("2026-03-10T14:00:20Z");
+  const RunDesired d = decideRun(spec, observed, wall("2026-03-10T14:59:50Z"));
+  EXPECT_EQ(d.statusJson["phase"], "CleaningUp");
+  EXPECT_EQ(d.requeueAt, parseTime("2026-03-10T15:00:00Z"));
+}
+
 }  // namespace
 }  // namespace relops::drill
