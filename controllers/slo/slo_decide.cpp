@@ -154,6 +154,13 @@ void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& rea
   if (budget) {
     numbersChanged = writeNumbers(status, *budget, {});
     setBudgetConditions(status, *budget, budgetSummary(slo, *budget), generation, now);
+  } else if (status.contains("errorBudget") || status.contains("sli")) {
+    // No good or bad minute in the ledger (a recreated SLO, a window of unknown time): the
+    // budget is unknown, not the one last shown. A policy reads that as no data and keeps
+    // its freeze (budgetRuleHolds).
+    status.erase("errorBudget");
+    status.erase("sli");
+    numbersChanged = true;
   }
   const json storedLedger = before.is_object() ? before.value("workload", json()) : json();
   const bool stateChanged =

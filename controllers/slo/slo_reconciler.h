@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "controllers/slo/timeslices.h"
+#include "controllers/slo/ledger_store.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -76,8 +76,8 @@ class SloReconciler final : public runtime::Reconciler {
   runtime::Family<runtime::Gauge>& budgetRemaining_;
   runtime::Family<runtime::Gauge>& sli_;
   std::mutex mutex_;
-  std::map<std::string, TimesliceLedger> ledgers_;  // workload SLOs, by key
-  std::map<std::string, QueryCheck> queryChecks_;   // Prometheus-backed SLOs, by key
+  LedgerStore ledgers_;                            // workload SLOs, by UID
+  std::map<std::string, QueryCheck> queryChecks_;  // Prometheus-backed SLOs, by key
 };
 
 }  // namespace relops::slo
