@@ -143,7 +143,8 @@ void setBudgetConditions(json& status, const Budget& budget, const std::string& 
   }
 }
 
-// The ledger goes to status with the numbers, or when the workload changed state.
+// The ledger goes to status with the numbers, when the workload changed state, or when a
+// gap of unknown minutes was added.
 void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& reading,
                     const json& before, SloDecision& decision, int64_t generation, TimePoint now) {
   json& status = decision.status;
@@ -166,7 +167,10 @@ void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& rea
   const bool stateChanged =
       storedLedger.is_null() ||
       storedLedger.value("lastObservedState", "") != reading.ledger.lastObservedState ||
-      storedLedger.value("workloadResourceVersion", "") != reading.ledger.workloadResourceVersion;
+      storedLedger.value("workloadResourceVersion", "") != reading.ledger.workloadResourceVersion ||
+      // A gap relops did not observe (after a restart, a long outage of relops) is shown at
+      // once, though it moves no number: unknown minutes only grow by such a gap.
+      storedLedger.value("unknownMinutes", int64_t{0}) < reading.ledger.unknownMinutes;
   if (numbersChanged || stateChanged || !status.contains("evaluationTime")) {
     SloStatus ledgerOnly;
     ledgerOnly.workload = reading.ledger;

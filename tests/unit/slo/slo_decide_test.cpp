@@ -225,6 +225,16 @@ TEST(SloDecide, WorkloadLedgerIsWrittenWithItsNumbersOrOnAStateChange) {
   fullLater.workload->ledger.lastObservedTime = formatRfc3339(kNow + std::chrono::minutes(1));
   EXPECT_FALSE(decideSlo(steady, fullLater, kNow + std::chrono::minutes(1)).statusChanged);
 
+  // relops restarted after a gap it did not observe: unknown minutes move no number, but
+  // the gap is shown at once.
+  SloObserved gap = observed(60, 0, SliceState::kGood);
+  gap.status = fullFirst.status;
+  gap.workload->totals.unknown = 30;
+  gap.workload->ledger.unknownMinutes = 30;
+  const SloDecision gapDecision = decideSlo(steady, gap, kNow + std::chrono::minutes(31));
+  EXPECT_TRUE(gapDecision.statusChanged);
+  EXPECT_EQ(gapDecision.status["workload"]["unknownMinutes"], 30);
+
   // The workload goes bad: written even before the numbers move.
   SloObserved turned = observed(60, 0, SliceState::kBad);
   turned.status = fullFirst.status;
