@@ -106,7 +106,12 @@ SloReconciler::SloReconciler(runtime::Manager& manager, SloControllerOptions opt
           {"namespace", "name"})),
       sli_(manager.metrics().registry.gauge(
           "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
-          {"namespace", "name"})) {}
+          {"namespace", "name"})),
+      workloadMinutes_(manager.metrics().registry.gauge(
+          "relops_slo_workload_minutes",
+          "Minutes of a workload SLO's window by state (good, bad, unknown), as its ledger "
+          "counts them",
+          {"namespace", "name", "state"})) {}
 
 SloReconciler::~SloReconciler() = default;
 
@@ -193,6 +198,7 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
   };
   budgetRemaining_.removeMatching(ofSlo);
   sli_.removeMatching(ofSlo);
+  workloadMinutes_.removeMatching(ofSlo);
   std::lock_guard lock(mutex_);
   ledgers_.forget(key.str());
   queryChecks_.erase(key.str());
@@ -288,9 +294,14 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
       reading.ledger = ledger.save();
       reading.ledger.workloadResourceVersion = resourceVersion;
     }
+    const SliceTotals totals = reading.totals;
     observed.workload = std::move(reading);
     const SloDecision decision = decideSlo(slo, observed, now);
     if (auto result = act(decision)) return *result;
+    workloadMinutes_.with({key.namespace_, key.name, "good"}).set(static_cast<double>(totals.good));
+    workloadMinutes_.with({key.namespace_, key.name, "bad"}).set(static_cast<double>(totals.bad));
+    workloadMinutes_.with({key.namespace_, key.name, "unknown"})
+        .set(static_cast<double>(totals.unknown));
     // The ledger advances minute by minute.
     const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
                                                                     std::chrono::milliseconds(1)) +

@@ -75,6 +75,9 @@ class SloReconciler final : public runtime::Reconciler {
   SloControllerOptions options_;
   runtime::Family<runtime::Gauge>& budgetRemaining_;
   runtime::Family<runtime::Gauge>& sli_;
+  // A workload SLO's ledger, minutes by state over the window: exported so Prometheus
+  // keeps the history an SLO's status loses when the object is deleted.
+  runtime::Family<runtime::Gauge>& workloadMinutes_;
   std::mutex mutex_;
   LedgerStore ledgers_;                            // workload SLOs, by UID
   std::map<std::string, QueryCheck> queryChecks_;  // Prometheus-backed SLOs, by key

@@ -198,4 +198,10 @@ def test_restart_after_a_rewound_status_does_not_count_the_gap_as_good(
           f"{ledger.get('unknownMinutes', 0)} unknown ({time.time() - restarted:.1f} s)")
     assert ledger.get("unknownMinutes", 0) >= 29, ledger
     assert ledger.get("goodMinutes", 0) <= good_then + 1, ledger
+    # The same minutes as metrics, which Prometheus keeps.
+    for state, field in (("good", "goodMinutes"), ("bad", "badMinutes"),
+                         ("unknown", "unknownMinutes")):
+        exported = op.metric("relops_slo_workload_minutes", namespace=namespace, name="web-up",
+                             state=state)
+        assert exported >= ledger.get(field, 0), (state, exported, ledger)
     assert op.alive(), op.log()[-3000:]
