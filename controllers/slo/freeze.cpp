@@ -1,6 +1,7 @@
 #include "controllers/slo/freeze.h"
 
 #include <algorithm>
+#include <set>
 
 #include "controllers/slo/budget.h"
 
@@ -16,13 +17,16 @@ bool budgetRuleHolds(const PolicyRule& rule, bool heldBefore,
 }
 
 FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
-                             const std::vector<SloBudgetInput>& slos, TimePoint now) {
+                             const std::vector<SloBudgetInput>& slos, TimePoint now,
+                             const std::map<std::string, TimePoint>& missingBefore) {
   FreezeDecision decision;
   std::map<std::string, const ActiveFreeze*> previous;
   for (const ActiveFreeze& freeze : policy.status.activeFreezes) previous[freeze.slo] = &freeze;
 
   std::vector<const SloBudgetInput*> selected;
+  std::set<std::string> present;
   for (const SloBudgetInput& slo : slos) {
+    present.insert(slo.name);
     if (policy.spec.sloSelector.matches(slo.labels)) selected.push_back(&slo);
   }
   std::sort(selected.begin(), selected.end(),
@@ -83,13 +87,35 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
     }
     previous.erase(slo->name);
   }
-  // Frozen before, but no longer selected or gone.
+  // Frozen before, but gone: held through kMissingSloGrace, so a delete and recreate does
+  // not thaw it in between (the recreated SLO has no ledger yet: no data, which holds too).
   for (const auto& [name, freeze] : previous) {
+    if (present.contains(name)) continue;
+    const auto missed = missingBefore.find(name);
+    const TimePoint since = missed != missingBefore.end() ? missed->second : now;
+    if (now - since < kMissingSloGrace) {
+      decision.missing[name] = since;
+      const auto left =
+          std::chrono::duration_cast<std::chrono::seconds>(kMissingSloGrace - (now - since));
+      if (!decision.recheckAfter || left < *decision.recheckAfter) decision.recheckAfter = left;
+      decision.activeFreezes.push_back(*freeze);
+      continue;
+    }
+    decision.events.push_back({"Normal", "Thawed", name,
+                               "SLO " + name + " has been gone for " +
+                                   std::to_string(kMissingSloGrace.count()) +
+                                   " minutes: the freeze is lifted"});
+  }
+  // Frozen before, but no longer selected.
+  for (const auto& [name, freeze] : previous) {
+    if (!present.contains(name)) continue;
     decision.events.push_back({"Normal", "Thawed", name,
                                "SLO " + name +
                                    " is no longer selected by the policy: the freeze "
                                    "is lifted"});
   }
+  std::sort(decision.activeFreezes.begin(), decision.activeFreezes.end(),
+            [](const ActiveFreeze& a, const ActiveFreeze& b) { return a.slo < b.slo; });
   return decision;
 }
 

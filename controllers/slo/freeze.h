@@ -5,6 +5,7 @@
 // writes the returned status, and emits the returned events.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -48,18 +49,30 @@ struct FiringRule {
   friend bool operator==(const FiringRule&, const FiringRule&) = default;
 };
 
+// How long a frozen SLO that has disappeared keeps its freeze: a delete and recreate (an
+// Argo CD replace, a CRD reinstall, a restore) must not thaw it in between. The same
+// tolerance as the workload ledger's (TimesliceLedger::kDefaultMaxGap).
+inline constexpr std::chrono::minutes kMissingSloGrace{5};
+
 struct FreezeDecision {
   std::vector<ActiveFreeze> activeFreezes;  // sorted by SLO; `since` kept while frozen
   std::vector<PolicyEvent> events;          // freeze and thaw transitions only
   // Every (SLO, rule) that fires now, freeze rules included: the controller turns the new
   // ones into Events and conditions (deduplicated against what it saw before).
   std::vector<FiringRule> firing;
+  // Frozen SLOs that are gone but still within kMissingSloGrace, with the instant they
+  // were first missed: pass back as `missingBefore` next time.
+  std::map<std::string, TimePoint> missing;
+  // When the earliest of those graces ends: look again then.
+  std::optional<std::chrono::seconds> recheckAfter;
 };
 
 // `previous` is the policy's current status.activeFreezes. SLOs the policy no longer
-// selects, or that are gone, thaw.
+// selects thaw; SLOs that are gone thaw once kMissingSloGrace has passed since they were
+// first missed (`missingBefore`, what the previous call returned as `missing`).
 FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
-                             const std::vector<SloBudgetInput>& slos, TimePoint now);
+                             const std::vector<SloBudgetInput>& slos, TimePoint now,
+                             const std::map<std::string, TimePoint>& missingBefore = {});
 
 // The denial message of the admission policy: names the SLO, its remaining budget and
 // the way out.

@@ -66,14 +66,17 @@ void announceNewlyFiring(const ErrorBudgetPolicy& policy, const FiringSet& firin
 PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                             const std::vector<SloBudgetInput>& slos, const json& storedStatus,
                             const FiringSet& firingBefore, const std::string& namespace_,
-                            std::chrono::system_clock::time_point now) {
+                            std::chrono::system_clock::time_point now,
+                            const std::map<std::string, TimePoint>& missingBefore) {
   PolicyDecision decision;
   decision.status = storedStatus.is_object() ? storedStatus : json::object();
   json& status = decision.status;
   const int64_t generation = policy.metadata.generation;
 
   const FreezeDecision freezes =
-      decideFreezes(policy, slos, std::chrono::floor<std::chrono::seconds>(now));
+      decideFreezes(policy, slos, std::chrono::floor<std::chrono::seconds>(now), missingBefore);
+  decision.missing = freezes.missing;
+  decision.recheckAfter = freezes.recheckAfter;
   PolicyStatus next;
   next.frozenCount = static_cast<int32_t>(freezes.activeFreezes.size());
   next.activeFreezes = freezes.activeFreezes;

@@ -19,7 +19,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -44,6 +46,9 @@ struct PolicyDecision {
   bool freezeBySelector = false;
   std::vector<PolicyEvent> events;  // in the order to record them
   FiringSet firing;                 // pass back as firingBefore next time
+  // Frozen SLOs that are gone, held through kMissingSloGrace: pass back as missingBefore.
+  std::map<std::string, TimePoint> missing;
+  std::optional<std::chrono::seconds> recheckAfter;  // when such a grace ends
 };
 
 // `storedStatus` is the policy's status as stored (null or an object); `firingBefore`
@@ -53,7 +58,8 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                             const std::vector<SloBudgetInput>& slos,
                             const nlohmann::json& storedStatus, const FiringSet& firingBefore,
                             const std::string& namespace_,
-                            std::chrono::system_clock::time_point now);
+                            std::chrono::system_clock::time_point now,
+                            const std::map<std::string, TimePoint>& missingBefore = {});
 
 // The binding of a decided freeze could not be applied (`error`): Frozen becomes False with
 // reason FreezeNotEnforced, the Frozen Events are dropped, and one Warning Event is added

@@ -92,8 +92,10 @@ SloBudgetInput budgetInput(runtime::Manager& manager, const PolicySpec& policy,
 constexpr char kAppliedHashAnnotation[] = "relops.dev/applied-hash";
 
 json stamped(json object) {
+  // The owner is part of what was applied: a binding from before it had one gets it.
+  const json owners = object["metadata"].value("ownerReferences", json());
   object["metadata"]["annotations"][kAppliedHashAnnotation] =
-      std::to_string(std::hash<std::string>{}(object["spec"].dump()));
+      std::to_string(std::hash<std::string>{}(object["spec"].dump() + owners.dump()));
   return object;
 }
 
@@ -180,25 +182,37 @@ std::string policyLabelValue(const std::string& namespace_, const std::string& p
 namespace {
 
 json bindingObject(const std::string& namespace_, const std::string& policy, FreezeBindingKind kind,
-                   json matchResources) {
+                   json matchResources, const std::string& admissionPolicyUid) {
   matchResources["namespaceSelector"] = {
       {"matchLabels", {{"kubernetes.io/metadata.name", namespace_}}}};
-  return {{"apiVersion", "admissionregistration.k8s.io/v1"},
-          {"kind", "ValidatingAdmissionPolicyBinding"},
-          {"metadata",
-           {{"name", freezeBindingName(namespace_, policy, kind)},
-            {"labels",
-             {{"app.kubernetes.io/managed-by", "relops"},
-              {kPolicyNamespaceLabel, namespace_},
-              {kPolicyHashLabel, policyLabelValue(namespace_, policy)}}},
-            // Which policy it enforces, in full: labels cannot hold a 253-character name.
-            {"annotations", {{kPolicyNameAnnotation, policy}}}}},
-          {"spec",
-           {{"policyName", kFreezeAdmissionPolicy},
-            {"validationActions", {"Deny"}},
-            {"paramRef",
-             {{"name", policy}, {"namespace", namespace_}, {"parameterNotFoundAction", "Allow"}}},
-            {"matchResources", std::move(matchResources)}}}};
+  json binding = {
+      {"apiVersion", "admissionregistration.k8s.io/v1"},
+      {"kind", "ValidatingAdmissionPolicyBinding"},
+      {"metadata",
+       {{"name", freezeBindingName(namespace_, policy, kind)},
+        {"labels",
+         {{"app.kubernetes.io/managed-by", "relops"},
+          {kPolicyNamespaceLabel, namespace_},
+          {kPolicyHashLabel, policyLabelValue(namespace_, policy)}}},
+        // Which policy it enforces, in full: labels cannot hold a 253-character name.
+        {"annotations", {{kPolicyNameAnnotation, policy}}}}},
+      {"spec",
+       {{"policyName", kFreezeAdmissionPolicy},
+        {"validationActions", {"Deny"}},
+        {"paramRef",
+         {{"name", policy}, {"namespace", namespace_}, {"parameterNotFoundAction", "Allow"}}},
+        {"matchResources", std::move(matchResources)}}}};
+  if (!admissionPolicyUid.empty()) {
+    // Cluster-scoped owner of a cluster-scoped object, as garbage collection requires. No
+    // blockOwnerDeletion: deleting the admission policy must never wait on its bindings.
+    binding["metadata"]["ownerReferences"] =
+        json::array({{{"apiVersion", "admissionregistration.k8s.io/v1"},
+                      {"kind", "ValidatingAdmissionPolicy"},
+                      {"name", kFreezeAdmissionPolicy},
+                      {"uid", admissionPolicyUid},
+                      {"controller", true}}});
+  }
+  return binding;
 }
 
 json selectorJsonOf(const LabelSelector& selector) {
@@ -219,7 +233,8 @@ json selectorJsonOf(const LabelSelector& selector) {
 }  // namespace
 
 json freezeBinding(const std::string& namespace_, const std::string& policy,
-                   const std::vector<std::string>& workloads) {
+                   const std::vector<std::string>& workloads,
+                   const std::string& admissionPolicyUid) {
   std::map<std::string, std::vector<std::string>> names;  // resource → names
   for (const std::string& workload : workloads) {
     const auto slash = workload.find('/');
@@ -239,18 +254,20 @@ json freezeBinding(const std::string& namespace_, const std::string& policy,
                      {"resourceNames", resourceNames}});
   }
   return bindingObject(namespace_, policy, FreezeBindingKind::kNamed,
-                       {{"resourceRules", std::move(rules)}});
+                       {{"resourceRules", std::move(rules)}}, admissionPolicyUid);
 }
 
 json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
-                           const LabelSelector& workloadSelector) {
+                           const LabelSelector& workloadSelector,
+                           const std::string& admissionPolicyUid) {
   json rules = json::array({{{"apiGroups", {"apps"}},
                              {"apiVersions", {"v1"}},
                              {"resources", {"deployments", "statefulsets", "daemonsets"}},
                              {"operations", {"UPDATE"}}}});
   return bindingObject(
       namespace_, policy, FreezeBindingKind::kBySelector,
-      {{"objectSelector", selectorJsonOf(workloadSelector)}, {"resourceRules", std::move(rules)}});
+      {{"objectSelector", selectorJsonOf(workloadSelector)}, {"resourceRules", std::move(rules)}},
+      admissionPolicyUid);
 }
 
 void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconciler, int workers) {
@@ -329,6 +346,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     {
       std::lock_guard lock(mutex_);
       firing_.erase(key.str());
+      missing_.erase(key.str());
     }
     if (auto result = removeBindings()) return *result;
     return ReconcileResult::done();
@@ -365,45 +383,52 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   }
   // Decide.
   FiringSet firingBefore;
+  std::map<std::string, TimePoint> missingBefore;
   {
     std::lock_guard lock(mutex_);
     firingBefore = firing_[key.str()];
+    missingBefore = missing_[key.str()];
   }
   PolicyDecision decision =
-      decidePolicy(policy, inputs, storedStatus, firingBefore, key.namespace_, now);
+      decidePolicy(policy, inputs, storedStatus, firingBefore, key.namespace_, now, missingBefore);
 
   // Act. A freeze: the admission policy and the bindings first, so status says Frozen only
   // once the API server has what enforces it (the denial itself waits for the status: the
   // admission policy reads activeFreezes). A thaw: status first, then the bindings go.
   std::optional<base::Error> enforceError;
+  // The UID of what is applied (nullopt: it could not be, enforceError says why).
   auto applyIfChanged = [&](const kube::ResourceRef& resource, const json& desired,
-                            const char* what) -> bool {
+                            const char* what) -> std::optional<std::string> {
     const runtime::ObjectPtr cached =
         manager_.cached(resource, {"", desired["metadata"].value("name", "")});
-    if (appliedAsIs(cached.get(), desired)) return true;
+    if (appliedAsIs(cached.get(), desired)) return (*cached)["metadata"].value("uid", "");
     auto applied = kube::apply(manager_.client(), resource, desired);
     if (!applied.ok()) {
       enforceError = std::move(applied).error().context(what);
-      return false;
+      return std::nullopt;
     }
     log.info("applied", {{"object", desired["metadata"].value("name", "")}});
-    return true;
+    return applied->value("metadata", json::object()).value("uid", "");
   };
   const bool freezing = !decision.frozenWorkloads.empty() || decision.freezeBySelector;
   if (freezing) {
-    bool ok = applyIfChanged(kAdmissionPolicies, stamped(freezeAdmissionPolicy()),
-                             "apply admission policy");
+    // The admission policy owns the bindings (freezeBinding): its UID goes into them.
+    const std::optional<std::string> owner = applyIfChanged(
+        kAdmissionPolicies, stamped(freezeAdmissionPolicy()), "apply admission policy");
+    bool ok = owner.has_value();
     if (ok && !decision.frozenWorkloads.empty()) {
-      ok =
-          applyIfChanged(kAdmissionBindings,
-                         stamped(freezeBinding(key.namespace_, key.name, decision.frozenWorkloads)),
-                         "apply freeze binding");
+      ok = applyIfChanged(
+               kAdmissionBindings,
+               stamped(freezeBinding(key.namespace_, key.name, decision.frozenWorkloads, *owner)),
+               "apply freeze binding")
+               .has_value();
     }
     if (ok && decision.freezeBySelector && policy.spec.workloadSelector) {
-      ok = applyIfChanged(
-          kAdmissionBindings,
-          stamped(freezeSelectorBinding(key.namespace_, key.name, *policy.spec.workloadSelector)),
-          "apply freeze binding");
+      ok = applyIfChanged(kAdmissionBindings,
+                          stamped(freezeSelectorBinding(key.namespace_, key.name,
+                                                        *policy.spec.workloadSelector, *owner)),
+                          "apply freeze binding")
+               .has_value();
     }
     if (!ok) {
       markFreezeNotEnforced(decision, storedStatus, enforceError->message(), generation, now);
@@ -420,6 +445,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   {
     std::lock_guard lock(mutex_);
     firing_[key.str()] = std::move(decision.firing);
+    missing_[key.str()] = std::move(decision.missing);
   }
   if (enforceError) return ReconcileResult::error(std::move(*enforceError));
   // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
@@ -429,6 +455,8 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   if (!decision.freezeBySelector) {
     if (auto result = removeBinding(selectorBinding)) return *result;
   }
+  // A gone SLO's freeze is held for a grace: look again when it ends.
+  if (decision.recheckAfter) return ReconcileResult::requeueAfter(*decision.recheckAfter);
   return ReconcileResult::done();
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "controllers/slo/policy_types.h"
+#include "controllers/slo/rfc3339.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -46,11 +47,16 @@ enum class FreezeBindingKind { kNamed, kBySelector };
 nlohmann::json freezeAdmissionPolicy();
 // The binding of one ErrorBudgetPolicy: its frozen workloads ("Deployment/web") in its
 // namespace. Its name is derived from the policy's and is at most 253 characters.
+// `admissionPolicyUid`, the UID of the ValidatingAdmissionPolicy kFreezeAdmissionPolicy,
+// makes that policy the binding's owner: deleting it (by hand, or with relops gone) lets
+// garbage collection remove every freeze binding, so no freeze outlives relops.
 nlohmann::json freezeBinding(const std::string& namespace_, const std::string& policy,
-                             const std::vector<std::string>& workloads);
+                             const std::vector<std::string>& workloads,
+                             const std::string& admissionPolicyUid = "");
 // The binding that freezes by label: the policy's workloadSelector as its objectSelector.
 nlohmann::json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
-                                     const LabelSelector& workloadSelector);
+                                     const LabelSelector& workloadSelector,
+                                     const std::string& admissionPolicyUid = "");
 std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
                               FreezeBindingKind kind = FreezeBindingKind::kNamed);
 // The value of kPolicyHashLabel: 40 hex digits of SHA-256 of namespace/policy.
@@ -70,6 +76,8 @@ class PolicyReconciler final : public runtime::Reconciler {
   // (slo, rule) pairs that fired at the last reconcile, so a rule's Event is sent when it
   // starts firing, not at every reconcile.
   std::map<std::string, std::set<std::pair<std::string, std::string>>> firing_;
+  // Per policy: its frozen SLOs that are gone, and since when (kMissingSloGrace).
+  std::map<std::string, std::map<std::string, TimePoint>> missing_;
 };
 
 }  // namespace relops::slo

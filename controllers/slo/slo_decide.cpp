@@ -143,7 +143,8 @@ void setBudgetConditions(json& status, const Budget& budget, const std::string& 
   }
 }
 
-// The ledger goes to status with the numbers, or when the workload changed state.
+// The ledger goes to status with the numbers, when the workload changed state, or when a
+// gap of unknown minutes was added.
 void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& reading,
                     const json& before, SloDecision& decision, int64_t generation, TimePoint now) {
   json& status = decision.status;
@@ -154,12 +155,22 @@ void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& rea
   if (budget) {
     numbersChanged = writeNumbers(status, *budget, {});
     setBudgetConditions(status, *budget, budgetSummary(slo, *budget), generation, now);
+  } else if (status.contains("errorBudget") || status.contains("sli")) {
+    // No good or bad minute in the ledger (a recreated SLO, a window of unknown time): the
+    // budget is unknown, not the one last shown. A policy reads that as no data and keeps
+    // its freeze (budgetRuleHolds).
+    status.erase("errorBudget");
+    status.erase("sli");
+    numbersChanged = true;
   }
   const json storedLedger = before.is_object() ? before.value("workload", json()) : json();
   const bool stateChanged =
       storedLedger.is_null() ||
       storedLedger.value("lastObservedState", "") != reading.ledger.lastObservedState ||
-      storedLedger.value("workloadResourceVersion", "") != reading.ledger.workloadResourceVersion;
+      storedLedger.value("workloadResourceVersion", "") != reading.ledger.workloadResourceVersion ||
+      // A gap relops did not observe (after a restart, a long outage of relops) is shown at
+      // once, though it moves no number: unknown minutes only grow by such a gap.
+      storedLedger.value("unknownMinutes", int64_t{0}) < reading.ledger.unknownMinutes;
   if (numbersChanged || stateChanged || !status.contains("evaluationTime")) {
     SloStatus ledgerOnly;
     ledgerOnly.workload = reading.ledger;

@@ -22,7 +22,9 @@
 //
 // Write avoidance: numbers are rounded (budget.h) and evaluationTime moves only when they
 // change, so a steady SLO is not written every refresh. A workload SLO's ledger is
-// written with its numbers, or when the workload changes state.
+// written with its numbers, when the workload changes state, or when a gap of unknown
+// minutes is added. A ledger without a good or bad minute is no data: the budget last
+// shown is removed, never read as full.
 #pragma once
 
 #include <chrono>

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <functional>
-#include <limits>
 
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/rule_output.h"
@@ -107,7 +106,12 @@ SloReconciler::SloReconciler(runtime::Manager& manager, SloControllerOptions opt
           {"namespace", "name"})),
       sli_(manager.metrics().registry.gauge(
           "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
-          {"namespace", "name"})) {}
+          {"namespace", "name"})),
+      workloadMinutes_(manager.metrics().registry.gauge(
+          "relops_slo_workload_minutes",
+          "Minutes of a workload SLO's window by state (good, bad, unknown), as its ledger "
+          "counts them",
+          {"namespace", "name", "state"})) {}
 
 SloReconciler::~SloReconciler() = default;
 
@@ -194,8 +198,9 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
   };
   budgetRemaining_.removeMatching(ofSlo);
   sli_.removeMatching(ofSlo);
+  workloadMinutes_.removeMatching(ofSlo);
   std::lock_guard lock(mutex_);
-  ledgers_.erase(key.str());
+  ledgers_.forget(key.str());
   queryChecks_.erase(key.str());
 }
 
@@ -270,33 +275,33 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     reading.state = classifyWorkload(*workload, target.get());
     const std::string resourceVersion =
         target ? (*target)["metadata"].value("resourceVersion", "") : "";
+    const std::string uid = metadata.value("uid", "");
     {
       std::lock_guard lock(mutex_);
-      auto it = ledgers_.find(key.str());
-      std::chrono::minutes maxGap = TimesliceLedger::kDefaultMaxGap;
-      if (it == ledgers_.end()) {
-        // First look since relops started: carry on from the stored ledger.
+      // First look at this object (by UID) since relops started: carry on from its own
+      // stored ledger. Minutes since its lastObservedTime count as the state then seen
+      // only within the ledger's tolerance, never because the workload's resourceVersion
+      // still matches: an etcd snapshot restore makes an old resourceVersion match again.
+      TimesliceLedger& ledger = ledgers_.ledgerFor(key.str(), uid, [&] {
         auto restored = TimesliceLedger::restore(slo.status.workload);
-        if (!restored.ok()) {
-          reading.ledgerProblem = "the stored ledger was unreadable and started afresh (" +
-                                  restored.error().message() + ")";
-          restored = TimesliceLedger();
-        } else if (slo.status.workload && !resourceVersion.empty() &&
-                   slo.status.workload->workloadResourceVersion == resourceVersion) {
-          // The workload has not changed at all since it was last observed, so neither
-          // has its state: the minutes relops missed keep that state.
-          maxGap = std::chrono::minutes(std::numeric_limits<int32_t>::max());
-        }
-        it = ledgers_.emplace(key.str(), std::move(*restored)).first;
-      }
-      it->second.observe(now, reading.state, slo.spec.window, maxGap);
-      reading.totals = it->second.totals();
-      reading.ledger = it->second.save();
+        if (restored.ok()) return std::move(*restored);
+        reading.ledgerProblem = "the stored ledger was unreadable and started afresh (" +
+                                restored.error().message() + ")";
+        return TimesliceLedger();
+      });
+      ledger.observe(now, reading.state, slo.spec.window);
+      reading.totals = ledger.totals();
+      reading.ledger = ledger.save();
       reading.ledger.workloadResourceVersion = resourceVersion;
     }
+    const SliceTotals totals = reading.totals;
     observed.workload = std::move(reading);
     const SloDecision decision = decideSlo(slo, observed, now);
     if (auto result = act(decision)) return *result;
+    workloadMinutes_.with({key.namespace_, key.name, "good"}).set(static_cast<double>(totals.good));
+    workloadMinutes_.with({key.namespace_, key.name, "bad"}).set(static_cast<double>(totals.bad));
+    workloadMinutes_.with({key.namespace_, key.name, "unknown"})
+        .set(static_cast<double>(totals.unknown));
     // The ledger advances minute by minute.
     const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
                                                                     std::chrono::milliseconds(1)) +

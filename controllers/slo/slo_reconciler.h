@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "controllers/slo/timeslices.h"
+#include "controllers/slo/ledger_store.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 
@@ -75,9 +75,12 @@ class SloReconciler final : public runtime::Reconciler {
   SloControllerOptions options_;
   runtime::Family<runtime::Gauge>& budgetRemaining_;
   runtime::Family<runtime::Gauge>& sli_;
+  // A workload SLO's ledger, minutes by state over the window: exported so Prometheus
+  // keeps the history an SLO's status loses when the object is deleted.
+  runtime::Family<runtime::Gauge>& workloadMinutes_;
   std::mutex mutex_;
-  std::map<std::string, TimesliceLedger> ledgers_;  // workload SLOs, by key
-  std::map<std::string, QueryCheck> queryChecks_;   // Prometheus-backed SLOs, by key
+  LedgerStore ledgers_;                            // workload SLOs, by UID
+  std::map<std::string, QueryCheck> queryChecks_;  // Prometheus-backed SLOs, by key
 };
 
 }  // namespace relops::slo

@@ -103,6 +103,36 @@ TEST(FreezeSelectorBinding, UsesTheWorkloadSelectorAsObjectSelector) {
   EXPECT_EQ(match["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "team-a");
 }
 
+// Every binding is owned by the admission policy it binds: deleting relops.dev-freeze (by
+// hand, or with relops gone) garbage-collects every freeze binding.
+TEST(FreezeBinding, IsOwnedByTheAdmissionPolicy) {
+  LabelSelector selector;
+  selector.matchLabels = {{"tier", "1"}};
+  struct Case {
+    const char* name;
+    json binding;
+  };
+  const std::vector<Case> cases = {
+      {"named", freezeBinding("shop", "tier1", {"Deployment/web"}, "vap-uid")},
+      {"by selector", freezeSelectorBinding("shop", "tier1", selector, "vap-uid")},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const json& owners = c.binding["metadata"]["ownerReferences"];
+    ASSERT_EQ(owners.size(), 1u);
+    EXPECT_EQ(owners[0]["apiVersion"], "admissionregistration.k8s.io/v1");
+    EXPECT_EQ(owners[0]["kind"], "ValidatingAdmissionPolicy");
+    EXPECT_EQ(owners[0]["name"], kFreezeAdmissionPolicy);
+    EXPECT_EQ(owners[0]["name"], c.binding["spec"]["policyName"]);
+    EXPECT_EQ(owners[0]["uid"], "vap-uid");
+    EXPECT_EQ(owners[0]["controller"], true);
+    // Deleting the owner must never wait for its bindings.
+    EXPECT_FALSE(owners[0].contains("blockOwnerDeletion"));
+  }
+  EXPECT_FALSE(
+      freezeBinding("shop", "tier1", {"Deployment/web"})["metadata"].contains("ownerReferences"));
+}
+
 TEST(FreezeAdmissionPolicy, ExemptionNeedsTheFixedAnnotationAndTheExemptVerb) {
   const json policy = freezeAdmissionPolicy();
   std::string exempt;

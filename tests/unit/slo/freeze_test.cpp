@@ -123,15 +123,66 @@ TEST(DecideFreezes, NoDataKeepsTheFreezeAndItsNumbers) {
   EXPECT_EQ(decision.activeFreezes[0].budgetRemaining, "-1");
 }
 
-TEST(DecideFreezes, ThawsSlosThatAreGoneOrNoLongerSelected) {
+TEST(DecideFreezes, ThawsSlosNoLongerSelectedAtOnce) {
   ErrorBudgetPolicy p = policy();
-  p.status.activeFreezes = {{"checkout", "exhausted", "2026-02-28T08:00:00Z", "-1", {}},
-                            {"deleted", "exhausted", "2026-02-28T08:00:00Z", "-1", {}}};
+  p.status.activeFreezes = {{"checkout", "exhausted", "2026-02-28T08:00:00Z", "-1", {}}};
   const auto decision = decideFreezes(p, {{"checkout", {{"tier", "2"}}, -50.0, {}, {}}}, kNow);
   EXPECT_TRUE(decision.activeFreezes.empty());
-  ASSERT_EQ(decision.events.size(), 2u);
+  ASSERT_EQ(decision.events.size(), 1u);
   EXPECT_EQ(decision.events[0].reason, "Thawed");
-  EXPECT_EQ(decision.events[1].reason, "Thawed");
+  EXPECT_TRUE(decision.missing.empty());
+  EXPECT_FALSE(decision.recheckAfter);
+}
+
+// A frozen SLO deleted and recreated (Argo CD replace, CRD reinstall, restore) must not
+// thaw in between: a gone SLO keeps its freeze for kMissingSloGrace after it was first
+// missed, and its recreation (no ledger yet: no data) keeps it after that.
+TEST(DecideFreezes, GoneSlosKeepTheirFreezeThroughTheGrace) {
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  ErrorBudgetPolicy p = policy();
+  p.status.activeFreezes = {
+      {"deleted", "exhausted", "2026-02-28T08:00:00Z", "-1", {"Deployment/web"}}};
+  struct Case {
+    const char* name;
+    std::map<std::string, TimePoint> missingBefore;
+    bool held;
+    std::optional<seconds> recheckAfter;
+  };
+  const std::vector<Case> cases = {
+      {"just gone", {}, true, seconds(300)},
+      {"gone 4m59s", {{"deleted", kNow - seconds(299)}}, true, seconds(1)},
+      {"gone 5m", {{"deleted", kNow - minutes(5)}}, false, std::nullopt},
+      {"gone an hour", {{"deleted", kNow - minutes(60)}}, false, std::nullopt},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const auto decision = decideFreezes(p, {}, kNow, c.missingBefore);
+    EXPECT_EQ(decision.recheckAfter, c.recheckAfter);
+    if (c.held) {
+      ASSERT_EQ(decision.activeFreezes.size(), 1u);
+      EXPECT_EQ(decision.activeFreezes[0].since, "2026-02-28T08:00:00Z");
+      EXPECT_EQ(decision.activeFreezes[0].workloads, std::vector<std::string>{"Deployment/web"});
+      EXPECT_TRUE(decision.events.empty());
+      ASSERT_TRUE(decision.missing.contains("deleted"));
+      EXPECT_EQ(decision.missing.at("deleted"),
+                c.missingBefore.empty() ? kNow : c.missingBefore.at("deleted"));
+    } else {
+      EXPECT_TRUE(decision.activeFreezes.empty());
+      ASSERT_EQ(decision.events.size(), 1u);
+      EXPECT_EQ(decision.events[0].reason, "Thawed");
+      EXPECT_TRUE(decision.missing.empty());
+    }
+  }
+  // Recreated within the grace, with no ledger yet (no data): the freeze holds and the
+  // grace is over.
+  const auto recreated =
+      decideFreezes(p, {{"deleted", {{"tier", "1"}}, std::nullopt, {}, {"Deployment/web"}}}, kNow,
+                    {{"deleted", kNow - minutes(1)}});
+  ASSERT_EQ(recreated.activeFreezes.size(), 1u);
+  EXPECT_EQ(recreated.activeFreezes[0].budgetRemaining, "-1");
+  EXPECT_TRUE(recreated.missing.empty());
+  EXPECT_TRUE(recreated.events.empty());
 }
 
 TEST(FreezeMessage, NamesTheSloTheBudgetAndTheWayOut) {

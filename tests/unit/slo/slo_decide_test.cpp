@@ -225,10 +225,58 @@ TEST(SloDecide, WorkloadLedgerIsWrittenWithItsNumbersOrOnAStateChange) {
   fullLater.workload->ledger.lastObservedTime = formatRfc3339(kNow + std::chrono::minutes(1));
   EXPECT_FALSE(decideSlo(steady, fullLater, kNow + std::chrono::minutes(1)).statusChanged);
 
+  // relops restarted after a gap it did not observe: unknown minutes move no number, but
+  // the gap is shown at once.
+  SloObserved gap = observed(60, 0, SliceState::kGood);
+  gap.status = fullFirst.status;
+  gap.workload->totals.unknown = 30;
+  gap.workload->ledger.unknownMinutes = 30;
+  const SloDecision gapDecision = decideSlo(steady, gap, kNow + std::chrono::minutes(31));
+  EXPECT_TRUE(gapDecision.statusChanged);
+  EXPECT_EQ(gapDecision.status["workload"]["unknownMinutes"], 30);
+
   // The workload goes bad: written even before the numbers move.
   SloObserved turned = observed(60, 0, SliceState::kBad);
   turned.status = fullFirst.status;
   EXPECT_TRUE(decideSlo(steady, turned, kNow + std::chrono::minutes(1)).statusChanged);
+}
+
+// A ledger without a good or bad minute (a recreated SLO, a window of unknown time) is no
+// data: the budget last shown is removed rather than kept or read as full, so a policy
+// keeps its freeze (budgetRuleHolds on no data).
+TEST(SloDecide, WorkloadLedgerWithoutMinutesIsNoData) {
+  const auto slo = SloBuilder().objective("90").window("1h").workload("Deployment", "cart").build();
+  struct Case {
+    const char* name;
+    json status;
+    SliceTotals totals;
+    bool changed;
+  };
+  const json shown = {{"sli", "40"}, {"errorBudget", {{"remaining", "-500"}, {"consumed", "600"}}}};
+  const std::vector<Case> cases = {
+      {"recreated, never written", json(), {0, 0, 0}, true},
+      {"numbers shown, ledger all unknown", shown, {0, 0, 45}, true},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    SloObserved observed;
+    observed.generation = 1;
+    observed.status = c.status;
+    WorkloadReading reading;
+    reading.reference = "Deployment/cart";
+    reading.state = SliceState::kBad;
+    reading.totals = c.totals;
+    reading.ledger.unknownMinutes = c.totals.unknown;
+    reading.ledger.lastObservedState = "Bad";
+    reading.ledger.lastObservedTime = formatRfc3339(kNow);
+    observed.workload = reading;
+    const SloDecision decision = decideSlo(slo, observed, kNow);
+    EXPECT_FALSE(decision.budget);
+    EXPECT_FALSE(decision.status.contains("errorBudget"));
+    EXPECT_FALSE(decision.status.contains("sli"));
+    EXPECT_EQ(decision.statusChanged, c.changed);
+    EXPECT_EQ(condition(decision.status, "Reconciling", "reason"), "WaitingForData");
+  }
 }
 
 TEST(SloDecide, MissingWorkloadIsStalledAndCountsBadTime) {

@@ -68,6 +68,35 @@ TEST(Timeslices, SurviveARestartThroughStatus) {
   EXPECT_EQ(slow->totals(), (SliceTotals{10, 5, 60}));
 }
 
+// After a restart, the minutes since the stored lastObservedTime are vouched for only
+// within the tolerance, whatever else matches (an etcd snapshot restore makes the
+// workload's old resourceVersion match again): observation time decides, nothing else.
+TEST(Timeslices, RestoredLedgerCountsALongUnobservedGapAsUnknown) {
+  TimesliceLedger before;
+  before.observe(kT0, SliceState::kGood, kWeek);
+  before.observe(kT0 + minutes(10), SliceState::kGood, kWeek, kWatching);
+  const WorkloadStatus saved = before.save();  // g10, last seen Good at 00:10
+  struct Case {
+    const char* name;
+    minutes restartedAfter;
+    SliceTotals totals;
+  };
+  const std::vector<Case> cases = {
+      {"quick restart", minutes(3), {13, 0, 0}},
+      {"at the tolerance", minutes(5), {15, 0, 0}},
+      {"just past it", minutes(6), {10, 0, 6}},
+      {"rewound half an hour", minutes(30), {10, 0, 30}},
+      {"rewound a day", hours(24), {10, 0, 1440}},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    auto restored = TimesliceLedger::restore(saved);
+    ASSERT_TRUE(restored) << restored.error().message();
+    restored->observe(kT0 + minutes(10) + c.restartedAfter, SliceState::kGood, kWeek);
+    EXPECT_EQ(restored->totals(), c.totals);
+  }
+}
+
 TEST(Timeslices, RejectsACorruptLedger) {
   WorkloadStatus status;
   status.ledgerStart = "2026-03-01T00:00:00Z";
