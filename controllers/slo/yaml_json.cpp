@@ -141,12 +141,23 @@ bool needsQuotes(const std::string& text) {
   return std::regex_match(text, kYaml11);
 }
 
+// A key is read back as text whatever it looks like, but a plain one can still be a document
+// marker or break the line: keys take the quoting values take, and never a block.
+void emitKey(YAML::Emitter& out, const std::string& key) {
+  if (hasControlCharacter(key) || key.find('\n') != std::string::npos || needsQuotes(key)) {
+    out << YAML::DoubleQuoted;
+  }
+  out << key;
+}
+
 void emit(YAML::Emitter& out, const nlohmann::ordered_json& value) {
   switch (value.type()) {
     case nlohmann::ordered_json::value_t::object:
       out << YAML::BeginMap;
       for (const auto& [key, item] : value.items()) {
-        out << YAML::Key << key << YAML::Value;
+        out << YAML::Key;
+        emitKey(out, key);
+        out << YAML::Value;
         emit(out, item);
       }
       out << YAML::EndMap;

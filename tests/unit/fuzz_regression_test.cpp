@@ -123,6 +123,23 @@ TEST(FuzzRegression, StringsSurviveToYamlAndBack) {
   }
 }
 
+// fuzz_yaml_json: a key was written with yaml-cpp's own quoting, which leaves "... x" or
+// "--- x" plain at the start of a line, where it reads back as a document marker.
+TEST(FuzzRegression, KeysSurviveToYamlAndBack) {
+  const std::vector<std::string> keys = {"...",  "... more", "---",  "--- x", "",    "\r",
+                                         "x\ny", "true",     "~",    "null",  "- a", "? q",
+                                         ": v",  "#c",       "a: b", "&a",    "*a",  " lead"};
+  for (const std::string& key : keys) {
+    const json document = {{key, 1}, {"z", {{key, "v"}}}};
+    const auto again =
+        relops::slo::parseYamlDocuments(relops::slo::toYaml(nlohmann::ordered_json(document)));
+    ASSERT_TRUE(again.ok()) << again.error().message() << "\n"
+                            << relops::slo::toYaml(nlohmann::ordered_json(document));
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_EQ((*again)[0], document) << relops::slo::toYaml(nlohmann::ordered_json(document));
+  }
+}
+
 // fuzz_units: a percentage with many digits overflowed int64 (undefined behaviour) before
 // the length check rejected it.
 TEST(FuzzRegression, PercentWithTooManyDigitsIsRejectedWithoutOverflow) {
