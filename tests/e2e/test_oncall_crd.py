@@ -229,6 +229,16 @@ REJECTIONS = [
      "spec.fairness.lookBack", "must be Nd or Nw, from 1d to one year"),
     ("imbalance is a percent string", spec_set(fairness={"allowedImbalance": "lots"}),
      "spec.fairness.allowedImbalance", "allowedImbalance must be a percentage as a string"),
+    ("shifts bounded: 10 layers of 1m turns over two years",
+     spec_set(layers=[{"name": f"l{i}", "members": ["alice", "bob"],
+                       "start": "2026-01-05T09:00:00", "turnLength": "1m"} for i in range(10)],
+              horizon="366d", fairness={"lookBack": "366d"}),
+     "spec.layers", "too many shifts"),
+    ("shifts bounded: one layer of 1m turns over 105 days",
+     spec_set(horizon="52d", fairness={"lookBack": "52d"},
+              layers=[{"name": "l", "members": ["alice"], "start": "2026-01-05T09:00:00",
+                       "turnLength": "1m"}]),
+     "spec.layers", "too many shifts"),
     # Structural schema, not CEL, but part of the same contract.
     ("participant name pattern", spec_set(participants=[{"name": "Alice"}, {"name": "bob"}]),
      "spec.participants[0].name", "should match"),
@@ -238,6 +248,17 @@ REJECTIONS = [
      spec_set(participants=[{"name": f"p{i}"} for i in range(51)]),
      "spec.participants", "must have at most 50 items"),
 ]
+
+
+def test_shift_bound_accepts_a_rotation_at_it(kubectl: Kubectl, namespace: str):
+    """One layer of 1m turns over 102 days (146,880 minutes + 1 turn) is just inside the bound
+    of 150,000 shifts the 105-day rotation above exceeds."""
+    obj = base(namespace, "at-bound")
+    obj["spec"].update(horizon="50d", fairness={"lookBack": "50d"},
+                       layers=[{"name": "l", "members": ["alice"],
+                                "start": "2026-01-05T09:00:00", "turnLength": "1m"}])
+    result = apply(kubectl, obj)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(
