@@ -108,7 +108,7 @@ bool appliedAsIs(const json* cached, const json& desired) {
 
 }  // namespace
 
-json freezeAdmissionPolicy() {
+json freezeAdmissionPolicy(const std::string& crdUid) {
   // The denial message is built from the ErrorBudgetPolicy's live status, so it shows the
   // budget as it is now; it reads like freezeMessage().
   const std::string message =
@@ -129,11 +129,19 @@ json freezeAdmissionPolicy() {
                              "authorizer.group('relops.dev').resource('errorbudgetpolicies')"
                              ".namespace(object.metadata.namespace).check('" +
                              std::string(kExemptVerb) + "').allowed()";
+  json metadata = {{"name", kFreezeAdmissionPolicy},
+                   {"labels", {{"app.kubernetes.io/managed-by", "relops"}}}};
+  if (!crdUid.empty()) {
+    // No blockOwnerDeletion: removing the CRD must never wait on the policy.
+    metadata["ownerReferences"] = json::array({{{"apiVersion", "apiextensions.k8s.io/v1"},
+                                                {"kind", "CustomResourceDefinition"},
+                                                {"name", kErrorBudgetPolicyCrd},
+                                                {"uid", crdUid},
+                                                {"controller", true}}});
+  }
   return {{"apiVersion", "admissionregistration.k8s.io/v1"},
           {"kind", "ValidatingAdmissionPolicy"},
-          {"metadata",
-           {{"name", kFreezeAdmissionPolicy},
-            {"labels", {{"app.kubernetes.io/managed-by", "relops"}}}}},
+          {"metadata", std::move(metadata)},
           {"spec",
            {{"failurePolicy", "Fail"},
             {"paramKind", {{"apiVersion", "relops.dev/v1alpha1"}, {"kind", "ErrorBudgetPolicy"}}},
@@ -321,6 +329,24 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
   manager.informers(kAdmissionPolicies);
 }
 
+std::string PolicyReconciler::crdOwnerUid(const runtime::Logger& log) {
+  if (const runtime::ObjectPtr applied =
+          manager_.cached(kAdmissionPolicies, {"", kFreezeAdmissionPolicy})) {
+    for (const json& owner : (*applied)["metadata"].value("ownerReferences", json::array())) {
+      if (owner.value("kind", "") == "CustomResourceDefinition" &&
+          owner.value("name", "") == kErrorBudgetPolicyCrd) {
+        return owner.value("uid", "");
+      }
+    }
+  }
+  auto crd = manager_.client().get(kCustomResourceDefinitions, {"", kErrorBudgetPolicyCrd});
+  if (!crd.ok()) {
+    log.info("admission policy applied without its CRD owner", {{"error", crd.error().message()}});
+    return "";
+  }
+  return crd->value("metadata", json::object()).value("uid", "");
+}
+
 ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
                                             const runtime::Logger& log) {
   const std::string namedBinding =
@@ -413,8 +439,9 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   const bool freezing = !decision.frozenWorkloads.empty() || decision.freezeBySelector;
   if (freezing) {
     // The admission policy owns the bindings (freezeBinding): its UID goes into them.
-    const std::optional<std::string> owner = applyIfChanged(
-        kAdmissionPolicies, stamped(freezeAdmissionPolicy()), "apply admission policy");
+    const std::optional<std::string> owner =
+        applyIfChanged(kAdmissionPolicies, stamped(freezeAdmissionPolicy(crdOwnerUid(log))),
+                       "apply admission policy");
     bool ok = owner.has_value();
     if (ok && !decision.frozenWorkloads.empty()) {
       ok = applyIfChanged(

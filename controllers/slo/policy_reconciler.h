@@ -31,6 +31,11 @@ inline const kube::ResourceRef kAdmissionBindings{"admissionregistration.k8s.io"
                                                   "validatingadmissionpolicybindings",
                                                   "ValidatingAdmissionPolicyBinding", false};
 
+inline const kube::ResourceRef kCustomResourceDefinitions{
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
+// The CRD that owns the admission policy: removing relops's CRDs removes every freeze.
+inline constexpr char kErrorBudgetPolicyCrd[] = "errorbudgetpolicies.relops.dev";
+
 // The one admission policy every freeze binding points at.
 inline constexpr char kFreezeAdmissionPolicy[] = "relops.dev-freeze";
 // Labels on a binding: which ErrorBudgetPolicy it enforces. The name may be longer than a
@@ -44,7 +49,10 @@ inline constexpr char kPolicyNameAnnotation[] = "relops.dev/policy-name";
 enum class FreezeBindingKind { kNamed, kBySelector };
 
 // The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) relops applies.
-nlohmann::json freezeAdmissionPolicy();
+// `crdUid`, the UID of the CRD kErrorBudgetPolicyCrd, makes that CRD its owner: without the
+// CRD the policy's parameters cannot be read, so it goes (and its bindings with it) when the
+// CRD goes.
+nlohmann::json freezeAdmissionPolicy(const std::string& crdUid = "");
 // The binding of one ErrorBudgetPolicy: its frozen workloads ("Deployment/web") in its
 // namespace. Its name is derived from the policy's and is at most 253 characters.
 // `admissionPolicyUid`, the UID of the ValidatingAdmissionPolicy kFreezeAdmissionPolicy,
@@ -71,6 +79,12 @@ class PolicyReconciler final : public runtime::Reconciler {
   static void add(runtime::Manager& manager, PolicyReconciler& reconciler, int workers);
 
  private:
+  // The UID of kErrorBudgetPolicyCrd, for the admission policy's owner: the one the applied
+  // policy already names (if that CRD is gone, garbage collection removes the policy and
+  // the next freeze asks again), else read from the API server; "" when it cannot be read
+  // (the freeze is enforced all the same, without the owner).
+  std::string crdOwnerUid(const runtime::Logger& log);
+
   runtime::Manager& manager_;
   std::mutex mutex_;
   // (slo, rule) pairs that fired at the last reconcile, so a rule's Event is sent when it
