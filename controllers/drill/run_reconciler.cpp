@@ -92,19 +92,6 @@ bool permanent(const base::Error& error) {
 
 }  // namespace
 
-// The fields of a workload the shared Deployment and StatefulSet caches keep: the same
-// as the SLO controller's (slo_reconciler.cpp keepWorkloadEssentials), since whichever
-// controller registers first sets the transform of the shared informer.
-static void keepWorkloadEssentials(json& object) {
-  json kept = runtime::keepMetadata(
-      object, {"name", "namespace", "uid", "resourceVersion", "generation", "labels"});
-  if (object.contains("spec") && object["spec"].contains("replicas")) {
-    kept["spec"] = {{"replicas", object["spec"]["replicas"]}};
-  }
-  if (object.contains("status")) kept["status"] = std::move(object["status"]);
-  object = std::move(kept);
-}
-
 void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, int workers) {
   runtime::Controller::Options options;
   options.name = "drdrillrun";
@@ -149,7 +136,7 @@ void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, in
   for (const auto& [resource, kind] :
        {std::pair{kube::resources::kDeployments, std::string_view("Deployment")},
         std::pair{kube::resources::kStatefulSets, std::string_view("StatefulSet")}}) {
-    manager.setTransform(resource, keepWorkloadEssentials);
+    manager.setTransform(resource, runtime::keepWorkloadEssentials);
     for (runtime::Informer* informer : manager.informers(resource)) {
       controller.watches(*informer, waitingOn(kind));
     }

@@ -75,19 +75,6 @@ PrometheusReading readPrometheus(PrometheusApi& prometheus, const ServiceLevelOb
   return reading;
 }
 
-// What the SLO and policy controllers read of a workload: its identity, labels (a
-// policy's workloadSelector), desired replicas and status. The pod template, often most
-// of the object, is not cached.
-void keepWorkloadEssentials(json& object) {
-  json kept = runtime::keepMetadata(
-      object, {"name", "namespace", "uid", "resourceVersion", "generation", "labels"});
-  if (object.contains("spec") && object["spec"].contains("replicas")) {
-    kept["spec"] = {{"replicas", object["spec"]["replicas"]}};
-  }
-  if (object.contains("status")) kept["status"] = std::move(object["status"]);
-  object = std::move(kept);
-}
-
 std::string childDescription(RuleOutput output, const std::string& namespace_,
                              const std::string& name) {
   return std::string(output == RuleOutput::kPrometheusRule ? "PrometheusRule " : "ConfigMap ") +
@@ -149,7 +136,7 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
       }
       return keys;
     };
-    manager.setTransform(workloadResource(kind), keepWorkloadEssentials);
+    manager.setTransform(workloadResource(kind), runtime::keepWorkloadEssentials);
     for (runtime::Informer* informer : manager.informers(workloadResource(kind))) {
       controller.watches(*informer, map);
     }

@@ -17,4 +17,14 @@ nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const 
   return kept;
 }
 
+void keepWorkloadEssentials(nlohmann::json& object) {
+  nlohmann::json kept =
+      keepMetadata(object, {"name", "namespace", "uid", "resourceVersion", "generation", "labels"});
+  if (object.contains("spec") && object["spec"].contains("replicas")) {
+    kept["spec"] = {{"replicas", object["spec"]["replicas"]}};
+  }
+  if (object.contains("status")) kept["status"] = std::move(object["status"]);
+  object = std::move(kept);
+}
+
 }  // namespace relops::runtime

@@ -11,4 +11,10 @@ namespace relops::runtime {
 // moved out of `object`; the caller adds what else it reads and replaces `object`.
 nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const char*> fields);
 
+// The transform of the shared Deployment/StatefulSet/DaemonSet caches: identity, labels (a
+// policy's workloadSelector), generation, spec.replicas and status; the pod template, often
+// most of the object, is not cached. One function for every controller that watches
+// workloads, since the first to register sets the transform of the shared informer.
+void keepWorkloadEssentials(nlohmann::json& object);
+
 }  // namespace relops::runtime
