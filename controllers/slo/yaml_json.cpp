@@ -142,8 +142,13 @@ bool needsQuotes(const std::string& text) {
 }
 
 // A key is read back as text whatever it looks like, but a plain one can still be a document
-// marker or break the line: keys take the quoting values take, and never a block.
+// marker or break the line: keys take the quoting values take, and never a block. A simple
+// key is at most 1024 characters in YAML, escapes included (4 to 6 for a control
+// character): a longer key is written in the explicit form ("? key").
+constexpr size_t kMaxSimpleKey = 128;
+
 void emitKey(YAML::Emitter& out, const std::string& key) {
+  out << (key.size() > kMaxSimpleKey ? YAML::LongKey : YAML::Key);
   if (hasControlCharacter(key) || key.find('\n') != std::string::npos || needsQuotes(key)) {
     out << YAML::DoubleQuoted;
   }
@@ -155,7 +160,6 @@ void emit(YAML::Emitter& out, const nlohmann::ordered_json& value) {
     case nlohmann::ordered_json::value_t::object:
       out << YAML::BeginMap;
       for (const auto& [key, item] : value.items()) {
-        out << YAML::Key;
         emitKey(out, key);
         out << YAML::Value;
         emit(out, item);

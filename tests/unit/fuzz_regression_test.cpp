@@ -124,11 +124,30 @@ TEST(FuzzRegression, StringsSurviveToYamlAndBack) {
 }
 
 // fuzz_yaml_json: a key was written with yaml-cpp's own quoting, which leaves "... x" or
-// "--- x" plain at the start of a line, where it reads back as a document marker.
+// "--- x" plain at the start of a line, where it reads back as a document marker; a key
+// past YAML's 1024 characters for a simple key did not read back at all.
 TEST(FuzzRegression, KeysSurviveToYamlAndBack) {
-  const std::vector<std::string> keys = {"...",  "... more", "---",  "--- x", "",    "\r",
-                                         "x\ny", "true",     "~",    "null",  "- a", "? q",
-                                         ": v",  "#c",       "a: b", "&a",    "*a",  " lead"};
+  const std::vector<std::string> keys = {std::string(1100, 'k'),
+                                         std::string(300, '\x1c'),
+                                         std::string(129, 'a') + "\n" + std::string(129, 'b'),
+                                         "...",
+                                         "... more",
+                                         "---",
+                                         "--- x",
+                                         "",
+                                         "\r",
+                                         "x\ny",
+                                         "true",
+                                         "~",
+                                         "null",
+                                         "- a",
+                                         "? q",
+                                         ": v",
+                                         "#c",
+                                         "a: b",
+                                         "&a",
+                                         "*a",
+                                         " lead"};
   for (const std::string& key : keys) {
     const json document = {{key, 1}, {"z", {{key, "v"}}}};
     const auto again =
