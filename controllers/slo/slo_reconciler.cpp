@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "controllers/slo/ledger_history.h"
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
@@ -33,8 +34,23 @@ const kube::ResourceRef& workloadResource(WorkloadKind kind) {
   return kDeployments;
 }
 
-// Whether the cached child already says what `desired` says: its payload, labels and
-// controlling owner. Applying only then keeps an idle cluster free of writes.
+std::optional<SliceTotals> readLedgerHistory(PrometheusApi& prometheus, const kube::ObjectKey& key,
+                                             const Duration& window, const runtime::Logger& log) {
+  auto samples = prometheus.query(ledgerHistoryQuery(key.namespace_, key.name, window));
+  if (!samples.ok()) {
+    log.info("no ledger history: Prometheus did not answer",
+             {{"error", samples.error().message()}});
+    return std::nullopt;
+  }
+  std::optional<SliceTotals> totals = ledgerHistoryTotals(*samples, window);
+  if (totals) {
+    log.info("ledger rebuilt from Prometheus", {{"good", std::to_string(totals->good)},
+                                                {"bad", std::to_string(totals->bad)},
+                                                {"unknown", std::to_string(totals->unknown)}});
+  }
+  return totals;
+}
+
 // The SLO's recorded series, read in one query.
 PrometheusReading readPrometheus(PrometheusApi& prometheus, const ServiceLevelObjective& slo) {
   PrometheusReading reading;
@@ -95,7 +111,7 @@ SloReconciler::SloReconciler(runtime::Manager& manager, SloControllerOptions opt
           "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
           {"namespace", "name"})),
       workloadMinutes_(manager.metrics().registry.gauge(
-          "relops_slo_workload_minutes",
+          kWorkloadMinutesMetric,
           "Minutes of a workload SLO's window by state (good, bad, unknown), as its ledger "
           "counts them",
           {"namespace", "name", "state"})) {}
@@ -263,6 +279,17 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     const std::string resourceVersion =
         target ? (*target)["metadata"].value("resourceVersion", "") : "";
     const std::string uid = metadata.value("uid", "");
+    // An SLO without a ledger of its own, first seen: what Prometheus kept of the ledger
+    // under this name, if anything (ledger_history.h). Asked outside the lock.
+    std::optional<SliceTotals> history;
+    if (options_.prometheus && !slo.status.workload) {
+      bool known = false;
+      {
+        std::lock_guard lock(mutex_);
+        known = ledgers_.holds(uid);
+      }
+      if (!known) history = readLedgerHistory(*options_.prometheus, key, slo.spec.window, log);
+    }
     {
       std::lock_guard lock(mutex_);
       // First look at this object (by UID) since relops started: carry on from its own
@@ -270,6 +297,7 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
       // only within the ledger's tolerance, never because the workload's resourceVersion
       // still matches: an etcd snapshot restore makes an old resourceVersion match again.
       TimesliceLedger& ledger = ledgers_.ledgerFor(key.str(), uid, [&] {
+        if (history) return TimesliceLedger::fromTotals(*history, now);
         auto restored = TimesliceLedger::restore(slo.status.workload);
         if (restored.ok()) return std::move(*restored);
         reading.ledgerProblem = "the stored ledger was unreadable and started afresh (" +

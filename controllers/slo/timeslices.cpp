@@ -170,6 +170,17 @@ void TimesliceLedger::observe(TimePoint now, SliceState stateNow, const Duration
   compact();
 }
 
+TimesliceLedger TimesliceLedger::fromTotals(const SliceTotals& totals, TimePoint end) {
+  TimesliceLedger ledger;
+  ledger.append(SliceState::kUnknown, totals.unknown);
+  ledger.append(SliceState::kGood, totals.good);
+  ledger.append(SliceState::kBad, totals.bad);
+  ledger.end_ = floorMinute(end);
+  ledger.start_ = ledger.end_ - minutes(totals.good + totals.bad + totals.unknown);
+  ledger.started_ = true;
+  return ledger;
+}
+
 SliceTotals TimesliceLedger::totals() const {
   SliceTotals sum;
   for (const Segment& segment : segments_) {

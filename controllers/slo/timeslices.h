@@ -52,6 +52,9 @@ class TimesliceLedger {
   // persisted ledger is malformed (the caller starts afresh and says so in a condition).
   static base::Result<TimesliceLedger> restore(const std::optional<WorkloadStatus>& status);
   WorkloadStatus save() const;
+  // A ledger ending at `end` (floored to the minute) with these minutes: unknown first,
+  // then good, then bad. What is known of a ledger when only its counts survived.
+  static TimesliceLedger fromTotals(const SliceTotals& totals, TimePoint end);
 
   // Advances the ledger to `now` (floored to the minute). Minutes since the last
   // observation take the state then observed if the gap is at most `maxGap`, else
