@@ -190,8 +190,16 @@ class Prometheus:
             "rule_files": [str(self.rules_dir / "*.yaml")],
             "storage": {"tsdb": {"out_of_order_time_window": out_of_order_window}},
         }
+        self._config = config
         (workdir / "prometheus.yml").write_text(json.dumps(config, indent=2))
         self.process: subprocess.Popen[bytes] | None = None
+
+    def scrape(self, job: str, target: str, interval: str = "5s") -> None:
+        """Scrapes `target` (host:port, plain HTTP /metrics) as `job`; call before start()."""
+        self._config.setdefault("scrape_configs", []).append(
+            {"job_name": job, "scrape_interval": interval,
+             "static_configs": [{"targets": [target]}]})
+        (self.workdir / "prometheus.yml").write_text(json.dumps(self._config, indent=2))
 
     def start(self, timeout: float = 60) -> None:
         self._log = open(self.log_path, "ab")

@@ -4,6 +4,8 @@
   without status), the SLO is a new object: it does not inherit the old ledger, reads as
   no data until it has a whole minute of its own, and its ErrorBudgetPolicy's freeze holds
   throughout — the binding is never deleted and the rollout stays denied.
+- With a Prometheus that scrapes relops, the recreated SLO takes its minutes back
+  (test_slo_ledger_prometheus.py).
 - relops restarted after the SLO's status was rewound to an older copy (an etcd snapshot
   restore: the workload's resourceVersion matches the stored one again) does not count the
   time it did not observe as good: a gap longer than the ledger's 5-minute tolerance is
