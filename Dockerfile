@@ -18,7 +18,7 @@ COPY controllers controllers
 RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DRELOPS_BUILD_TESTS=OFF \
  && cmake --build build --target relops
 COPY image/rootfs.sh image/rootfs.sh
-RUN image/rootfs.sh build/operator/relops /rootfs
+RUN image/rootfs.sh build/app/relops /rootfs
 
 FROM scratch
 COPY --from=build /rootfs /

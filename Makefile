@@ -5,7 +5,7 @@
 
 PRESET ?= dev
 BUILD_DIR := build/$(PRESET)
-RELOPS := $(BUILD_DIR)/operator/relops
+RELOPS := $(BUILD_DIR)/app/relops
 CLUSTER ?= relops
 
 # ccache keyed on paths relative to the checkout, so every clone (CI's included) shares
@@ -107,7 +107,7 @@ bench-scale: binaries ## the scale benchmark at SCALE SLOs (default "1000 10000"
 	@cmake --preset release >/dev/null
 	cmake --build --preset release --target relops
 	@for n in $(SCALE); do \
-	  python3 tests/bench/scale_bench.py --relops build/release/operator/relops \
+	  python3 tests/bench/scale_bench.py --relops build/release/app/relops \
 	    --objectives $$n --cluster bench-scale --output build/release/bench/scale-$$n.md || exit 1; \
 	done
 

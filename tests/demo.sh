@@ -10,7 +10,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 cluster="${1:-relops}"
-relops="$(cd "$(dirname "${2:-$repo/build/dev/operator/relops}")" && pwd)/$(basename "${2:-relops}")"
+relops="$(cd "$(dirname "${2:-$repo/build/dev/app/relops}")" && pwd)/$(basename "${2:-relops}")"
 
 kubeconfig="$("$here/cluster/up" "$cluster")"
 state="$(dirname "$kubeconfig")"

@@ -2,9 +2,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "controllers/common/conditions.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/scheduling.h"
-#include "operator/runtime/conditions.h"
 
 namespace relops::drill {
 namespace {
@@ -95,9 +95,9 @@ class DrillMachine {
  private:
   void setCondition(std::string_view type, std::string_view status, std::string_view reason,
                     const std::string& message) {
-    runtime::setCondition(
-        desired_.status.conditions,
-        runtime::makeCondition(type, status, reason, message, observed_.generation), wallNow_);
+    common::setCondition(desired_.status.conditions,
+                         common::makeCondition(type, status, reason, message, observed_.generation),
+                         wallNow_);
   }
 
   void removeCondition(std::string_view type) {

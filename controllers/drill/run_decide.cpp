@@ -1,9 +1,9 @@
 // decideRun(): the DRDrillRun state machine for the three drill types.
 #include <algorithm>
 
+#include "controllers/common/conditions.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/scheduling.h"
-#include "operator/runtime/conditions.h"
 
 namespace relops::drill {
 namespace {
@@ -314,9 +314,9 @@ class RunMachine {
  private:
   void setCondition(std::string_view type, std::string_view status, std::string_view reason,
                     const std::string& message) {
-    runtime::setCondition(
-        desired_.status.conditions,
-        runtime::makeCondition(type, status, reason, message, observed_.generation), wallNow_);
+    common::setCondition(desired_.status.conditions,
+                         common::makeCondition(type, status, reason, message, observed_.generation),
+                         wallNow_);
   }
 
   void start() {
@@ -1066,10 +1066,10 @@ RunDesired failOnAction(const RunDesired& desired, const Action& action, const b
   const bool disrupted =
       (s.failover && s.failover->disrupted) || (s.velero && !s.velero->sandboxNamespace.empty());
   s.cleanup = disrupted ? CleanupResult::kPending : CleanupResult::kNotNeeded;
-  runtime::setCondition(s.conditions,
-                        runtime::makeCondition("Ready", "True", "Finished",
-                                               "the run finished: Error", s.observedGeneration),
-                        now);
+  common::setCondition(s.conditions,
+                       common::makeCondition("Ready", "True", "Finished", "the run finished: Error",
+                                             s.observedGeneration),
+                       now);
   failed.statusJson = toJson(s);
   failed.statusChanged = true;
   failed.requeueAt = disrupted ? std::optional<Instant>(nowSeconds + kPollInterval) : std::nullopt;

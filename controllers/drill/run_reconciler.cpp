@@ -1,5 +1,6 @@
 #include <algorithm>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/drill_reconciler.h"
 #include "controllers/drill/scheduling.h"
@@ -7,7 +8,6 @@
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/finalizers.h"
 #include "operator/runtime/manager.h"
-#include "operator/runtime/object_trim.h"
 
 namespace relops::drill {
 
@@ -136,7 +136,7 @@ void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, in
   for (const auto& [resource, kind] :
        {std::pair{kube::resources::kDeployments, std::string_view("Deployment")},
         std::pair{kube::resources::kStatefulSets, std::string_view("StatefulSet")}}) {
-    manager.setTransform(resource, runtime::keepWorkloadEssentials);
+    manager.setTransform(resource, common::keepWorkloadEssentials);
     for (runtime::Informer* informer : manager.informers(resource)) {
       controller.watches(*informer, waitingOn(kind));
     }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "operator/runtime/conditions.h"
+#include "controllers/common/conditions.h"
 
 namespace relops::slo {
 
@@ -30,15 +30,15 @@ std::string readyMessage(size_t selected, const std::vector<ActiveFreeze>& freez
 void setFrozenCondition(json& status, const std::vector<ActiveFreeze>& freezes, int64_t generation,
                         std::chrono::system_clock::time_point now) {
   if (freezes.empty()) {
-    runtime::setStatusCondition(status, "Frozen", "False", "NoFreeze", "no selected SLO is frozen",
-                                generation, now);
+    common::setStatusCondition(status, "Frozen", "False", "NoFreeze", "no selected SLO is frozen",
+                               generation, now);
     return;
   }
   std::string names;
   for (const ActiveFreeze& freeze : freezes) names += (names.empty() ? "" : ", ") + freeze.slo;
-  runtime::setStatusCondition(status, "Frozen", "True", "BudgetSpent",
-                              "pod-template changes are denied for the workloads of: " + names,
-                              generation, now);
+  common::setStatusCondition(status, "Frozen", "True", "BudgetSpent",
+                             "pod-template changes are denied for the workloads of: " + names,
+                             generation, now);
 }
 
 // Events for the non-freeze rules that fire now and did not before (a freeze has its
@@ -96,11 +96,11 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
   // A policy that selects nothing protects nothing: say so once, when it starts to. The
   // stored Ready reason remembers that it was said.
   const json conditions = status.value("conditions", json::array());
-  const json* ready = runtime::findCondition(conditions, "Ready");
+  const json* ready = common::findCondition(conditions, "Ready");
   const bool selectedNoneBefore =
       ready != nullptr && ready->value("reason", "") == kReasonNoSLOSelected;
-  runtime::markReady(status, generation, selected == 0 ? kReasonNoSLOSelected : "Evaluated",
-                     readyMessage(selected, freezes.activeFreezes), now);
+  common::markReady(status, generation, selected == 0 ? kReasonNoSLOSelected : "Evaluated",
+                    readyMessage(selected, freezes.activeFreezes), now);
 
   for (const ActiveFreeze& freeze : freezes.activeFreezes) {
     decision.freezeBySelector = decision.freezeBySelector || freeze.bySelector;
@@ -130,12 +130,12 @@ void markFreezeNotEnforced(PolicyDecision& decision, const json& storedStatus,
       "the freeze binding could not be applied, so the API server does "
       "not enforce the freeze: " +
       error;
-  runtime::setStatusCondition(decision.status, "Frozen", "False", kReasonFreezeNotEnforced, message,
-                              generation, now);
+  common::setStatusCondition(decision.status, "Frozen", "False", kReasonFreezeNotEnforced, message,
+                             generation, now);
   std::erase_if(decision.events, [](const PolicyEvent& event) { return event.reason == "Frozen"; });
   const json conditions =
       storedStatus.is_object() ? storedStatus.value("conditions", json::array()) : json::array();
-  const json* frozen = runtime::findCondition(conditions, "Frozen");
+  const json* frozen = common::findCondition(conditions, "Frozen");
   if (frozen == nullptr || frozen->value("reason", "") != kReasonFreezeNotEnforced) {
     decision.events.push_back({"Warning", std::string(kReasonFreezeNotEnforced), "", message});
   }

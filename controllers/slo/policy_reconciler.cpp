@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "controllers/common/conditions.h"
 #include "controllers/slo/bounded_names.h"
 #include "controllers/slo/freeze.h"
 #include "controllers/slo/policy_decide.h"
@@ -11,7 +12,6 @@
 #include "controllers/slo/slo_types.h"
 #include "operator/base/digest.h"
 #include "operator/kube/client.h"
-#include "operator/runtime/conditions.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 
@@ -384,14 +384,14 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   const auto regarding = runtime::ObjectReference::fromObject(*object);
 
   auto writeStatus = [&]() -> std::optional<ReconcileResult> {
-    if (!runtime::statusChanged(storedStatus, status)) return std::nullopt;
+    if (!common::statusChanged(storedStatus, status)) return std::nullopt;
     return runtime::applyStatus(manager_.client(), kErrorBudgetPolicies, key, status);
   };
 
   auto parsed = parsePolicy(*object);
   if (!parsed.ok()) {
-    const bool wasStalled = runtime::isTrue(status.value("conditions", json()), "Stalled");
-    runtime::markStalled(status, generation, "InvalidSpec", parsed.error().message(), now);
+    const bool wasStalled = common::isTrue(status.value("conditions", json()), "Stalled");
+    common::markStalled(status, generation, "InvalidSpec", parsed.error().message(), now);
     if (auto result = writeStatus()) return *result;
     if (!wasStalled) {
       manager_.recorder().warning(regarding, "InvalidSpec", "Reconcile", parsed.error().message());

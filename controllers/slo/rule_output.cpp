@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/slo/yaml_json.h"
-#include "operator/runtime/object_trim.h"
 
 namespace relops::slo {
 namespace {
@@ -124,8 +124,8 @@ std::string contentDigest(const nlohmann::json& object) {
 void keepChildEssentials(nlohmann::json& object) {
   std::string digest = contentDigest(object);
   nlohmann::json kept =
-      runtime::keepMetadata(object, {"name", "namespace", "uid", "resourceVersion", "labels",
-                                     "ownerReferences", "deletionTimestamp"});
+      common::keepMetadata(object, {"name", "namespace", "uid", "resourceVersion", "labels",
+                                    "ownerReferences", "deletionTimestamp"});
   kept[kContentDigest] = std::move(digest);
   object = std::move(kept);
 }

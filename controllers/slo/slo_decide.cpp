@@ -2,31 +2,31 @@
 
 #include <cmath>
 
+#include "controllers/common/conditions.h"
 #include "controllers/slo/rules.h"
-#include "operator/runtime/conditions.h"
 
 namespace relops::slo {
 
 using nlohmann::json;
-namespace cs = runtime::condition_status;
+namespace cs = common::condition_status;
 
 namespace {
 
 std::string conditionStatus(const json& status, std::string_view type) {
   if (!status.is_object() || !status.contains("conditions")) return "";
-  const json* condition = runtime::findCondition(status["conditions"], type);
+  const json* condition = common::findCondition(status["conditions"], type);
   return condition == nullptr ? "" : condition->value("status", "");
 }
 
 std::string conditionReason(const json& status, std::string_view type) {
   if (!status.is_object() || !status.contains("conditions")) return "";
-  const json* condition = runtime::findCondition(status["conditions"], type);
+  const json* condition = common::findCondition(status["conditions"], type);
   return condition == nullptr ? "" : condition->value("reason", "");
 }
 
 std::optional<TimePoint> conditionSince(const json& status, std::string_view type) {
   if (!status.is_object() || !status.contains("conditions")) return std::nullopt;
-  const json* condition = runtime::findCondition(status["conditions"], type);
+  const json* condition = common::findCondition(status["conditions"], type);
   if (condition == nullptr) return std::nullopt;
   auto time = parseRfc3339(condition->value("lastTransitionTime", ""), "lastTransitionTime");
   if (!time.ok()) return std::nullopt;
@@ -97,7 +97,7 @@ void addTransitionEvents(const json& before, const json& after, SloDecision& dec
   const std::string exhaustedAfter = conditionStatus(after, kConditionBudgetExhausted);
   const json* exhausted =
       after.contains("conditions")
-          ? runtime::findCondition(after["conditions"], kConditionBudgetExhausted)
+          ? common::findCondition(after["conditions"], kConditionBudgetExhausted)
           : nullptr;
   if (exhausted != nullptr && exhaustedAfter == cs::kTrue && exhaustedBefore != cs::kTrue) {
     decision.events.push_back(
@@ -108,38 +108,37 @@ void addTransitionEvents(const json& before, const json& after, SloDecision& dec
         {"Normal", std::string(kEventBudgetRecovered), exhausted->value("message", "")});
   }
   const json* burning = after.contains("conditions")
-                            ? runtime::findCondition(after["conditions"], kConditionBurnRateHigh)
+                            ? common::findCondition(after["conditions"], kConditionBurnRateHigh)
                             : nullptr;
   if (burning != nullptr && burning->value("status", "") == cs::kTrue &&
       conditionStatus(before, kConditionBurnRateHigh) != cs::kTrue) {
     decision.events.push_back(
         {"Warning", std::string(kEventBurnRateHigh), burning->value("message", "")});
   }
-  const json* stalled =
-      after.contains("conditions")
-          ? runtime::findCondition(after["conditions"], runtime::kConditionStalled)
-          : nullptr;
+  const json* stalled = after.contains("conditions")
+                            ? common::findCondition(after["conditions"], common::kConditionStalled)
+                            : nullptr;
   if (stalled != nullptr && stalled->value("status", "") == cs::kTrue &&
-      (conditionStatus(before, runtime::kConditionStalled) != cs::kTrue ||
-       conditionReason(before, runtime::kConditionStalled) != stalled->value("reason", ""))) {
+      (conditionStatus(before, common::kConditionStalled) != cs::kTrue ||
+       conditionReason(before, common::kConditionStalled) != stalled->value("reason", ""))) {
     decision.events.push_back(
         {"Warning", stalled->value("reason", ""), stalled->value("message", "")});
   }
 }
 
 void finish(const json& before, SloDecision& decision) {
-  decision.statusChanged = runtime::statusChanged(before, decision.status);
+  decision.statusChanged = common::statusChanged(before, decision.status);
   addTransitionEvents(before, decision.status, decision);
 }
 
 void setBudgetConditions(json& status, const Budget& budget, const std::string& summary,
                          int64_t generation, TimePoint now) {
   if (budget.remaining <= 0) {
-    runtime::setStatusCondition(status, kConditionBudgetExhausted, cs::kTrue, "NoBudgetLeft",
-                                "error budget exhausted: " + summary, generation, now);
+    common::setStatusCondition(status, kConditionBudgetExhausted, cs::kTrue, "NoBudgetLeft",
+                               "error budget exhausted: " + summary, generation, now);
   } else {
-    runtime::setStatusCondition(status, kConditionBudgetExhausted, cs::kFalse, "BudgetLeft",
-                                summary, generation, now);
+    common::setStatusCondition(status, kConditionBudgetExhausted, cs::kFalse, "BudgetLeft", summary,
+                               generation, now);
   }
 }
 
@@ -178,20 +177,20 @@ void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& rea
     status["evaluationTime"] = formatRfc3339(now);
   }
   if (!reading.found) {
-    runtime::markStalled(status, generation, kReasonWorkloadNotFound,
-                         reading.reference +
-                             " does not exist in this namespace: its minutes count as bad time "
-                             "until it does",
-                         now);
+    common::markStalled(status, generation, kReasonWorkloadNotFound,
+                        reading.reference +
+                            " does not exist in this namespace: its minutes count as bad time "
+                            "until it does",
+                        now);
   } else if (!budget) {
-    runtime::markReconciling(status, generation, kReasonWaitingForData,
-                             "no whole minute of " + reading.reference + " observed yet", now);
+    common::markReconciling(status, generation, kReasonWaitingForData,
+                            "no whole minute of " + reading.reference + " observed yet", now);
   } else {
     std::string message = budgetSummary(slo, *budget) + "; " + std::to_string(reading.totals.bad) +
                           " bad of " + std::to_string(reading.totals.good + reading.totals.bad) +
                           " observed minutes of " + reading.reference;
     if (reading.ledgerProblem) message += "; " + *reading.ledgerProblem;
-    runtime::markReady(status, generation, kReasonBudgetEvaluated, message, now);
+    common::markReady(status, generation, kReasonBudgetEvaluated, message, now);
   }
 }
 
@@ -201,8 +200,8 @@ void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& obser
   const int64_t generation = observed.generation;
   const PrometheusReading& reading = *observed.prometheus;
   if (reading.unavailable) {
-    runtime::markRetrying(status, generation, kReasonPrometheusUnavailable,
-                          "cannot read the SLO from Prometheus: " + *reading.unavailable, now);
+    common::markRetrying(status, generation, kReasonPrometheusUnavailable,
+                         "cannot read the SLO from Prometheus: " + *reading.unavailable, now);
     return;
   }
   const auto budget =
@@ -212,21 +211,21 @@ void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& obser
   decision.budget = budget;
   if (!budget) {
     // Fresh rules have no samples until Prometheus evaluates them: wait, then stall.
-    const bool stalledBefore = conditionStatus(before, runtime::kConditionStalled) == cs::kTrue &&
-                               conditionReason(before, runtime::kConditionStalled) == kReasonNoData;
+    const bool stalledBefore = conditionStatus(before, common::kConditionStalled) == cs::kTrue &&
+                               conditionReason(before, common::kConditionStalled) == kReasonNoData;
     const std::string what = "Prometheus has no " + errorRatioRecordName(slo.spec.window) +
                              " sample with traffic for this SLO";
     const auto waitingSince =
-        conditionReason(before, runtime::kConditionReconciling) == kReasonWaitingForData
-            ? conditionSince(before, runtime::kConditionReconciling)
+        conditionReason(before, common::kConditionReconciling) == kReasonWaitingForData
+            ? conditionSince(before, common::kConditionReconciling)
             : std::nullopt;
     if (stalledBefore || (waitingSince && now - *waitingSince >= observed.noDataGrace)) {
-      runtime::markStalled(status, generation, kReasonNoData,
-                           what + ": check that Prometheus loads the rules in " +
-                               observed.rulesTarget + " and scrapes the SLO's series",
-                           now);
+      common::markStalled(status, generation, kReasonNoData,
+                          what + ": check that Prometheus loads the rules in " +
+                              observed.rulesTarget + " and scrapes the SLO's series",
+                          now);
     } else {
-      runtime::markReconciling(
+      common::markReconciling(
           status, generation, kReasonWaitingForData,
           what + " yet; waiting for it to evaluate the rules in " + observed.rulesTarget, now);
     }
@@ -247,19 +246,19 @@ void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& obser
   if (slo.spec.alerting.enabled) {
     const std::vector<std::string> firing = firingRows(slo.spec, reading.errorRatios);
     if (firing.empty()) {
-      runtime::setStatusCondition(status, kConditionBurnRateHigh, cs::kFalse, "WithinThresholds",
-                                  "no burn-rate row is above its threshold", generation, now);
+      common::setStatusCondition(status, kConditionBurnRateHigh, cs::kFalse, "WithinThresholds",
+                                 "no burn-rate row is above its threshold", generation, now);
     } else {
-      runtime::setStatusCondition(status, kConditionBurnRateHigh, cs::kTrue, "ThresholdExceeded",
-                                  "burning the error budget too fast: " + joined(firing),
-                                  generation, now);
+      common::setStatusCondition(status, kConditionBurnRateHigh, cs::kTrue, "ThresholdExceeded",
+                                 "burning the error budget too fast: " + joined(firing), generation,
+                                 now);
     }
   } else {
-    runtime::removeCondition(status["conditions"], kConditionBurnRateHigh);
+    common::removeCondition(status["conditions"], kConditionBurnRateHigh);
   }
   std::string message = summary + "; rules in " + observed.rulesTarget;
   if (!observed.ruleWarnings.empty()) message += "; " + joined(observed.ruleWarnings);
-  runtime::markReady(status, generation, kReasonBudgetEvaluated, message, now);
+  common::markReady(status, generation, kReasonBudgetEvaluated, message, now);
 }
 
 // Rules that were applied but cannot do their job (a burn-rate row left out, or one
@@ -269,7 +268,7 @@ void addRuleWarningEvent(const SloObserved& observed, const json& before, SloDec
   const std::string warnings = joined(observed.ruleWarnings);
   auto readyMessage = [](const json& status) -> std::string {
     if (!status.is_object() || !status.contains("conditions")) return "";
-    const json* ready = runtime::findCondition(status["conditions"], runtime::kConditionReady);
+    const json* ready = common::findCondition(status["conditions"], common::kConditionReady);
     return ready == nullptr ? "" : ready->value("message", "");
   };
   if (readyMessage(decision.status).find(warnings) == std::string::npos) return;
@@ -283,12 +282,12 @@ void decideOnCall(const ServiceLevelObjective& slo, const SloObserved& observed,
                   SloDecision& decision, TimePoint now) {
   json& status = decision.status;
   if (!slo.spec.onCallRef || !observed.onCallRotationFound) {
-    runtime::removeCondition(status["conditions"], kConditionOnCallRotationResolved);
+    common::removeCondition(status["conditions"], kConditionOnCallRotationResolved);
     return;
   }
   const std::string reference = slo.metadata.namespace_ + "/" + *slo.spec.onCallRef;
   if (*observed.onCallRotationFound) {
-    runtime::setStatusCondition(
+    common::setStatusCondition(
         status, kConditionOnCallRotationResolved, cs::kTrue, kReasonOnCallRotationFound,
         "alerts carry oncall_rotation=" + reference, observed.generation, now);
     return;
@@ -296,8 +295,8 @@ void decideOnCall(const ServiceLevelObjective& slo, const SloObserved& observed,
   const std::string message = "OnCallRotation " + reference +
                               " does not exist: onCallRef resolves in the SLO's own namespace; "
                               "alerts carry no oncall_rotation label until it does";
-  runtime::setStatusCondition(status, kConditionOnCallRotationResolved, cs::kFalse,
-                              kReasonOnCallRotationNotFound, message, observed.generation, now);
+  common::setStatusCondition(status, kConditionOnCallRotationResolved, cs::kFalse,
+                             kReasonOnCallRotationNotFound, message, observed.generation, now);
   if (conditionReason(before, kConditionOnCallRotationResolved) != kReasonOnCallRotationNotFound) {
     decision.events.push_back({"Warning", std::string(kReasonOnCallRotationNotFound), message});
   }
@@ -317,15 +316,15 @@ SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& obser
   if (observed.workload) {
     decideWorkload(slo, *observed.workload, before, decision, generation, now);
   } else if (observed.invalidQuery) {
-    runtime::markStalled(status, generation, kReasonInvalidQuery,
-                         "Prometheus rejects the SLO's query: " + *observed.invalidQuery, now);
+    common::markStalled(status, generation, kReasonInvalidQuery,
+                        "Prometheus rejects the SLO's query: " + *observed.invalidQuery, now);
   } else if (observed.prometheusConfigured && observed.prometheus) {
     decidePrometheus(slo, observed, before, decision, now);
   } else {
     std::string message = "rules applied to " + observed.rulesTarget +
                           "; no Prometheus URL configured, so no live error budget";
     if (!observed.ruleWarnings.empty()) message += "; " + joined(observed.ruleWarnings);
-    runtime::markReady(status, generation, kReasonRulesApplied, message, now);
+    common::markReady(status, generation, kReasonRulesApplied, message, now);
   }
   decideOnCall(slo, observed, before, decision, now);
   finish(before, decision);
@@ -337,7 +336,7 @@ SloDecision decideInvalidSlo(int64_t generation, const json& status, std::string
                              TimePoint now) {
   SloDecision decision;
   decision.status = status.is_object() ? status : json::object();
-  runtime::markStalled(decision.status, generation, kReasonInvalidSpec, message, now);
+  common::markStalled(decision.status, generation, kReasonInvalidSpec, message, now);
   finish(status, decision);
   return decision;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <functional>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/slo/ledger_history.h"
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/rule_output.h"
@@ -13,7 +14,6 @@
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
-#include "operator/runtime/object_trim.h"
 
 namespace relops::slo {
 
@@ -152,7 +152,7 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
       }
       return keys;
     };
-    manager.setTransform(workloadResource(kind), runtime::keepWorkloadEssentials);
+    manager.setTransform(workloadResource(kind), common::keepWorkloadEssentials);
     for (runtime::Informer* informer : manager.informers(workloadResource(kind))) {
       controller.watches(*informer, map);
     }

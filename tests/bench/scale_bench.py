@@ -9,7 +9,7 @@ It reports figures and never passes or fails on them: a Markdown table on
 standard output and in --output. It exits non-zero only when the benchmark
 could not run (the cluster did not come up, relops exited, a setup step failed).
 
-    tests/bench/scale_bench.py --relops build/release/operator/relops \
+    tests/bench/scale_bench.py --relops build/release/app/relops \
         --objectives 1000 --cluster bench-scale --output build/release/bench/scale-1000.md
 
 The cluster is started fresh (tests/cluster/up NAME) and stopped at the end.

@@ -1,4 +1,4 @@
-#include "operator/cli/cli.h"
+#include "app/cli/cli.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "operator/cli/cli.h"
+#include "app/cli/cli.h"
 
 namespace relops::cli {
 namespace {

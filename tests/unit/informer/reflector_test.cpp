@@ -6,7 +6,6 @@
 #include <thread>
 
 #include "operator/runtime/informer.h"
-#include "operator/runtime/object_trim.h"
 #include "tests/support/fake_clock.h"
 #include "tests/unit/informer/scripted_client.h"
 
@@ -92,18 +91,6 @@ TEST(DefaultTransform, DropsWhatRelopsNeverReads) {
       {"metadata", {{"annotations", {{"kubectl.kubernetes.io/last-applied-configuration", ""}}}}}};
   stripManagedFields(onlyLastApplied);
   EXPECT_EQ(onlyLastApplied, json::parse(R"({"metadata":{}})"));
-}
-
-TEST(KeepMetadata, KeepsIdentityAndTheNamedFieldsOnly) {
-  json object = {{"apiVersion", "apps/v1"},
-                 {"kind", "Deployment"},
-                 {"metadata", {{"name", "web"}, {"labels", {{"a", "b"}}}, {"uid", "u"}}},
-                 {"spec", {{"replicas", 2}}}};
-  EXPECT_EQ(keepMetadata(object, {"name", "labels", "generation"}),
-            json::parse(R"({"apiVersion":"apps/v1","kind":"Deployment",
-                "metadata":{"name":"web","labels":{"a":"b"}}})"));
-  json noMetadata = {{"kind", "Thing"}};
-  EXPECT_EQ(keepMetadata(noMetadata, {"name"}), json::parse(R"({"apiVersion":"","kind":"Thing"})"));
 }
 
 TEST_F(ReflectorFixture, ListsThenWatchesFromTheListVersion) {

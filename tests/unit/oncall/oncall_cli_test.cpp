@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "operator/cli/cli.h"
+#include "app/cli/cli.h"
 #include "tests/support/temp_dir.h"
 
 namespace relops::cli {

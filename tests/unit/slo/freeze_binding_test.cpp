@@ -7,12 +7,12 @@
 
 #include <regex>
 
+#include "controllers/common/conditions.h"
 #include "controllers/slo/bounded_names.h"
 #include "controllers/slo/freeze.h"
 #include "controllers/slo/policy_decide.h"
 #include "controllers/slo/policy_reconciler.h"
 #include "operator/base/digest.h"
-#include "operator/runtime/conditions.h"
 
 namespace relops::slo {
 namespace {
@@ -200,7 +200,7 @@ TEST(MarkFreezeNotEnforced, FrozenIsFalseWithAReasonAndOneWarning) {
   const SloBudgetInput slo{"web", {{"tier", "1"}}, -5.0, {}, {"Deployment/web"}, "Deployment/web"};
   PolicyDecision first = decidePolicy(selectingPolicy(), {slo}, json(), {}, "shop", kNow);
   markFreezeNotEnforced(first, json(), "apply freeze binding: 422 name too long", 2, kNow);
-  const json* frozen = runtime::findCondition(first.status["conditions"], "Frozen");
+  const json* frozen = common::findCondition(first.status["conditions"], "Frozen");
   ASSERT_NE(frozen, nullptr);
   EXPECT_EQ((*frozen)["status"], "False");
   EXPECT_EQ((*frozen)["reason"], "FreezeNotEnforced");

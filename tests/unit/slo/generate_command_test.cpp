@@ -1,4 +1,4 @@
-#include "operator/cli/generate_command.h"
+#include "app/cli/generate_command.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/cli/cli.h"
 #include "controllers/slo/yaml_json.h"
-#include "operator/cli/cli.h"
 
 namespace relops::cli {
 namespace {

@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "operator/runtime/conditions.h"
+#include "controllers/common/conditions.h"
 
 namespace relops::slo {
 namespace {
@@ -44,7 +44,7 @@ ErrorBudgetPolicy withStatus(const ErrorBudgetPolicy& p, const json& status) {
 
 const json& condition(const PolicyDecision& decision, const char* type) {
   static const json kMissing = json::object();
-  const json* found = runtime::findCondition(decision.status["conditions"], type);
+  const json* found = common::findCondition(decision.status["conditions"], type);
   return found != nullptr ? *found : kMissing;
 }
 
@@ -77,7 +77,7 @@ TEST(PolicyDecide, SelectingNothingIsReadyWithItsReasonAndOneWarning) {
   const PolicyDecision again =
       decidePolicy(withStatus(p, first.status), none, first.status, {}, "shop", kNow);
   EXPECT_TRUE(again.events.empty());
-  EXPECT_FALSE(runtime::statusChanged(first.status, again.status));
+  EXPECT_FALSE(common::statusChanged(first.status, again.status));
 
   // Selecting again clears it; selecting nothing once more warns once more.
   const std::vector<SloBudgetInput> one = {slo("cart", "1", 60.0, {"Deployment/cart"})};

@@ -24,7 +24,7 @@ namespace relops::cli {
 class FlagSet;
 }
 
-namespace relops::controllers {
+namespace relops::app {
 
 struct ControllerFlags {
   // OnCallRotation iCalendar feeds on their own listener (never the metrics
@@ -68,4 +68,4 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
 void addCalendarRoutes(server::HttpServer& server, Registered& registered,
                        server::AccessReviewer* reviewer);
 
-}  // namespace relops::controllers
+}  // namespace relops::app

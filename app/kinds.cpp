@@ -1,16 +1,16 @@
-#include "controllers/registry.h"
+#include "app/kinds.h"
 
+#include "app/cli/flags.h"
 #include "controllers/drill/drill_reconciler.h"
 #include "controllers/oncall/oncall_reconciler.h"
 #include "controllers/slo/policy_reconciler.h"
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/slo_reconciler.h"
-#include "operator/cli/flags.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/manager.h"
 #include "operator/server/http_server.h"
 
-namespace relops::controllers {
+namespace relops::app {
 
 void addControllerFlags(cli::FlagSet& flags, ControllerFlags& values) {
   flags.addString("calendar-bind-address", &values.calendarBindAddress,
@@ -172,4 +172,4 @@ void addCalendarRoutes(server::HttpServer& server, Registered& registered,
   registered.calendarFeeds->addRoutes(server);
 }
 
-}  // namespace relops::controllers
+}  // namespace relops::app

@@ -1,4 +1,4 @@
-#include "operator/cli/generate_command.h"
+#include "app/cli/generate_command.h"
 
 #include <algorithm>
 #include <exception>

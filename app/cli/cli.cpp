@@ -1,13 +1,13 @@
-#include "operator/cli/cli.h"
+#include "app/cli/cli.h"
 
 #include <algorithm>
 #include <ostream>
 
-#include "operator/cli/drill_command.h"
-#include "operator/cli/generate_command.h"
-#include "operator/cli/oncall_command.h"
-#include "operator/cli/run_command.h"
-#include "operator/cli/version_command.h"
+#include "app/cli/drill_command.h"
+#include "app/cli/generate_command.h"
+#include "app/cli/oncall_command.h"
+#include "app/cli/run_command.h"
+#include "app/cli/version_command.h"
 
 namespace relops::cli {
 namespace {

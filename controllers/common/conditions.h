@@ -18,7 +18,7 @@
 
 #include "operator/base/result.h"
 
-namespace relops::runtime {
+namespace relops::common {
 
 namespace condition_status {
 inline constexpr std::string_view kTrue = "True";
@@ -98,4 +98,4 @@ void markRetrying(nlohmann::json& status, int64_t generation, std::string_view r
 void markStalled(nlohmann::json& status, int64_t generation, std::string_view reason,
                  std::string_view message, std::chrono::system_clock::time_point now);
 
-}  // namespace relops::runtime
+}  // namespace relops::common

@@ -5,7 +5,7 @@
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 
-namespace relops::runtime {
+namespace relops::common {
 
 // A new object of the same apiVersion and kind with only the named metadata fields,
 // moved out of `object`; the caller adds what else it reads and replaces `object`.
@@ -17,4 +17,4 @@ nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const 
 // workloads, since the first to register sets the transform of the shared informer.
 void keepWorkloadEssentials(nlohmann::json& object);
 
-}  // namespace relops::runtime
+}  // namespace relops::common

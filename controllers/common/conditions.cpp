@@ -1,10 +1,10 @@
-#include "operator/runtime/conditions.h"
+#include "controllers/common/conditions.h"
 
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <regex>
 
-namespace relops::runtime {
+namespace relops::common {
 namespace {
 
 using nlohmann::json;
@@ -285,4 +285,4 @@ void markStalled(json& status, int64_t generation, std::string_view reason,
   removeCondition(conditionsOf(status), kConditionReconciling);
 }
 
-}  // namespace relops::runtime
+}  // namespace relops::common

@@ -1,4 +1,4 @@
-#include "operator/cli/oncall_command.h"
+#include "app/cli/oncall_command.h"
 
 #include <algorithm>
 #include <chrono>

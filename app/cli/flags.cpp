@@ -1,4 +1,4 @@
-#include "operator/cli/flags.h"
+#include "app/cli/flags.h"
 
 #include <charconv>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "operator/cli/drill_command.h"
+#include "app/cli/drill_command.h"
 
 #include <chrono>
 #include <fstream>

@@ -3,7 +3,7 @@
 #include <span>
 #include <string_view>
 
-#include "operator/cli/cli.h"
+#include "app/cli/cli.h"
 
 namespace relops::cli {
 

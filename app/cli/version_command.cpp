@@ -1,4 +1,4 @@
-#include "operator/cli/version_command.h"
+#include "app/cli/version_command.h"
 
 #include <ostream>
 

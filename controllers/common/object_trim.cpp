@@ -1,6 +1,6 @@
-#include "operator/runtime/object_trim.h"
+#include "controllers/common/object_trim.h"
 
-namespace relops::runtime {
+namespace relops::common {
 
 nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const char*> fields) {
   nlohmann::json kept = {{"apiVersion", object.value("apiVersion", "")},
@@ -27,4 +27,4 @@ void keepWorkloadEssentials(nlohmann::json& object) {
   object = std::move(kept);
 }
 
-}  // namespace relops::runtime
+}  // namespace relops::common

@@ -1,11 +1,11 @@
-#include "operator/runtime/conditions.h"
+#include "controllers/common/conditions.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 
-namespace relops::runtime {
+namespace relops::common {
 namespace {
 
 using nlohmann::json;
@@ -226,4 +226,4 @@ TEST(KStatus, RetryingIsNotReadyButStillReconciling) {
 }
 
 }  // namespace
-}  // namespace relops::runtime
+}  // namespace relops::common

@@ -1,4 +1,4 @@
-#include "operator/cli/run_command.h"
+#include "app/cli/run_command.h"
 
 #include <pthread.h>
 #include <unistd.h>
@@ -9,9 +9,9 @@
 #include <optional>
 #include <thread>
 
-#include "controllers/registry.h"
+#include "app/cli/flags.h"
+#include "app/kinds.h"
 #include "operator/base/clock.h"
-#include "operator/cli/flags.h"
 #include "operator/kube/config.h"
 #include "operator/kube/http_client.h"
 #include "operator/runtime/event_recorder.h"
@@ -48,7 +48,7 @@ struct RunFlags {
   double kubeApiQps = 50;
   int kubeApiBurst = 100;
   int workers = 2;
-  controllers::ControllerFlags controllers;
+  app::ControllerFlags controllers;
 };
 
 // rest_client_requests_total and rest_client_request_duration_seconds, fed by
@@ -119,7 +119,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                 "Sustained requests per second to the API; negative: no client-side limit");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
-  controllers::addControllerFlags(set, flags.controllers);
+  app::addControllerFlags(set, flags.controllers);
 
   if (base::Result<void> parsed = set.parse(args); !parsed.ok()) {
     streams.err << parsed.error().message() << "\nRun 'relops run --help' for the flags.\n";
@@ -212,7 +212,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
 
   runtime::KubeEventRecorder recorder(**client, clock, {}, &registry, log.named("events"));
   runtime::Manager manager(**client, clock, metrics, recorder, log, managerOptions);
-  auto registered = controllers::registerControllers(manager, flags.controllers, flags.workers);
+  auto registered = app::registerControllers(manager, flags.controllers, flags.workers);
   if (!registered.ok()) {
     log.error("cannot set up the controllers", {{"error", registered.error().describe()}});
     return kExitFailure;
@@ -267,7 +267,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
     calendarOptions.tls = std::move(*certificate);
   }
   server::HttpServer calendarServer(calendarOptions, log.named("calendar-server"));
-  controllers::addCalendarRoutes(calendarServer, *registered, &reviewer);
+  app::addCalendarRoutes(calendarServer, *registered, &reviewer);
 
   // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
   std::optional<server::CertificateWatcher> metricsCertificates;
