@@ -7,7 +7,8 @@ namespace B, twenty rotations of one-minute turns hand off three seconds apart, 
 spec is changed twenty times, one change at a time. Each lag is read from a `kubectl get -w`
 (from the handoff instant, or from the watch event of the new generation, to the watch event
 whose status shows it); p50/p99/max are printed, and only p99 is bounded, generously.
-relops runs with its default workers and client rate limit.
+relops runs with its default workers and client rate limit. pytest shows the printed figures
+with -s (under ctest: PYTEST_ADDOPTS=-s).
 """
 
 from __future__ import annotations
