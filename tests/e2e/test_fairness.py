@@ -211,4 +211,5 @@ def test_the_busy_namespace_kept_both_queues_full(fairness: Fairness):
         print(f"\nworkqueue_depth{{name={controller}}} while measuring: "
               f"{len(samples)} samples, min {min(samples):.0f}, "
               f"median {percentile(samples, 0.5):.0f}, max {max(samples):.0f}")
+    for controller, samples in depths.items():
         assert percentile(samples, 0.5) >= 100, (controller, samples)
