@@ -17,6 +17,7 @@ printed figures with -s (under ctest: PYTEST_ADDOPTS=-s).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import threading
@@ -93,6 +94,25 @@ def isolation(tmp_path_factory):
             kubectl.run("delete", "namespace", ns, "--wait=false", check=False)
 
 
+def relops_state(setup: Isolation) -> str:
+    op = setup.op
+    if op.alive():
+        return (f"relops is running, peak RSS {peak_rss_mib(op.process.pid):.1f} MiB; "
+                f"its log ends: {op.log()[-2000:]}")
+    code = op.process.returncode
+    killed = " (SIGKILL: the memory cgroup's OOM killer?)" if code == -9 else ""
+    return f"relops exited with {code}{killed}; its log ends: {op.log()[-2000:]}"
+
+
+@contextlib.contextmanager
+def explained(setup: Isolation):
+    """A failed wait says what became of relops."""
+    try:
+        yield
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{relops_state(setup)}") from error
+
+
 def check_relops_up_and_bounded(setup: Isolation, when: str) -> float:
     """relops alive, healthy, and under the memory limit; returns its peak RSS in MiB."""
     op = setup.op
@@ -134,10 +154,11 @@ def next_handoff(watch: Watch, name: str, timeout: float = 120) -> Handoff:
 
 
 def test_hostile_rotation_is_stalled_within_seconds(isolation: Isolation):
-    stalled = isolation.hostile.wait_for(
-        "Stalled=True (TooManyShifts)", lambda e: e.fields["name"] == HOSTILE
-        and e.fields["stalled"] == "True" and e.fields["stalledReason"] == "TooManyShifts",
-        timeout=60)
+    with explained(isolation):
+        stalled = isolation.hostile.wait_for(
+            "Stalled=True (TooManyShifts)", lambda e: e.fields["name"] == HOSTILE
+            and e.fields["stalled"] == "True" and e.fields["stalledReason"] == "TooManyShifts",
+            timeout=60)
     created = isolation.hostile.wait_for("the hostile rotation", lambda e: e.fields["name"]
                                          == HOSTILE)
     took, since_apply = stalled.at - created.at, stalled.at - isolation.hostile_applied_at
@@ -149,7 +170,8 @@ def test_hostile_rotation_is_stalled_within_seconds(isolation: Isolation):
 
 def test_handoff_on_time_beside_the_hostile_rotation(isolation: Isolation):
     start_normal_rotation(isolation, "beside")
-    handoff = next_handoff(isolation.normal, "beside")
+    with explained(isolation):
+        handoff = next_handoff(isolation.normal, "beside")
     print(f"\nhandoff to {handoff.to} at {handoff.instant:%H:%M:%S}: in status "
           f"{handoff.lag:.3f} s after the instant (watch)")
     assert handoff.lag < HANDOFF_LAG_LIMIT
@@ -193,7 +215,8 @@ def test_handoff_on_time_while_the_hostile_feed_is_hammered(isolation: Isolation
     def published():
         obj = kubectl.get("oncallrotation", "hammered", isolation.normal_ns)
         return obj if obj.get("status", {}).get("calendarPath") else None
-    normal = wait_until("calendarPath of the normal rotation", published, timeout=60)
+    with explained(isolation):
+        normal = wait_until("calendarPath of the normal rotation", published, timeout=60)
     assert normal["status"]["calendarPath"] == feed_path(
         isolation.key_file, isolation.normal_ns, "hammered", normal["metadata"]["uid"])
     code, _, body = op.calendar_get(normal["status"]["calendarPath"])
@@ -205,7 +228,7 @@ def test_handoff_on_time_while_the_hostile_feed_is_hammered(isolation: Isolation
                      hostile["metadata"]["uid"])
     assert hostile["status"].get("calendarPath", path) == path
 
-    with Hammer(op, path) as hammer:
+    with Hammer(op, path) as hammer, explained(isolation):
         handoff = next_handoff(isolation.normal, "hammered")
         during = len(hammer.answers)
     codes = {code for code, _ in hammer.answers}
