@@ -55,7 +55,6 @@ class Isolation:
     hostile: Watch
     normal: Watch
     hostile_applied_at: float
-    notes: list[str] = field(default_factory=list)
 
 
 @pytest.fixture(scope="module")
