@@ -8,11 +8,11 @@
 #include <sstream>
 #include <string>
 
+#include "controllers/common/yaml_json.h"
 #include "controllers/drill/cron.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/drill/report.h"
 #include "controllers/drill/scheduling.h"
-#include "controllers/slo/yaml_json.h"
 #include "operator/kube/client.h"
 #include "operator/kube/config.h"
 #include "operator/kube/http_client.h"
@@ -58,7 +58,7 @@ base::Result<std::string> readInput(const std::string& file) {
 base::Result<Loaded> loadDrill(const std::string& file) {
   auto content = readInput(file);
   if (!content) return std::move(content).error();
-  auto documents = slo::parseYamlDocuments(*content);
+  auto documents = common::parseYamlDocuments(*content);
   if (!documents) return std::move(documents).error();
   for (const json& object : *documents) {
     if (!object.is_object() || object.value("kind", "") != drill::kDrillKind) continue;

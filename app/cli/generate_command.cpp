@@ -12,10 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "controllers/common/yaml_json.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
 #include "controllers/slo/slo_types.h"
-#include "controllers/slo/yaml_json.h"
 
 namespace relops::cli {
 namespace {
@@ -179,7 +179,7 @@ void print(std::ostream& out, const std::vector<ordered_json>& objects, bool jso
   }
   for (size_t i = 0; i < objects.size(); ++i) {
     if (i > 0) out << "---\n";
-    out << slo::toYaml(objects[i]);
+    out << common::toYaml(objects[i]);
   }
 }
 
@@ -198,7 +198,7 @@ int generate(const Options& options, Streams streams) {
   std::set<std::string> seen;
   int errors = 0;
   for (const Source& source : sources) {
-    auto documents = slo::parseYamlDocuments(source.text);
+    auto documents = common::parseYamlDocuments(source.text);
     if (!documents) {
       streams.err << "relops generate: " << source.name << ": " << documents.error().message()
                   << '\n';

@@ -11,12 +11,12 @@
 #include <sstream>
 #include <string>
 
+#include "controllers/common/yaml_json.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
 #include "controllers/oncall/rotation_state.h"
 #include "controllers/oncall/schedule.h"
-#include "controllers/slo/yaml_json.h"
 
 namespace relops::cli {
 namespace {
@@ -56,7 +56,7 @@ base::Result<Loaded> loadRotation(const std::string& file) {
     content = buffer.str();
   }
   Loaded loaded;
-  auto documents = slo::parseYamlDocuments(content);
+  auto documents = common::parseYamlDocuments(content);
   if (!documents.ok()) return std::move(documents).error();
   const auto rotation = std::find_if(documents->begin(), documents->end(), [](const json& object) {
     return object.is_object() && object.value("kind", "") == oncall::kKind;

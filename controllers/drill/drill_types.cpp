@@ -85,20 +85,13 @@ class Fields {
   std::string path_;
 };
 
-#define DRILL_ASSIGN(target, expression)                         \
-  do {                                                           \
-    auto drill_result_ = (expression);                           \
-    if (!drill_result_) return std::move(drill_result_).error(); \
-    target = std::move(*drill_result_);                          \
-  } while (false)
-
 base::Result<Objectives> parseObjectives(const json& value, const std::string& path) {
   if (!value.is_object()) return fieldError(path, "must be an object");
   Fields fields(value, path);
   Objectives objectives;
   std::optional<std::string> rto, rpo;
-  DRILL_ASSIGN(rto, fields.string("rto", 24));
-  DRILL_ASSIGN(rpo, fields.string("rpo", 24));
+  RELOPS_ASSIGN(rto, fields.string("rto", 24));
+  RELOPS_ASSIGN(rpo, fields.string("rpo", 24));
   if (rto) {
     auto d = parseDuration(*rto, fields.child("rto"));
     if (!d) return std::move(d).error();
@@ -126,8 +119,8 @@ base::Result<WorkloadRef> parseRef(const json& value, const std::string& path,
   if (!value.is_object()) return fieldError(path, "must be an object");
   Fields fields(value, path);
   WorkloadRef ref;
-  DRILL_ASSIGN(ref.kind, fields.required("kind", 32));
-  DRILL_ASSIGN(ref.name, fields.required("name", 253));
+  RELOPS_ASSIGN(ref.kind, fields.required("kind", 32));
+  RELOPS_ASSIGN(ref.name, fields.required("name", 253));
   if (std::find(kinds.begin(), kinds.end(), ref.kind) == kinds.end()) {
     std::string allowed;
     for (std::string_view k : kinds) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
@@ -155,10 +148,10 @@ base::Result<DrillType> parseType(const Fields& fields, const std::string& path)
     if (!failover.is_object()) return fieldError(fields.child("failover"), "must be an object");
     FailoverDrill drill;
     const std::string p = fields.child("failover");
-    DRILL_ASSIGN(drill.target, parseRef(failover.value("target", json()), p + ".target",
-                                        {"Deployment", "StatefulSet"}));
-    DRILL_ASSIGN(drill.standby, parseRef(failover.value("standby", json()), p + ".standby",
-                                         {"Deployment", "StatefulSet", "Service"}));
+    RELOPS_ASSIGN(drill.target, parseRef(failover.value("target", json()), p + ".target",
+                                         {"Deployment", "StatefulSet"}));
+    RELOPS_ASSIGN(drill.standby, parseRef(failover.value("standby", json()), p + ".standby",
+                                          {"Deployment", "StatefulSet", "Service"}));
     if (drill.target == drill.standby) {
       return fieldError(p, "failover standby must differ from the target");
     }
@@ -170,15 +163,15 @@ base::Result<DrillType> parseType(const Fields& fields, const std::string& path)
   Fields v(velero, p);
   VeleroRestoreDrill drill;
   std::optional<std::string> text;
-  DRILL_ASSIGN(text, v.string("backupName", 253));
+  RELOPS_ASSIGN(text, v.string("backupName", 253));
   drill.backupName = text.value_or("");
-  DRILL_ASSIGN(text, v.string("scheduleName", 63));
+  RELOPS_ASSIGN(text, v.string("scheduleName", 63));
   drill.scheduleName = text.value_or("");
   if (v.has("veleroNamespace")) {
     return fieldError(v.child("veleroNamespace"),
                       "removed: relops reads Backups from its --velero-namespace");
   }
-  DRILL_ASSIGN(text, v.string("sourceNamespace", 63));
+  RELOPS_ASSIGN(text, v.string("sourceNamespace", 63));
   drill.sourceNamespace = text.value_or("");
   if (v.has("excludedResources")) {
     const json& list = v.at("excludedResources");
@@ -224,7 +217,7 @@ void typeJson(json& out, const DrillType& type) {
 
 base::Result<Duration> parseRunTimeout(const Fields& fields, bool required) {
   std::optional<std::string> text;
-  DRILL_ASSIGN(text, fields.string("runTimeout", 24));
+  RELOPS_ASSIGN(text, fields.string("runTimeout", 24));
   if (!text && required) return fieldError(fields.child("runTimeout"), "required field is missing");
   auto timeout =
       parseDuration(text.value_or(std::string(kDefaultRunTimeout)), fields.child("runTimeout"));
@@ -334,37 +327,37 @@ base::Result<DrillSpec> parseDrillSpec(const json& spec) {
   if (!spec.is_object()) return fieldError("spec", "must be an object");
   Fields fields(spec, "spec");
   DrillSpec out;
-  DRILL_ASSIGN(out.schedule, fields.required("schedule", 128));
+  RELOPS_ASSIGN(out.schedule, fields.required("schedule", 128));
   std::optional<std::string> text;
-  DRILL_ASSIGN(text, fields.string("timeZone", 64));
+  RELOPS_ASSIGN(text, fields.string("timeZone", 64));
   out.timeZone = text.value_or(std::string(kDefaultTimeZone));
   std::optional<bool> suspend;
-  DRILL_ASSIGN(suspend, fields.boolean("suspend"));
+  RELOPS_ASSIGN(suspend, fields.boolean("suspend"));
   out.suspend = suspend.value_or(false);
-  DRILL_ASSIGN(text, fields.string("concurrencyPolicy", 16));
+  RELOPS_ASSIGN(text, fields.string("concurrencyPolicy", 16));
   if (text && *text != "Forbid" && *text != "Replace") {
     return fieldError(fields.child("concurrencyPolicy"), "must be Forbid or Replace");
   }
   out.concurrencyPolicy =
       text && *text == "Replace" ? ConcurrencyPolicy::kReplace : ConcurrencyPolicy::kForbid;
-  DRILL_ASSIGN(out.startingDeadlineSeconds,
-               fields.integer("startingDeadlineSeconds", 10, 31622400));
-  DRILL_ASSIGN(out.runTimeout, parseRunTimeout(fields, false));
+  RELOPS_ASSIGN(out.startingDeadlineSeconds,
+                fields.integer("startingDeadlineSeconds", 10, 31622400));
+  RELOPS_ASSIGN(out.runTimeout, parseRunTimeout(fields, false));
   if (fields.has("objectives")) {
-    DRILL_ASSIGN(out.objectives,
-                 parseObjectives(fields.at("objectives"), fields.child("objectives")));
+    RELOPS_ASSIGN(out.objectives,
+                  parseObjectives(fields.at("objectives"), fields.child("objectives")));
     if (out.objectives->rto && out.objectives->rto->value > out.runTimeout.value) {
       return fieldError(fields.child("objectives") + ".rto",
                         "objectives.rto must not exceed runTimeout");
     }
   }
   std::optional<int64_t> limit;
-  DRILL_ASSIGN(limit, fields.integer("successfulRunsHistoryLimit", 0, 100));
+  RELOPS_ASSIGN(limit, fields.integer("successfulRunsHistoryLimit", 0, 100));
   out.successfulRunsHistoryLimit =
       static_cast<int32_t>(limit.value_or(kDefaultSuccessfulRunsHistoryLimit));
-  DRILL_ASSIGN(limit, fields.integer("failedRunsHistoryLimit", 0, 100));
+  RELOPS_ASSIGN(limit, fields.integer("failedRunsHistoryLimit", 0, 100));
   out.failedRunsHistoryLimit = static_cast<int32_t>(limit.value_or(kDefaultFailedRunsHistoryLimit));
-  DRILL_ASSIGN(out.type, parseType(fields, "spec"));
+  RELOPS_ASSIGN(out.type, parseType(fields, "spec"));
   return out;
 }
 
@@ -387,26 +380,26 @@ base::Result<RunSpec> parseRunSpec(const json& spec) {
   if (!spec.is_object()) return fieldError("spec", "must be an object");
   Fields fields(spec, "spec");
   RunSpec out;
-  DRILL_ASSIGN(out.drillName, fields.required("drillName", kMaxDrillNameLength));
+  RELOPS_ASSIGN(out.drillName, fields.required("drillName", kMaxDrillNameLength));
   std::string text;
-  DRILL_ASSIGN(text, fields.required("scheduledTime", 64));
+  RELOPS_ASSIGN(text, fields.required("scheduledTime", 64));
   const auto scheduled = parseTime(text);
   if (!scheduled) return fieldError(fields.child("scheduledTime"), "must be an RFC 3339 time");
   out.scheduledTime = *scheduled;
-  DRILL_ASSIGN(text, fields.required("trigger", 16));
+  RELOPS_ASSIGN(text, fields.required("trigger", 16));
   if (text != "Schedule" && text != "RunNow") {
     return fieldError(fields.child("trigger"), "must be Schedule or RunNow");
   }
   out.trigger = text == "RunNow" ? Trigger::kRunNow : Trigger::kSchedule;
   std::optional<std::string> token;
-  DRILL_ASSIGN(token, fields.string("runNowToken", 253));
+  RELOPS_ASSIGN(token, fields.string("runNowToken", 253));
   out.runNowToken = token.value_or("");
-  DRILL_ASSIGN(out.runTimeout, parseRunTimeout(fields, true));
+  RELOPS_ASSIGN(out.runTimeout, parseRunTimeout(fields, true));
   if (fields.has("objectives")) {
-    DRILL_ASSIGN(out.objectives,
-                 parseObjectives(fields.at("objectives"), fields.child("objectives")));
+    RELOPS_ASSIGN(out.objectives,
+                  parseObjectives(fields.at("objectives"), fields.child("objectives")));
   }
-  DRILL_ASSIGN(out.type, parseType(fields, "spec"));
+  RELOPS_ASSIGN(out.type, parseType(fields, "spec"));
   return out;
 }
 

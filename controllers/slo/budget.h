@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "controllers/slo/slo_types.h"
-#include "controllers/slo/units.h"
+#include "controllers/slo/vocabulary.h"
 
 namespace relops::slo {
 

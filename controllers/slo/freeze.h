@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "controllers/slo/policy_types.h"
-#include "controllers/slo/rfc3339.h"
+#include "controllers/slo/vocabulary.h"
 
 namespace relops::slo {
 

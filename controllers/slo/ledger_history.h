@@ -17,7 +17,7 @@
 
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/timeslices.h"
-#include "controllers/slo/units.h"
+#include "controllers/slo/vocabulary.h"
 
 namespace relops::slo {
 

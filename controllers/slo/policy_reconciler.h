@@ -12,7 +12,7 @@
 #include <string>
 
 #include "controllers/slo/policy_types.h"
-#include "controllers/slo/rfc3339.h"
+#include "controllers/slo/vocabulary.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/controller.h"
 

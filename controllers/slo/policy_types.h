@@ -8,8 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "controllers/slo/json_fields.h"
-#include "controllers/slo/units.h"
+#include "controllers/slo/vocabulary.h"
 #include "operator/base/result.h"
 
 namespace relops::slo {

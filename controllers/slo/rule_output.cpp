@@ -4,7 +4,7 @@
 #include <functional>
 
 #include "controllers/common/object_trim.h"
-#include "controllers/slo/yaml_json.h"
+#include "controllers/slo/vocabulary.h"
 
 namespace relops::slo {
 namespace {

@@ -37,9 +37,9 @@
 #include <vector>
 
 #include "controllers/slo/budget.h"
-#include "controllers/slo/rfc3339.h"
 #include "controllers/slo/slo_types.h"
 #include "controllers/slo/timeslices.h"
+#include "controllers/slo/vocabulary.h"
 
 namespace relops::slo {
 

@@ -12,9 +12,8 @@
 #include <variant>
 #include <vector>
 
-#include "controllers/slo/json_fields.h"
 #include "controllers/slo/selector.h"
-#include "controllers/slo/units.h"
+#include "controllers/slo/vocabulary.h"
 #include "operator/base/result.h"
 
 namespace relops::slo {

@@ -15,9 +15,8 @@
 #include <optional>
 #include <string>
 
-#include "controllers/slo/rfc3339.h"
 #include "controllers/slo/slo_types.h"
-#include "controllers/slo/units.h"
+#include "controllers/slo/vocabulary.h"
 #include "operator/base/result.h"
 
 namespace relops::slo {

@@ -74,3 +74,12 @@ class [[nodiscard]] Result<void> {
 };
 
 }  // namespace relops::base
+
+// Unwraps a Result into `target`, or returns its error from the enclosing function (which
+// returns a Result or an Error).
+#define RELOPS_ASSIGN(target, expression)                          \
+  do {                                                             \
+    auto relops_result_ = (expression);                            \
+    if (!relops_result_) return std::move(relops_result_).error(); \
+    target = std::move(*relops_result_);                           \
+  } while (false)

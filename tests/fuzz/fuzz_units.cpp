@@ -10,27 +10,27 @@
 #include <string>
 #include <string_view>
 
+#include "controllers/common/rfc3339.h"
+#include "controllers/common/units.h"
 #include "controllers/oncall/oncall_types.h"
 #include "controllers/oncall/schedule.h"
-#include "controllers/slo/rfc3339.h"
-#include "controllers/slo/units.h"
 
 namespace {
 
 void sloDuration(std::string_view text) {
-  const auto parsed = relops::slo::Duration::parse(text, "f");
+  const auto parsed = relops::common::Duration::parse(text, "f");
   if (!parsed.ok()) return;
   // The canonical text may use several units ("1h30m"), which Prometheus reads but the
   // spec does not: it must name the same length as the value it came from.
-  const relops::slo::Duration again = relops::slo::Duration::fromSeconds(parsed->value());
+  const relops::common::Duration again = relops::common::Duration::fromSeconds(parsed->value());
   if (again.canonical() != parsed->canonical() || again.value() != parsed->value()) std::abort();
 }
 
 void sloPercent(std::string_view text) {
-  const auto parsed = relops::slo::Percent::parse(text, "f");
+  const auto parsed = relops::common::Percent::parse(text, "f");
   if (!parsed.ok()) return;
   (void)parsed->complementFractionText();
-  (void)relops::slo::formatDecimal(parsed->value(), 6);
+  (void)relops::common::formatDecimal(parsed->value(), 6);
 }
 
 void oncallDuration(std::string_view text) {
@@ -47,8 +47,8 @@ void instant(std::string_view text) {
     const auto again = relops::oncall::parseInstant(relops::oncall::formatInstant(*parsed), "f");
     if (!again.ok() || *again != *parsed) std::abort();
   }
-  if (const auto parsed = relops::slo::parseRfc3339(text, "f"); parsed.ok()) {
-    const auto again = relops::slo::parseRfc3339(relops::slo::formatRfc3339(*parsed), "f");
+  if (const auto parsed = relops::common::parseRfc3339(text, "f"); parsed.ok()) {
+    const auto again = relops::common::parseRfc3339(relops::common::formatRfc3339(*parsed), "f");
     if (!again.ok() || *again != *parsed) std::abort();
   }
 }

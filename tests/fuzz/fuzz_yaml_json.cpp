@@ -1,4 +1,4 @@
-// The YAML reader of the offline CLI (controllers/slo/yaml_json.h): every document of a
+// The YAML reader of the offline CLI (controllers/common/yaml_json.h): every document of a
 // stream to JSON, and JSON back to YAML. Checked: toYaml's output reads back as the same
 // single document.
 #include <cstddef>
@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace relops::slo;

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "controllers/common/units.h"
+#include "controllers/common/yaml_json.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/slo/policy_types.h"
 #include "controllers/slo/slo_types.h"
-#include "controllers/slo/units.h"
-#include "controllers/slo/yaml_json.h"
 
 namespace {
 
@@ -67,39 +67,39 @@ TEST(FuzzRegression, RunningVeleroRunWithoutProgressEndsInError) {
 // fuzz_yaml_json: bytes that are not UTF-8 became JSON strings that nlohmann cannot dump
 // (type_error 316), so `relops generate` and friends died on them.
 TEST(FuzzRegression, YamlThatIsNotUtf8IsAnErrorNamingTheByte) {
-  const auto parsed = relops::slo::parseYamlDocuments("a: b\nc: \xff\xfe\n");
+  const auto parsed = relops::common::parseYamlDocuments("a: b\nc: \xff\xfe\n");
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(parsed.error().message(), HasSubstr("not UTF-8 at byte 9"));
-  EXPECT_FALSE(relops::slo::parseYamlDocuments("a: \xc0\xaf").ok());                 // overlong '/'
-  EXPECT_FALSE(relops::slo::parseYamlDocuments("a: \xed\xa0\x80").ok());             // a surrogate
-  EXPECT_TRUE(relops::slo::parseYamlDocuments("a: \xc3\xa9\xf0\x9f\x98\x80").ok());  // é😀
+  EXPECT_FALSE(relops::common::parseYamlDocuments("a: \xc0\xaf").ok());      // overlong '/'
+  EXPECT_FALSE(relops::common::parseYamlDocuments("a: \xed\xa0\x80").ok());  // a surrogate
+  EXPECT_TRUE(relops::common::parseYamlDocuments("a: \xc3\xa9\xf0\x9f\x98\x80").ok());  // é😀
   // Leading NULs made yaml-cpp read the stream as UTF-32 and decode a code point past
   // U+10FFFF.
-  EXPECT_FALSE(relops::slo::parseYamlDocuments(std::string("\0\0\0\x10 Vi`qp", 10)).ok());
+  EXPECT_FALSE(relops::common::parseYamlDocuments(std::string("\0\0\0\x10 Vi`qp", 10)).ok());
 }
 
 // fuzz_yaml_json: a plain scalar of 400 digits (or 1e999) matched the number patterns and
 // std::stod threw out_of_range, which nothing caught.
 TEST(FuzzRegression, NumbersPastADoubleStayText) {
   const std::string digits(400, '2');
-  const auto parsed = relops::slo::parseYamlDocuments("a: " + digits + "\nb: 1e999\nc: 12\n");
+  const auto parsed = relops::common::parseYamlDocuments("a: " + digits + "\nb: 1e999\nc: 12\n");
   ASSERT_TRUE(parsed.ok()) << parsed.error().message();
   ASSERT_EQ(parsed->size(), 1u);
   EXPECT_EQ((*parsed)[0]["a"], digits);
   EXPECT_EQ((*parsed)[0]["b"], "1e999");
   EXPECT_EQ((*parsed)[0]["c"], 12);
   EXPECT_EQ((*parsed)[0]["a"],
-            relops::slo::parseYamlDocuments(relops::slo::toYaml((*parsed)[0]))->at(0)["a"]);
+            relops::common::parseYamlDocuments(relops::common::toYaml((*parsed)[0]))->at(0)["a"]);
 }
 
 // fuzz_yaml_json: on some malformed streams (a lone comma is the smallest) yaml-cpp 0.7
 // reports a null document forever without consuming input, and YAML::LoadAll looped,
 // allocating without bound.
 TEST(FuzzRegression, YamlOnWhichTheParserMakesNoProgressIsAnError) {
-  const auto parsed = relops::slo::parseYamlDocuments(",\n");
+  const auto parsed = relops::common::parseYamlDocuments(",\n");
   ASSERT_FALSE(parsed.ok());
   EXPECT_THAT(parsed.error().message(), HasSubstr("stopped making progress"));
-  const auto documents = relops::slo::parseYamlDocuments("a: 1\n---\nb: 2\n...\n---\n");
+  const auto documents = relops::common::parseYamlDocuments("a: 1\n---\nb: 2\n...\n---\n");
   ASSERT_TRUE(documents.ok()) << documents.error().message();
   EXPECT_EQ(documents->size(), 2u);
 }
@@ -115,11 +115,11 @@ TEST(FuzzRegression, StringsSurviveToYamlAndBack) {
                                           "---",       "... more"};
   for (const std::string& text : texts) {
     const json document = {{"key", text}};
-    const auto again =
-        relops::slo::parseYamlDocuments(relops::slo::toYaml(nlohmann::ordered_json(document)));
+    const auto again = relops::common::parseYamlDocuments(
+        relops::common::toYaml(nlohmann::ordered_json(document)));
     ASSERT_TRUE(again.ok()) << again.error().message();
     ASSERT_EQ(again->size(), 1u);
-    EXPECT_EQ((*again)[0], document) << relops::slo::toYaml(nlohmann::ordered_json(document));
+    EXPECT_EQ((*again)[0], document) << relops::common::toYaml(nlohmann::ordered_json(document));
   }
 }
 
@@ -150,22 +150,22 @@ TEST(FuzzRegression, KeysSurviveToYamlAndBack) {
                                          " lead"};
   for (const std::string& key : keys) {
     const json document = {{key, 1}, {"z", {{key, "v"}}}};
-    const auto again =
-        relops::slo::parseYamlDocuments(relops::slo::toYaml(nlohmann::ordered_json(document)));
+    const auto again = relops::common::parseYamlDocuments(
+        relops::common::toYaml(nlohmann::ordered_json(document)));
     ASSERT_TRUE(again.ok()) << again.error().message() << "\n"
-                            << relops::slo::toYaml(nlohmann::ordered_json(document));
+                            << relops::common::toYaml(nlohmann::ordered_json(document));
     ASSERT_EQ(again->size(), 1u);
-    EXPECT_EQ((*again)[0], document) << relops::slo::toYaml(nlohmann::ordered_json(document));
+    EXPECT_EQ((*again)[0], document) << relops::common::toYaml(nlohmann::ordered_json(document));
   }
 }
 
 // fuzz_units: a percentage with many digits overflowed int64 (undefined behaviour) before
 // the length check rejected it.
 TEST(FuzzRegression, PercentWithTooManyDigitsIsRejectedWithoutOverflow) {
-  EXPECT_FALSE(relops::slo::Percent::parse("9666666666666666666999", "f").ok());
-  EXPECT_FALSE(relops::slo::Percent::parse("1.99999999999999999999999", "f").ok());
-  ASSERT_TRUE(relops::slo::Percent::parse("-99.999999", "f").ok());
-  EXPECT_EQ(relops::slo::Percent::parse("-99.999999", "f")->micros(), -99999999);
+  EXPECT_FALSE(relops::common::Percent::parse("9666666666666666666999", "f").ok());
+  EXPECT_FALSE(relops::common::Percent::parse("1.99999999999999999999999", "f").ok());
+  ASSERT_TRUE(relops::common::Percent::parse("-99.999999", "f").ok());
+  EXPECT_EQ(relops::common::Percent::parse("-99.999999", "f")->micros(), -99999999);
 }
 
 // fuzz_slo: `kind` (or apiVersion) that is not a string threw nlohmann's type_error out of

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 
 namespace relops::drill {
 namespace {
@@ -20,7 +20,7 @@ json example(const std::string& file) {
   std::ifstream in(std::string(RELOPS_SOURCE_DIR) + "/crds/examples/" + file);
   std::stringstream buffer;
   buffer << in.rdbuf();
-  auto documents = slo::parseYamlDocuments(buffer.str());
+  auto documents = common::parseYamlDocuments(buffer.str());
   EXPECT_TRUE(documents.ok());
   return documents->at(0);
 }

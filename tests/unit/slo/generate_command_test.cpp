@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "app/cli/cli.h"
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 
 namespace relops::cli {
 namespace {
@@ -63,7 +63,7 @@ TEST_F(GenerateCommand, PrometheusRuleFromAFile) {
 TEST_F(GenerateCommand, DirectoryIntoOneRuleFileSkippingOtherKinds) {
   const CliRun result = generate({"-f", kExamples, "--format", "rulefile"});
   EXPECT_EQ(result.code, kExitOk) << result.err;
-  auto documents = slo::parseYamlDocuments(result.out);
+  auto documents = common::parseYamlDocuments(result.out);
   ASSERT_TRUE(documents);
   ASSERT_EQ(documents->size(), 1u);
   EXPECT_EQ((*documents)[0]["groups"].size(), 3u);  // ratio, grouped ratio, latency

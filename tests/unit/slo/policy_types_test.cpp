@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 
 namespace relops::slo {
 namespace {

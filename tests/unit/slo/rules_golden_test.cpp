@@ -7,9 +7,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "controllers/common/yaml_json.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
-#include "controllers/slo/yaml_json.h"
 #include "slo_builder.h"
 
 namespace relops::slo {

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 #include "slo_builder.h"
 
 namespace relops::slo {

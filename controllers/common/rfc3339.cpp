@@ -1,8 +1,8 @@
-#include "controllers/slo/rfc3339.h"
+#include "controllers/common/rfc3339.h"
 
 #include <cstdio>
 
-namespace relops::slo {
+namespace relops::common {
 
 std::string formatRfc3339(TimePoint time) {
   const auto day = std::chrono::floor<std::chrono::days>(time);
@@ -53,4 +53,4 @@ base::Result<TimePoint> parseRfc3339(std::string_view text, std::string_view fie
          std::chrono::minutes(minute) + std::chrono::seconds(second);
 }
 
-}  // namespace relops::slo
+}  // namespace relops::common

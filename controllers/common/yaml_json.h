@@ -11,7 +11,7 @@
 
 #include "operator/base/result.h"
 
-namespace relops::slo {
+namespace relops::common {
 
 // Every document of a YAML stream; empty documents are skipped. Errors are kConfig with
 // the line and column.
@@ -21,4 +21,4 @@ base::Result<std::vector<nlohmann::json>> parseYamlDocuments(std::string_view te
 // another type ("99.9", "true", "") are double-quoted; multi-line strings are literal blocks.
 std::string toYaml(const nlohmann::ordered_json& value);
 
-}  // namespace relops::slo
+}  // namespace relops::common

@@ -11,7 +11,7 @@
 
 #include "operator/base/result.h"
 
-namespace relops::slo {
+namespace relops::common {
 
 // A Prometheus-style duration with one unit: s, m, h, d or w ("5m", "28d").
 class Duration {
@@ -65,4 +65,4 @@ class Percent {
 // trailing dot removed ("14.4", "0.933333", "-20.5"). Negative zero prints as "0".
 std::string formatDecimal(double value, int decimals);
 
-}  // namespace relops::slo
+}  // namespace relops::common

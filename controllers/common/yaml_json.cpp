@@ -1,4 +1,4 @@
-#include "controllers/slo/yaml_json.h"
+#include "controllers/common/yaml_json.h"
 
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
@@ -12,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace relops::slo {
+namespace relops::common {
 namespace {
 
 // YAML 1.2 core schema resolution of a plain scalar.
@@ -271,4 +271,4 @@ std::string toYaml(const nlohmann::ordered_json& value) {
   return std::string(out.c_str()) + "\n";
 }
 
-}  // namespace relops::slo
+}  // namespace relops::common

@@ -12,15 +12,7 @@
 
 #include "operator/base/result.h"
 
-// Unwraps a Result into `target`, or returns its error from the enclosing function.
-#define RELOPS_ASSIGN(target, expression)                          \
-  do {                                                             \
-    auto relops_result_ = (expression);                            \
-    if (!relops_result_) return std::move(relops_result_).error(); \
-    target = std::move(*relops_result_);                           \
-  } while (false)
-
-namespace relops::slo {
+namespace relops::common {
 
 base::Error fieldError(std::string_view path, std::string_view message);
 
@@ -81,4 +73,4 @@ struct Condition {
 base::Result<std::vector<Condition>> parseConditions(const JsonObject& status);
 nlohmann::json conditionsJson(const std::vector<Condition>& conditions);
 
-}  // namespace relops::slo
+}  // namespace relops::common

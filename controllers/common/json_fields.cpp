@@ -1,6 +1,6 @@
-#include "controllers/slo/json_fields.h"
+#include "controllers/common/json_fields.h"
 
-namespace relops::slo {
+namespace relops::common {
 
 std::string stringOrEmpty(const nlohmann::json& object, std::string_view key) {
   const auto it = object.find(key);
@@ -184,4 +184,4 @@ nlohmann::json conditionsJson(const std::vector<Condition>& conditions) {
   return list;
 }
 
-}  // namespace relops::slo
+}  // namespace relops::common

@@ -1,10 +1,10 @@
-#include "controllers/slo/units.h"
+#include "controllers/common/units.h"
 
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
-namespace relops::slo {
+namespace relops::common {
 namespace {
 
 base::Error configError(std::string_view field, std::string message) {
@@ -143,4 +143,4 @@ std::string formatDecimal(double value, int decimals) {
   return text;
 }
 
-}  // namespace relops::slo
+}  // namespace relops::common

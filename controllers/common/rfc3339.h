@@ -8,7 +8,7 @@
 
 #include "operator/base/result.h"
 
-namespace relops::slo {
+namespace relops::common {
 
 using TimePoint = std::chrono::sys_seconds;
 
@@ -17,4 +17,4 @@ std::string formatRfc3339(TimePoint time);
 // `field` otherwise.
 base::Result<TimePoint> parseRfc3339(std::string_view text, std::string_view field);
 
-}  // namespace relops::slo
+}  // namespace relops::common
