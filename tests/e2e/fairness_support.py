@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from kube import Kubectl
+from kube import Kubectl, unique_name
 
 UTC = dt.timezone.utc
 
@@ -303,3 +303,14 @@ def healthz(port: int) -> int:
     except OSError:
         return 0
 
+
+def crds_and_namespaces(kubectl: Kubectl, *prefixes: str) -> list[str]:
+    """relops's CRDs applied and established, and a new namespace per prefix."""
+    from relops_process import REPO
+
+    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
+    kubectl.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
+    names = [unique_name(prefix) for prefix in prefixes]
+    for name in names:
+        kubectl.run("create", "namespace", name)
+    return names

@@ -50,3 +50,9 @@ def pod_template_change(kubectl: Kubectl, namespace: str, deployment: str, image
     except KubectlError as error:
         return error.result.stderr.strip() or str(error)
     return ""
+
+
+def workload_status(kubectl: Kubectl, namespace: str, slo: str) -> dict[str, Any] | None:
+    """The SLO's status once it carries a workload ledger, else None."""
+    status = kubectl.get("servicelevelobjective", slo, namespace).get("status", {})
+    return status if status.get("workload") else None

@@ -23,11 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from fairness_support import (GENERATION_FIELDS, ROTATION_FIELDS, UTC, Watch, documents,
-                              handoffs, minute_rotation, percentile, ratio_slo, rotation,
-                              summary)
-from kube import Kubectl, kubeconfig_from_env, unique_name, wait_until
-from relops_process import REPO, Operator
+from fairness_support import (GENERATION_FIELDS, ROTATION_FIELDS, UTC, Watch,
+                              crds_and_namespaces, documents, handoffs, minute_rotation,
+                              percentile, ratio_slo, rotation, summary)
+from kube import Kubectl, kubeconfig_from_env, wait_until
+from relops_process import Operator
 
 BUSY_ROTATIONS = 500
 BUSY_SLOS = 500
@@ -130,11 +130,7 @@ class Fairness:
 def fairness(tmp_path_factory):
     began = time.monotonic()
     kubectl = Kubectl(kubeconfig_from_env())
-    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
-    kubectl.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    busy_ns, quiet_ns = unique_name("fair-a"), unique_name("fair-b")
-    for ns in (busy_ns, quiet_ns):
-        kubectl.run("create", "namespace", ns)
+    busy_ns, quiet_ns = crds_and_namespaces(kubectl, "fair-a", "fair-b")
     workdir: Path = tmp_path_factory.mktemp("fairness")
     manifest = workdir / "busy.yaml"
     manifest.write_text(documents(busy_objects(busy_ns, 0)))

@@ -27,11 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from fairness_support import (ROTATION_FIELDS, UTC, Handoff, MemoryLimit, Watch, feed_path,
-                              healthz, minute_rotation, parse_time, peak_rss_mib, percentile,
-                              summary)
-from kube import Kubectl, kubeconfig_from_env, unique_name, wait_until
-from relops_process import REPO, Operator, calendar_key, free_port
+from fairness_support import (ROTATION_FIELDS, UTC, Handoff, MemoryLimit, Watch,
+                              crds_and_namespaces, feed_path, healthz, minute_rotation,
+                              parse_time, peak_rss_mib, percentile, summary)
+from kube import Kubectl, kubeconfig_from_env, wait_until
+from relops_process import Operator, calendar_key, free_port
 from test_hostile_inputs import rotation_too_many_shifts
 
 MEMORY_LIMIT_MIB = 256  # helm/relops values.yaml: resources.limits.memory
@@ -60,11 +60,7 @@ class Isolation:
 @pytest.fixture(scope="module")
 def isolation(tmp_path_factory):
     kubectl = Kubectl(kubeconfig_from_env())
-    kubectl.run("apply", "--server-side", "-f", str(REPO / "crds"))
-    kubectl.run("wait", "--for=condition=Established", "crd", "--all", "--timeout=60s")
-    hostile_ns, normal_ns = unique_name("isolation-h"), unique_name("isolation-n")
-    for ns in (hostile_ns, normal_ns):
-        kubectl.run("create", "namespace", ns)
+    hostile_ns, normal_ns = crds_and_namespaces(kubectl, "isolation-h", "isolation-n")
     workdir: Path = tmp_path_factory.mktemp("isolation")
     key_file = calendar_key(workdir)
     memory = MemoryLimit(MEMORY_LIMIT_MIB)

@@ -22,7 +22,7 @@ import threading
 import time
 
 from kube import Kubectl, wait_until
-from slo_support import events, pod_template_change
+from slo_support import events, pod_template_change, workload_status
 from test_slo_workload import available, deployment, kwok_node, rfc3339, workload_slo  # noqa: F401
 
 
@@ -115,12 +115,8 @@ def test_recreating_a_frozen_slo_during_an_outage_keeps_the_freeze(
 
         # The new object does not inherit the old ledger: no data until a minute of its own,
         # never a full budget.
-        def first_status():
-            status = kubectl.get("servicelevelobjective", "web-availability",
-                                 namespace).get("status", {})
-            return status if status.get("workload") else None
-
-        fresh = wait_until("the recreated SLO's first status", first_status, timeout=30)
+        fresh = wait_until("the recreated SLO's first status", lambda: workload_status(
+            kubectl, namespace, "web-availability"), timeout=30)
         print(f"recreated SLO, first status {time.time() - gone:.1f} s after the delete: "
               f"{json.dumps(fresh.get('workload'))}, errorBudget {fresh.get('errorBudget')}")
         assert fresh["workload"].get("goodMinutes", 0) == 0, fresh

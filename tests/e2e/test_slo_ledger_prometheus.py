@@ -10,6 +10,7 @@ import json
 
 from kube import Kubectl, wait_until
 from prometheus import Prometheus
+from slo_support import workload_status
 from test_slo_history import frozen_slo, unavailable_deployment
 
 
@@ -36,12 +37,8 @@ def test_recreated_slo_takes_its_minutes_back_from_prometheus(
         kept = float(prometheus.query(f"last_over_time({series}[1h])")[0]["value"][1])
         kubectl.apply(frozen_slo(namespace))
 
-        def first_status():
-            status = kubectl.get("servicelevelobjective", "web-availability",
-                                 namespace).get("status", {})
-            return status if status.get("workload") else None
-
-        fresh = wait_until("the recreated SLO's first status", first_status, timeout=30)
+        fresh = wait_until("the recreated SLO's first status", lambda: workload_status(
+            kubectl, namespace, "web-availability"), timeout=30)
         print(f"\nPrometheus kept {kept:.0f} bad minutes; the recreated SLO's first status: "
               f"{json.dumps(fresh.get('workload'))}, errorBudget {fresh.get('errorBudget')}")
         assert fresh["workload"].get("badMinutes", 0) >= kept, fresh
