@@ -33,6 +33,37 @@ TEST(SloTypes, EveryExampleParses) {
   }
 }
 
+// The burn-rate table relops applies when spec.alerting.burnRateWindows is absent (an
+// offline file) is the one the API server fills in from the CRD's schema default.
+TEST(SloTypes, DefaultBurnRateTableIsTheCrdDefault) {
+  std::ifstream in(std::string(RELOPS_CRD_DIR) + "/relops.dev_servicelevelobjectives.yaml");
+  std::stringstream text;
+  text << in.rdbuf();
+  auto documents = parseYamlDocuments(text.str());
+  ASSERT_TRUE(documents && documents->size() == 1);
+  const nlohmann::json& rows =
+      (*documents)[0]["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+                  ["properties"]["alerting"]["properties"]["burnRateWindows"]["default"];
+  ASSERT_TRUE(rows.is_array()) << rows.dump();
+  auto slo = parseSlo(SloBuilder().json());
+  ASSERT_TRUE(slo);
+  const std::vector<BurnRateWindow> table = defaultBurnRateWindows();
+  ASSERT_EQ(slo->spec.alerting.burnRateWindows.size(), table.size());
+  ASSERT_EQ(rows.size(), table.size());
+  for (size_t i = 0; i < table.size(); ++i) {
+    const nlohmann::json& row = rows[i];
+    SCOPED_TRACE(row.dump());
+    EXPECT_EQ(row["name"], table[i].name);
+    EXPECT_EQ(row["severity"], table[i].severity);
+    EXPECT_EQ(Percent::parse(row["budgetPercent"].get<std::string>(), "crd")->micros(),
+              table[i].budgetPercent.micros());
+    EXPECT_EQ(*Duration::parse(row["longWindow"].get<std::string>(), "crd"), table[i].longWindow);
+    EXPECT_EQ(*Duration::parse(row["shortWindow"].get<std::string>(), "crd"), table[i].shortWindow);
+    EXPECT_EQ(row.contains("for"), table[i].forDuration.has_value());
+    EXPECT_EQ(slo->spec.alerting.burnRateWindows[i].name, table[i].name);
+  }
+}
+
 TEST(SloTypes, AppliesTheSchemaDefaults) {
   auto slo = parseSlo(SloBuilder().json());
   ASSERT_TRUE(slo);
