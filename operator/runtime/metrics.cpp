@@ -1,19 +1,11 @@
 #include "operator/runtime/metrics.h"
 
-#include <unistd.h>
-
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <limits>
-#include <numeric>
-#include <optional>
-#include <sstream>
 #include <stdexcept>
-#include <system_error>
 #include <type_traits>
+
+#include "operator/runtime/process_metrics.h"
 
 namespace relops::runtime {
 namespace {
@@ -58,230 +50,6 @@ std::vector<double> checkedBuckets(const std::string& name, std::vector<double> 
     }
   }
   return buckets;
-}
-
-// HELP text escaping of the 0.0.4 text format: only backslash and newline.
-std::string escapeHelp(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
-// One rendered sample line: name{labels[,le="..."]} value.
-void writeSample(std::string& out, std::string_view name, std::string_view suffix,
-                 const std::string& labelText, std::string_view le, double value) {
-  out += name;
-  out += suffix;
-  if (!labelText.empty() || !le.empty()) {
-    out += '{';
-    out += labelText;
-    if (!le.empty()) {
-      if (!labelText.empty()) out += ',';
-      out += "le=\"";
-      out += le;
-      out += '"';
-    }
-    out += '}';
-  }
-  out += ' ';
-  out += formatPrometheusFloat(value);
-  out += '\n';
-}
-
-void writeHeader(std::string& out, std::string_view name, std::string_view help,
-                 std::string_view type) {
-  // expfmt writes "# HELP name " even for an empty help text.
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += escapeHelp(help);
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type;
-  out += '\n';
-}
-
-template <typename Metric>
-std::string_view typeName() {
-  if constexpr (std::is_same_v<Metric, Counter>) {
-    return "counter";
-  } else if constexpr (std::is_same_v<Metric, Gauge>) {
-    return "gauge";
-  } else {
-    return "histogram";
-  }
-}
-
-// Renders one family the way client_golang gathers it: label pairs sorted by
-// label name, children sorted by those values, and a family without children
-// left out entirely (a Vec nobody has used yet exposes nothing).
-template <typename Metric>
-std::string renderFamily(const Family<Metric>& family) {
-  auto children = family.children();
-  if (children.empty()) return {};
-  const auto& names = family.labelNames();
-  std::vector<size_t> order(names.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return names[a] < names[b]; });
-
-  struct Row {
-    Labels sortedValues;
-    std::string labelText;
-    const Metric* metric;
-  };
-  std::vector<Row> rows;
-  rows.reserve(children.size());
-  for (auto& [values, metric] : children) {
-    Row row{{}, {}, metric};
-    for (size_t i : order) {
-      if (!row.labelText.empty()) row.labelText += ',';
-      row.labelText += names[i];
-      row.labelText += "=\"";
-      row.labelText += escapeLabelValue(values[i]);
-      row.labelText += '"';
-      row.sortedValues.push_back(values[i]);
-    }
-    rows.push_back(std::move(row));
-  }
-  std::sort(rows.begin(), rows.end(),
-            [](const Row& a, const Row& b) { return a.sortedValues < b.sortedValues; });
-
-  std::string out;
-  writeHeader(out, family.name(), family.help(), typeName<Metric>());
-  for (const Row& row : rows) {
-    if constexpr (std::is_same_v<Metric, Histogram>) {
-      const Histogram::Snapshot snap = row.metric->snapshot();
-      for (size_t i = 0; i < snap.upperBounds.size(); ++i) {
-        writeSample(out, family.name(), "_bucket", row.labelText,
-                    formatPrometheusFloat(snap.upperBounds[i]),
-                    static_cast<double>(snap.cumulativeCounts[i]));
-      }
-      writeSample(out, family.name(), "_sum", row.labelText, {}, snap.sum);
-      writeSample(out, family.name(), "_count", row.labelText, {}, static_cast<double>(snap.count));
-    } else {
-      writeSample(out, family.name(), "", row.labelText, {}, row.metric->value());
-    }
-  }
-  return out;
-}
-
-// --- process_* metrics, as client_golang's process collector reads them ---
-
-struct ProcessSample {
-  std::string_view name;
-  std::string_view help;
-  std::string_view type;
-  double value;
-};
-
-std::optional<std::string> readFile(const char* path) {
-  std::ifstream in(path);
-  if (!in) return std::nullopt;
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-std::optional<double> parseNumber(std::string_view text) {
-  double value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr == text.data()) return std::nullopt;
-  return value;
-}
-
-std::vector<ProcessSample> readProcessSamples() {
-  std::vector<ProcessSample> samples;
-  const double ticksPerSecond = static_cast<double>(sysconf(_SC_CLK_TCK));
-  const double pageSize = static_cast<double>(sysconf(_SC_PAGESIZE));
-
-  // /proc/self/stat: the command name is in parentheses and may itself contain
-  // spaces and parentheses, so fields are counted from the last ')'.
-  if (auto stat = readFile("/proc/self/stat")) {
-    const size_t close = stat->rfind(')');
-    if (close != std::string::npos) {
-      std::istringstream fields(stat->substr(close + 1));
-      std::vector<std::string> f;
-      for (std::string field; fields >> field;) f.push_back(field);
-      // f[0] is field 3 (state): utime=14, stime=15, starttime=22, vsize=23, rss=24.
-      if (f.size() > 21) {
-        auto utime = parseNumber(f[11]);
-        auto stime = parseNumber(f[12]);
-        auto start = parseNumber(f[19]);
-        auto vsize = parseNumber(f[20]);
-        auto rss = parseNumber(f[21]);
-        if (utime && stime) {
-          samples.push_back({"process_cpu_seconds_total",
-                             "Total user and system CPU time spent in seconds.", "counter",
-                             (*utime + *stime) / ticksPerSecond});
-        }
-        if (rss) {
-          samples.push_back({"process_resident_memory_bytes", "Resident memory size in bytes.",
-                             "gauge", *rss * pageSize});
-        }
-        if (vsize) {
-          samples.push_back(
-              {"process_virtual_memory_bytes", "Virtual memory size in bytes.", "gauge", *vsize});
-        }
-        if (start) {
-          if (auto procStat = readFile("/proc/stat")) {
-            const size_t at = procStat->find("\nbtime ");
-            if (at != std::string::npos) {
-              const size_t begin = at + 7;
-              const size_t end = procStat->find('\n', begin);
-              if (auto bootTime =
-                      parseNumber(std::string_view(*procStat).substr(begin, end - begin))) {
-                samples.push_back({"process_start_time_seconds",
-                                   "Start time of the process since unix epoch in seconds.",
-                                   "gauge", *bootTime + *start / ticksPerSecond});
-              }
-            }
-          }
-        }
-      }
-    }
-  }
-
-  std::error_code ec;
-  std::filesystem::directory_iterator fds("/proc/self/fd", ec);
-  if (!ec) {
-    double open = 0;
-    for (auto it = fds; it != std::filesystem::directory_iterator(); it.increment(ec)) {
-      if (ec) break;
-      ++open;
-    }
-    if (!ec) {
-      samples.push_back({"process_open_fds", "Number of open file descriptors.", "gauge", open});
-    }
-  }
-
-  if (auto limits = readFile("/proc/self/limits")) {
-    const size_t at = limits->find("Max open files");
-    if (at != std::string::npos) {
-      std::istringstream line(limits->substr(at + 14));
-      std::string soft;
-      line >> soft;
-      // procfs reads "unlimited" as the largest uint64, and so does client_golang.
-      std::optional<double> value =
-          soft == "unlimited"
-              ? std::optional<double>(static_cast<double>(std::numeric_limits<uint64_t>::max()))
-              : parseNumber(soft);
-      if (value) {
-        samples.push_back(
-            {"process_max_fds", "Maximum number of open file descriptors.", "gauge", *value});
-      }
-    }
-  }
-  return samples;
 }
 
 template <typename Metric>
@@ -409,14 +177,6 @@ template class Family<Histogram>;
 
 // --- registry ---
 
-namespace {
-bool isProcessMetricName(std::string_view name) {
-  return name == "process_cpu_seconds_total" || name == "process_resident_memory_bytes" ||
-         name == "process_virtual_memory_bytes" || name == "process_open_fds" ||
-         name == "process_max_fds" || name == "process_start_time_seconds";
-}
-}  // namespace
-
 Family<Counter>& Registry::counter(const std::string& name, const std::string& help,
                                    std::vector<std::string> labelNames) {
   std::lock_guard lock(mutex_);
@@ -476,34 +236,6 @@ void Registry::removeCollectHook(uint64_t id) {
   hooks_.erase(id);
 }
 
-std::string Registry::exposition() const {
-  {
-    // Hooks run with hooksMutex_ held, so removeCollectHook (from a destructor)
-    // waits for a scrape in progress instead of racing it.
-    std::lock_guard lock(hooksMutex_);
-    for (const auto& [id, hook] : hooks_) hook();
-  }
-
-  std::map<std::string, std::string> blocks;  // by name: families are sorted
-  {
-    std::lock_guard lock(mutex_);
-    for (const auto& [name, family] : counters_) blocks[name] = renderFamily(*family);
-    for (const auto& [name, family] : gauges_) blocks[name] = renderFamily(*family);
-    for (const auto& [name, family] : histograms_) blocks[name] = renderFamily(*family);
-  }
-  if (processMetrics_ == ProcessMetrics::kInclude) {
-    for (const ProcessSample& sample : readProcessSamples()) {
-      std::string block;
-      writeHeader(block, sample.name, sample.help, sample.type);
-      writeSample(block, sample.name, "", {}, {}, sample.value);
-      blocks[std::string(sample.name)] = std::move(block);
-    }
-  }
-  std::string out;
-  for (const auto& [name, block] : blocks) out += block;
-  return out;
-}
-
 std::vector<double> exponentialBuckets(double start, double factor, int count) {
   if (count < 1 || !(start > 0) || !(factor > 1)) {
     throw std::invalid_argument("exponentialBuckets needs count >= 1, start > 0, factor > 1");
@@ -517,70 +249,6 @@ std::vector<double> exponentialBuckets(double start, double factor, int count) {
     start *= factor;
   }
   return buckets;
-}
-
-std::string formatPrometheusFloat(double value) {
-  if (std::isnan(value)) return "NaN";
-  if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  if (value == 0) return "0";  // expfmt writes 0 (and -0) as "0"
-
-  // The shortest round-trip digits, in scientific form: "-1.2345e+06".
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific);
-  if (ec != std::errc()) return "NaN";  // cannot happen with 64 bytes
-  const std::string_view sci(buf, static_cast<size_t>(end - buf));
-  const size_t e = sci.find('e');
-  int exponent = 0;
-  std::from_chars(sci.data() + e + (sci[e + 1] == '+' ? 2 : 1), sci.data() + sci.size(), exponent);
-
-  // strconv 'g' with shortest precision: %e when exp < -4 || exp >= 6 (the
-  // "use precision 6 for this decision" rule), else %f with just the digits.
-  // C++ and Go agree on the %e spelling (at least two exponent digits).
-  if (exponent < -4 || exponent >= 6) return std::string(sci);
-
-  const bool negative = sci[0] == '-';
-  std::string digits;
-  for (char c : sci.substr(negative ? 1 : 0, e - (negative ? 1 : 0))) {
-    if (c != '.') digits += c;
-  }
-  std::string out = negative ? "-" : "";
-  if (exponent >= 0) {
-    const size_t intDigits = static_cast<size_t>(exponent) + 1;
-    if (digits.size() <= intDigits) {
-      out += digits;
-      out.append(intDigits - digits.size(), '0');
-    } else {
-      out += digits.substr(0, intDigits);
-      out += '.';
-      out += digits.substr(intDigits);
-    }
-  } else {
-    out += "0.";
-    out.append(static_cast<size_t>(-exponent - 1), '0');
-    out += digits;
-  }
-  return out;
-}
-
-std::string escapeLabelValue(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 StandardMetrics registerStandardMetrics(Registry& registry) {

@@ -10,7 +10,7 @@
 #include "controllers/common/yaml_json.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace relops::slo;
+  using namespace relops::common;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const auto documents = parseYamlDocuments(text);
   if (!documents.ok()) return 0;
