@@ -161,6 +161,16 @@ class PieceStream {
   virtual const Piece* seek(Instant t) = 0;
 };
 
+// Keeps `current` while it reaches past t; otherwise `advance(t)` replaces it
+// with the next item, until one does or none is left.
+template <typename Item, typename Advance>
+const Item* seekWith(std::optional<Item>& current, Instant t, Advance advance) {
+  while (!current || current->end <= t) {
+    if (!advance(t)) return nullptr;
+  }
+  return &*current;
+}
+
 // A layer's turns over [from, to), runs of turns of one member joined. A seek
 // past the next turn jumps straight to the turn containing it, so turns hidden
 // under a later layer or a restriction are never walked one by one.
@@ -176,10 +186,7 @@ class TurnStream final : public PieceStream {
   }
 
   const Piece* seek(Instant t) override {
-    while (!current_ || current_->end <= t) {
-      if (!advance(t)) return nullptr;
-    }
-    return &*current_;
+    return seekWith(current_, t, [this](Instant at) { return advance(at); });
   }
 
  private:
@@ -233,10 +240,7 @@ class WindowStream {
         lastDay_(engine.localDay(to)) {}
 
   const Interval* seek(Instant t) {
-    while (!current_ || current_->end <= t) {
-      if (!advance(t)) return nullptr;
-    }
-    return &*current_;
+    return seekWith(current_, t, [this](Instant at) { return advance(at); });
   }
 
  private:
