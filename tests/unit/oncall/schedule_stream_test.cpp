@@ -92,6 +92,9 @@ struct Fixture {
   std::string from = "2025-12-01T00:00:00Z";
 };
 
+// ctest lists the case by its name rather than its bytes.
+void PrintTo(const Fixture& fixture, std::ostream* out) { *out << fixture.name; }
+
 Spec fixtureSpec(const Fixture& fixture) {
   std::string text = fixture.spec;
   if (text.front() == '@') {
