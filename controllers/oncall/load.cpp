@@ -3,16 +3,22 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <string_view>
+#include <unordered_map>
 
 namespace relops::oncall {
 namespace {
 
-std::chrono::seconds overlap(const Shift& shift, const std::vector<Interval>& intervals) {
+// How much of the shift falls in the sorted, disjoint intervals. `first`
+// moves past those that end before the shift, so a walk over shifts in time
+// order visits each interval a bounded number of times.
+std::chrono::seconds overlap(const Shift& shift, const std::vector<Interval>& intervals,
+                             size_t& first) {
+  while (first < intervals.size() && intervals[first].end <= shift.start) ++first;
   std::chrono::seconds total{0};
-  for (const Interval& interval : intervals) {
-    if (interval.start >= shift.end) break;
-    const Instant start = std::max(shift.start, interval.start);
-    const Instant end = std::min(shift.end, interval.end);
+  for (size_t i = first; i < intervals.size() && intervals[i].start < shift.end; ++i) {
+    const Instant start = std::max(shift.start, intervals[i].start);
+    const Instant end = std::min(shift.end, intervals[i].end);
     if (start < end) total += end - start;
   }
   return total;
@@ -26,21 +32,25 @@ double hoursOf(std::chrono::seconds duration) {
 
 std::vector<ParticipantLoad> computeLoad(const Schedule& schedule, Instant from, Instant to) {
   std::vector<ParticipantLoad> load;
+  std::unordered_map<std::string_view, size_t> index;
   for (const Participant& participant : schedule.spec().participants) {
+    index.emplace(participant.name, load.size());
     load.push_back({participant.name});
   }
   const std::vector<Interval> working = schedule.workingHours(from, to);
   const std::vector<Interval> weekends = schedule.weekends(from, to);
-  for (const Shift& shift : schedule.shifts(from, to)) {
-    auto entry = std::find_if(load.begin(), load.end(), [&](const ParticipantLoad& l) {
-      return l.participant == shift.participant;
-    });
-    if (entry == load.end()) continue;
+  size_t firstWorking = 0;
+  size_t firstWeekend = 0;
+  schedule.forEachShift(from, to, [&](const Shift& shift) {
+    const auto found = index.find(shift.participant);
+    if (found == index.end()) return true;
+    ParticipantLoad& entry = load[found->second];
     const std::chrono::seconds length = shift.end - shift.start;
-    entry->onCall += length;
-    entry->offHours += length - overlap(shift, working);
-    entry->weekend += overlap(shift, weekends);
-  }
+    entry.onCall += length;
+    entry.offHours += length - overlap(shift, working, firstWorking);
+    entry.weekend += overlap(shift, weekends, firstWeekend);
+    return true;
+  });
   return load;
 }
 

@@ -141,9 +141,10 @@ struct Spec {
 // The work one rotation may ask of relops: every schedule (a reconcile, a calendar fetch) cuts
 // each layer into its turns and the restriction windows into daily pieces over the look-back and
 // the horizon. A rotation the schema accepts can ask for tens of millions (minute turns over a
-// year in ten layers: about a gigabyte); past this bound it is not computed at all.
-// 200,000 pieces is about 30 MiB of schedule: over three times the largest rotation of daily or
-// longer turns the schema allows (10 layers, 7 restrictions each, 52 weeks each way: 58,240).
+// year in ten layers); past this bound it is not computed at all. The engine streams the pieces
+// (schedule.h), so the bound caps the time a schedule takes rather than its memory.
+// 200,000 is over three times the largest rotation of daily or longer turns the schema allows
+// (10 layers, 7 restrictions each, 52 weeks each way: 58,240).
 inline constexpr int64_t kMaxSchedulePieces = 200'000;
 
 // An upper bound on the pieces (turns plus restriction windows, summed over the layers) the

@@ -3,6 +3,7 @@
 #include <date/tz.h>
 
 #include <algorithm>
+#include <deque>
 #include <exception>
 
 namespace relops::oncall {
@@ -29,48 +30,20 @@ int weekdayIndex(std::chrono::local_days day) {
   return static_cast<int>(std::chrono::weekday(day).iso_encoding()) - 1;
 }
 
-// Sorts and merges touching or overlapping intervals.
-std::vector<Interval> mergeIntervals(std::vector<Interval> intervals) {
-  std::sort(intervals.begin(), intervals.end(),
-            [](const Interval& a, const Interval& b) { return a.start < b.start; });
-  std::vector<Interval> merged;
-  for (const Interval& interval : intervals) {
-    if (interval.start >= interval.end) continue;
-    if (!merged.empty() && interval.start <= merged.back().end) {
-      merged.back().end = std::max(merged.back().end, interval.end);
-    } else {
-      merged.push_back(interval);
-    }
-  }
-  return merged;
-}
-
-// Appends a piece, merging it into the previous one when they touch and have
-// the same participant and layer.
-void appendPiece(std::vector<Shift>& out, Instant start, Instant end, const std::string& who,
-                 const std::string& layer) {
-  if (start >= end) return;
-  if (!out.empty() && out.back().end == start && out.back().participant == who &&
-      out.back().layer == layer) {
-    out.back().end = end;
-    return;
-  }
-  out.push_back({start, end, who, layer});
-}
-
 struct CompiledLayer {
   size_t index = 0;  // into spec.layers
   int64_t offset = 0;
   Instant startInstant{};
 };
 
-}  // namespace
-
-struct Schedule::Impl {
+// The rotation resolved against its zone: the civil-time rules and the turn
+// arithmetic every stream below builds on.
+struct Engine {
   Spec spec;
   const date::time_zone* zone = nullptr;
   std::vector<CompiledLayer> layers;
   std::vector<Interval> overrides;  // resolved, parallel to spec.overrides
+  const std::string overrideLayer{kOverrideLayer};
 
   Instant resolve(LocalTime local) const {
     const date::local_seconds time{local.time_since_epoch()};
@@ -128,119 +101,308 @@ struct Schedule::Impl {
     return members[floorMod(k + layer.offset, static_cast<int64_t>(members.size()))];
   }
 
+  // The raw intervals of a layer's restrictions that begin on one local day,
+  // unclipped, in the order of the restrictions.
+  void appendDayWindows(const CompiledLayer& layer, std::chrono::local_days day,
+                        std::vector<Interval>& out) const {
+    const int weekday = weekdayIndex(day);
+    for (const Restriction& restriction : layerSpec(layer).restrictions) {
+      if (!restriction.days.empty() && std::find(restriction.days.begin(), restriction.days.end(),
+                                                 weekday) == restriction.days.end()) {
+        continue;
+      }
+      const LocalTime dayStart(day.time_since_epoch());
+      if (!restriction.from) {
+        out.push_back({resolve(dayStart), resolve(dayStart + days(1))});
+        continue;
+      }
+      // Overnight ranges start on the listed day and end on the next.
+      const LocalTime start = dayStart + *restriction.from;
+      const LocalTime end =
+          dayStart + (restriction.overnight() ? days(1) : days(0)) + *restriction.to;
+      out.push_back({resolve(start), resolve(end)});
+    }
+  }
+
   // The raw intervals of a layer's restrictions over the local days touching
-  // [from, to), unclipped.
+  // [from, to), unclipped. A range ends at most a day after the day it begins
+  // on, so the day before `from` is the earliest that reaches it.
   std::vector<Interval> restrictionIntervals(const CompiledLayer& layer, Instant from,
                                              Instant to) const {
     std::vector<Interval> out;
-    const std::chrono::local_days first = localDay(from) - days(1);
     const std::chrono::local_days last = localDay(to);
-    for (std::chrono::local_days day = first; day <= last; day += days(1)) {
-      const int weekday = weekdayIndex(day);
-      for (const Restriction& restriction : layerSpec(layer).restrictions) {
-        if (!restriction.days.empty() && std::find(restriction.days.begin(), restriction.days.end(),
-                                                   weekday) == restriction.days.end()) {
-          continue;
-        }
-        const LocalTime dayStart(day.time_since_epoch());
-        if (!restriction.from) {
-          out.push_back({resolve(dayStart), resolve(dayStart + days(1))});
-          continue;
-        }
-        // Overnight ranges start on the listed day and end on the next.
-        const LocalTime start = dayStart + *restriction.from;
-        const LocalTime end =
-            dayStart + (restriction.overnight() ? days(1) : days(0)) + *restriction.to;
-        out.push_back({resolve(start), resolve(end)});
-      }
-    }
-    return out;
-  }
-
-  std::vector<Interval> activeIntervals(const CompiledLayer& layer, Instant from,
-                                        Instant to) const {
-    if (layerSpec(layer).restrictions.empty()) return {{from, to}};
-    std::vector<Interval> raw = restrictionIntervals(layer, from, to);
-    for (Interval& interval : raw) {
-      interval.start = std::max(interval.start, from);
-      interval.end = std::min(interval.end, to);
-    }
-    return mergeIntervals(std::move(raw));
-  }
-
-  std::vector<Shift> layerShifts(const CompiledLayer& layer, Instant from, Instant to) const {
-    std::vector<Shift> turns;
-    if (from >= to) return turns;
-    const std::string& name = layerSpec(layer).name;
-    const std::vector<std::string>& members = layerSpec(layer).members;
-    const bool onePerson = std::all_of(members.begin(), members.end(),
-                                       [&](const std::string& m) { return m == members.front(); });
-    if (onePerson) {
-      // Every turn merges into one: skip walking them (a 1m rotation would
-      // otherwise step half a million turns per year of window).
-      appendPiece(turns, std::max(boundary(layer, 0), from), to, members.front(), name);
-    } else {
-      int64_t k = std::max<int64_t>(0, turnIndex(layer, from));
-      for (Instant start = boundary(layer, k); start < to; ++k) {
-        const Instant end = boundary(layer, k + 1);
-        appendPiece(turns, std::max(start, from), std::min(end, to), memberOf(layer, k), name);
-        start = end;
-      }
-    }
-    if (layerSpec(layer).restrictions.empty()) return turns;
-    // Restrictions mask the turns; the order runs on underneath (PagerDuty).
-    const std::vector<Interval> active = activeIntervals(layer, from, to);
-    std::vector<Shift> masked;
-    size_t a = 0;
-    for (const Shift& turn : turns) {
-      while (a < active.size() && active[a].end <= turn.start) ++a;
-      for (size_t i = a; i < active.size() && active[i].start < turn.end; ++i) {
-        appendPiece(masked, std::max(turn.start, active[i].start),
-                    std::min(turn.end, active[i].end), turn.participant, turn.layer);
-      }
-    }
-    return masked;
-  }
-
-  std::vector<Shift> shifts(Instant from, Instant to) const {
-    std::vector<Shift> out;
-    if (from >= to) return out;
-    // Sources in rising precedence: layers in order, then overrides in order.
-    std::vector<std::vector<Shift>> sources;
-    for (const CompiledLayer& layer : layers) sources.push_back(layerShifts(layer, from, to));
-    for (size_t i = 0; i < overrides.size(); ++i) {
-      const Instant start = std::max(overrides[i].start, from);
-      const Instant end = std::min(overrides[i].end, to);
-      if (start < end) {
-        sources.push_back(
-            {{start, end, spec.overrides[i].participant, std::string(kOverrideLayer)}});
-      }
-    }
-    std::vector<Instant> edges = {from, to};
-    for (const auto& source : sources) {
-      for (const Shift& piece : source) {
-        edges.push_back(piece.start);
-        edges.push_back(piece.end);
-      }
-    }
-    std::sort(edges.begin(), edges.end());
-    edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
-    std::vector<size_t> cursor(sources.size(), 0);
-    for (size_t e = 0; e + 1 < edges.size(); ++e) {
-      const Instant at = edges[e];
-      for (size_t s = sources.size(); s-- > 0;) {
-        const std::vector<Shift>& source = sources[s];
-        while (cursor[s] < source.size() && source[cursor[s]].end <= at) ++cursor[s];
-        if (cursor[s] < source.size() && source[cursor[s]].start <= at) {
-          const Shift& owner = source[cursor[s]];
-          appendPiece(out, at, edges[e + 1], owner.participant, owner.layer);
-          break;
-        }
-      }
+    for (std::chrono::local_days day = localDay(from) - days(1); day <= last; day += days(1)) {
+      appendDayWindows(layer, day, out);
     }
     return out;
   }
 };
+
+// One piece of a stream: an interval and who covers it. The names point into
+// the Engine, which outlives every stream built on it.
+struct Piece {
+  Instant start{};
+  Instant end{};
+  const std::string* participant = nullptr;
+  const std::string* layer = nullptr;
+};
+
+// A source of pieces in time order, never overlapping, computed on demand so
+// that a schedule over a long window is never held whole (a year of one-minute
+// turns in ten layers is millions of pieces). Callers seek forward only.
+class PieceStream {
+ public:
+  PieceStream() = default;
+  PieceStream(const PieceStream&) = delete;
+  PieceStream& operator=(const PieceStream&) = delete;
+  virtual ~PieceStream() = default;
+  // The first piece that ends after t, or nullptr when none is left. The
+  // pointer is valid until the next call; t never decreases between calls.
+  virtual const Piece* seek(Instant t) = 0;
+};
+
+// Keeps `current` while it reaches past t; otherwise `advance(t)` replaces it
+// with the next item, until one does or none is left.
+template <typename Item, typename Advance>
+const Item* seekWith(std::optional<Item>& current, Instant t, Advance advance) {
+  while (!current || current->end <= t) {
+    if (!advance(t)) return nullptr;
+  }
+  return &*current;
+}
+
+// A layer's turns over [from, to), runs of turns of one member joined. A seek
+// past the next turn jumps straight to the turn containing it, so turns hidden
+// under a later layer or a restriction are never walked one by one.
+class TurnStream final : public PieceStream {
+ public:
+  TurnStream(const Engine& engine, const CompiledLayer& layer, Instant from, Instant to)
+      : engine_(engine), layer_(layer), from_(from), to_(to) {
+    const std::vector<std::string>& members = engine.layerSpec(layer).members;
+    onePerson_ = std::all_of(members.begin(), members.end(),
+                             [&](const std::string& m) { return m == members.front(); });
+    next_ = std::max<int64_t>(0, engine.turnIndex(layer, from));
+    nextStart_ = engine.boundary(layer, next_);
+  }
+
+  const Piece* seek(Instant t) override {
+    return seekWith(current_, t, [this](Instant at) { return advance(at); });
+  }
+
+ private:
+  bool advance(Instant t) {
+    current_.reset();
+    if (nextStart_ >= to_) return false;
+    const std::string& name = engine_.layerSpec(layer_).name;
+    if (onePerson_) {
+      // Every turn joins into one: skip walking them (a 1m rotation would
+      // otherwise step half a million turns per year of window).
+      current_ = Piece{std::max(nextStart_, from_), to_, &engine_.memberOf(layer_, 0), &name};
+      nextStart_ = to_;
+      return true;
+    }
+    if (t > nextStart_) {
+      next_ = engine_.turnIndex(layer_, t);
+      nextStart_ = engine_.boundary(layer_, next_);
+    }
+    const std::string& who = engine_.memberOf(layer_, next_);
+    const Instant start = nextStart_;
+    Instant end = engine_.boundary(layer_, ++next_);
+    while (end < to_ && engine_.memberOf(layer_, next_) == who) {
+      end = engine_.boundary(layer_, ++next_);
+    }
+    nextStart_ = end;
+    current_ = Piece{std::max(start, from_), std::min(end, to_), &who, &name};
+    return true;
+  }
+
+  const Engine& engine_;
+  const CompiledLayer& layer_;
+  Instant from_;
+  Instant to_;
+  bool onePerson_ = false;
+  int64_t next_ = 0;     // the turn after the current run
+  Instant nextStart_{};  // where it begins
+  std::optional<Piece> current_;
+};
+
+// The windows in which a layer's restrictions let it act over [from, to):
+// the union of the ranges, touching ones joined, generated a local day at a
+// time.
+class WindowStream {
+ public:
+  WindowStream(const Engine& engine, const CompiledLayer& layer, Instant from, Instant to)
+      : engine_(engine),
+        layer_(layer),
+        from_(from),
+        to_(to),
+        day_(engine.localDay(from) - days(1)),
+        lastDay_(engine.localDay(to)) {}
+
+  const Interval* seek(Instant t) {
+    return seekWith(current_, t, [this](Instant at) { return advance(at); });
+  }
+
+ private:
+  bool advance(Instant t) {
+    current_.reset();
+    if (queue_.empty() && (!open_ || open_->end <= t)) {
+      // Nothing begun so far reaches t: start at the day before t's, the
+      // earliest whose ranges can.
+      open_.reset();
+      day_ = std::max(day_, engine_.localDay(t) - days(1));
+    }
+    while (true) {
+      if (queue_.empty() && day_ <= lastDay_) {
+        std::vector<Interval> day;
+        engine_.appendDayWindows(layer_, day_, day);
+        day_ += days(1);
+        // Ranges of one day begin before any of the next day's.
+        std::sort(day.begin(), day.end(),
+                  [](const Interval& a, const Interval& b) { return a.start < b.start; });
+        queue_.insert(queue_.end(), day.begin(), day.end());
+        continue;
+      }
+      if (queue_.empty()) {
+        std::swap(current_, open_);
+        return current_.has_value();
+      }
+      const Interval next{std::max(queue_.front().start, from_), std::min(queue_.front().end, to_)};
+      queue_.pop_front();
+      if (next.start >= next.end) continue;
+      if (open_ && next.start <= open_->end) {
+        open_->end = std::max(open_->end, next.end);
+        continue;
+      }
+      current_ = open_;
+      open_ = next;
+      if (current_) return true;
+    }
+  }
+
+  const Engine& engine_;
+  const CompiledLayer& layer_;
+  Instant from_;
+  Instant to_;
+  std::chrono::local_days day_;      // the next day to generate
+  std::chrono::local_days lastDay_;  // the last day that can reach `to`
+  std::deque<Interval> queue_;       // generated, not yet joined
+  std::optional<Interval> open_;     // the window being joined
+  std::optional<Interval> current_;
+};
+
+// A layer's effective shifts: its turns masked by its restrictions; the order
+// runs on underneath (PagerDuty).
+class LayerStream final : public PieceStream {
+ public:
+  LayerStream(const Engine& engine, const CompiledLayer& layer, Instant from, Instant to)
+      : turns_(engine, layer, from, to) {
+    if (!engine.layerSpec(layer).restrictions.empty()) windows_.emplace(engine, layer, from, to);
+  }
+
+  const Piece* seek(Instant t) override {
+    if (!windows_) return turns_.seek(t);
+    if (current_ && current_->end > t) return &*current_;
+    current_.reset();
+    for (Instant cursor = t;;) {
+      const Piece* turn = turns_.seek(cursor);
+      const Interval* window = windows_->seek(cursor);
+      if (turn == nullptr || window == nullptr) return nullptr;
+      if (window->start >= turn->end) {
+        cursor = window->start;
+      } else if (turn->start >= window->end) {
+        cursor = turn->start;
+      } else {
+        current_ = Piece{std::max(turn->start, window->start), std::min(turn->end, window->end),
+                         turn->participant, turn->layer};
+        return &*current_;
+      }
+    }
+  }
+
+ private:
+  TurnStream turns_;
+  std::optional<WindowStream> windows_;
+  std::optional<Piece> current_;
+};
+
+// Pieces held in a vector (an override: one piece).
+class FixedStream final : public PieceStream {
+ public:
+  explicit FixedStream(std::vector<Piece> pieces) : pieces_(std::move(pieces)) {}
+
+  const Piece* seek(Instant t) override {
+    while (next_ < pieces_.size() && pieces_[next_].end <= t) ++next_;
+    return next_ < pieces_.size() ? &pieces_[next_] : nullptr;
+  }
+
+ private:
+  std::vector<Piece> pieces_;
+  size_t next_ = 0;
+};
+
+// Sources in rising precedence, merged: at each instant the highest source
+// with a piece there covers it. A source below the one in charge is not asked
+// until that one's piece ends, and then seeks past what it hid in one step.
+class PrecedenceStream final : public PieceStream {
+ public:
+  explicit PrecedenceStream(std::vector<PieceStream*> sources) : sources_(std::move(sources)) {}
+
+  const Piece* seek(Instant t) override {
+    if (current_ && current_->end > t) return &*current_;
+    current_.reset();
+    for (Instant at = t;;) {
+      std::optional<Instant> nextStart;  // the earliest later start above the owner
+      const Piece* owner = nullptr;
+      for (size_t s = sources_.size(); s-- > 0;) {
+        const Piece* piece = sources_[s]->seek(at);
+        if (piece == nullptr) continue;
+        if (piece->start <= at) {
+          owner = piece;
+          break;
+        }
+        if (!nextStart || piece->start < *nextStart) nextStart = piece->start;
+      }
+      if (owner != nullptr) {
+        const Instant end = nextStart ? std::min(owner->end, *nextStart) : owner->end;
+        current_ = Piece{at, end, owner->participant, owner->layer};
+        return &*current_;
+      }
+      if (!nextStart) return nullptr;
+      at = *nextStart;
+    }
+  }
+
+ private:
+  std::vector<PieceStream*> sources_;
+  std::optional<Piece> current_;
+};
+
+// Walks a stream over [from, to), joining touching pieces of the same
+// participant and layer, and hands each finished shift to `visit` (false
+// stops the walk).
+template <typename Visit>
+void forEachJoined(PieceStream& stream, Instant from, Instant to, Visit&& visit) {
+  std::optional<Shift> open;
+  for (const Piece* piece = stream.seek(from); piece != nullptr && piece->start < to;
+       piece = stream.seek(piece->end)) {
+    const Instant start = std::max(piece->start, from);
+    const Instant end = std::min(piece->end, to);
+    if (start >= end) continue;
+    if (open && open->end == start && open->participant == *piece->participant &&
+        open->layer == *piece->layer) {
+      open->end = end;
+      continue;
+    }
+    if (open && !visit(*open)) return;
+    open = Shift{start, end, *piece->participant, *piece->layer};
+  }
+  if (open) visit(*open);
+}
+
+}  // namespace
+
+struct Schedule::Impl : Engine {};
 
 Schedule::Schedule(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 Schedule::~Schedule() = default;
@@ -280,21 +442,63 @@ base::Result<Schedule> Schedule::compile(const Spec& spec, std::vector<int64_t> 
 const Spec& Schedule::spec() const { return impl_->spec; }
 size_t Schedule::layerCount() const { return impl_->layers.size(); }
 
+void Schedule::forEachShift(Instant from, Instant to,
+                            const std::function<bool(const Shift&)>& visit) const {
+  if (from >= to) return;
+  const Engine& engine = *impl_;
+  // Sources in rising precedence: layers in order, then the overrides, merged
+  // among themselves the same way (later overrides over earlier ones).
+  std::vector<std::unique_ptr<PieceStream>> owned;
+  std::vector<PieceStream*> overrides;
+  for (size_t i = 0; i < engine.overrides.size(); ++i) {
+    const Instant start = std::max(engine.overrides[i].start, from);
+    const Instant end = std::min(engine.overrides[i].end, to);
+    if (start >= end) continue;
+    owned.push_back(std::make_unique<FixedStream>(std::vector<Piece>{
+        {start, end, &engine.spec.overrides[i].participant, &engine.overrideLayer}}));
+    overrides.push_back(owned.back().get());
+  }
+  std::vector<PieceStream*> sources;
+  for (const CompiledLayer& layer : engine.layers) {
+    owned.push_back(std::make_unique<LayerStream>(engine, layer, from, to));
+    sources.push_back(owned.back().get());
+  }
+  if (!overrides.empty()) {
+    owned.push_back(std::make_unique<PrecedenceStream>(std::move(overrides)));
+    sources.push_back(owned.back().get());
+  }
+  PrecedenceStream merged(std::move(sources));
+  forEachJoined(merged, from, to, visit);
+}
+
 std::vector<Shift> Schedule::shifts(Instant from, Instant to) const {
-  return impl_->shifts(from, to);
+  std::vector<Shift> out;
+  forEachShift(from, to, [&](const Shift& shift) {
+    out.push_back(shift);
+    return true;
+  });
+  return out;
 }
 
 std::vector<Shift> Schedule::layerShifts(size_t layer, Instant from, Instant to) const {
-  return impl_->layerShifts(impl_->layers.at(layer), from, to);
+  std::vector<Shift> out;
+  if (from >= to) return out;
+  LayerStream stream(*impl_, impl_->layers.at(layer), from, to);
+  forEachJoined(stream, from, to, [&](const Shift& shift) {
+    out.push_back(shift);
+    return true;
+  });
+  return out;
 }
 
 std::vector<Interval> Schedule::gaps(Instant from, Instant to) const {
   std::vector<Interval> out;
   Instant cursor = from;
-  for (const Shift& shift : shifts(from, to)) {
+  forEachShift(from, to, [&](const Shift& shift) {
     if (shift.start > cursor) out.push_back({cursor, shift.start});
     cursor = shift.end;
-  }
+    return true;
+  });
   if (cursor < to) out.push_back({cursor, to});
   return out;
 }
@@ -305,26 +509,26 @@ OpenShift Schedule::shiftAt(Instant t) const {
     if (last) window = kSearchLimit;
     const Instant from = t - window;
     const Instant to = t + window;
-    const std::vector<Shift> pieces = shifts(from, to);
     OpenShift found;
     Instant gapStart = from;
     Instant gapEnd = to;
     bool inShift = false;
-    for (const Shift& piece : pieces) {
+    forEachShift(from, to, [&](const Shift& piece) {
       if (piece.start <= t && t < piece.end) {
         found.participant = piece.participant;
         found.layer = piece.layer;
         if (piece.start > from) found.start = piece.start;
         if (piece.end < to) found.end = piece.end;
         inShift = true;
-        break;
+        return false;
       }
       if (piece.end <= t) gapStart = piece.end;
       if (piece.start > t) {
         gapEnd = piece.start;
-        break;
+        return false;
       }
-    }
+      return true;
+    });
     if (!inShift) {
       if (gapStart > from) found.start = gapStart;
       if (gapEnd < to) found.end = gapEnd;
@@ -341,8 +545,14 @@ LayerTurn Schedule::turnAt(size_t index, Instant t) const {
   turn.end = impl_->boundary(layer, turn.index + 1);
   if (turn.index < 0) return turn;
   turn.participant = impl_->memberOf(layer, turn.index);
-  const std::vector<Interval> active = impl_->activeIntervals(layer, t, t + seconds(1));
-  turn.active = !active.empty();
+  if (impl_->layerSpec(layer).restrictions.empty()) {
+    turn.active = true;
+  } else {
+    const std::vector<Interval> ranges = impl_->restrictionIntervals(layer, t, t + seconds(1));
+    turn.active = std::any_of(ranges.begin(), ranges.end(), [&](const Interval& range) {
+      return range.start <= t && t < range.end;
+    });
+  }
   return turn;
 }
 
@@ -350,18 +560,23 @@ std::optional<Handoff> Schedule::nextHandoff(Instant after) const {
   for (std::chrono::hours window(24);; window *= 4) {
     const bool last = window >= kSearchLimit;
     if (last) window = kSearchLimit;
-    const std::vector<Shift> pieces = shifts(after, after + window);
-    // Who is on call at each point, gaps included, as (from, person).
-    std::string current =
-        !pieces.empty() && pieces.front().start == after ? pieces.front().participant : "";
+    // Who is on call at each point, gaps included: `current` from `cursor` on.
+    std::string current;
     Instant cursor = after;
-    for (const Shift& piece : pieces) {
-      if (piece.start > cursor && !current.empty()) return Handoff{cursor, current, ""};
-      if (piece.participant != current) {
-        return Handoff{piece.start, current, piece.participant};
+    bool first = true;
+    std::optional<Handoff> found;
+    forEachShift(after, after + window, [&](const Shift& piece) {
+      if (first && piece.start == after) current = piece.participant;
+      first = false;
+      if (piece.start > cursor && !current.empty()) {
+        found = Handoff{cursor, current, ""};
+      } else if (piece.participant != current) {
+        found = Handoff{piece.start, current, piece.participant};
       }
       cursor = piece.end;
-    }
+      return !found;
+    });
+    if (found) return found;
     if (cursor < after + window && !current.empty()) return Handoff{cursor, current, ""};
     if (last) return std::nullopt;
   }

@@ -12,10 +12,16 @@
 // - PagerDuty layers: a layer is in effect from its start; later layers win
 //   over earlier ones, overrides over all layers (later overrides over earlier
 //   ones); restrictions mask a layer without pausing its rotation order.
+//
+// Each layer is a stream of turns in time order, masked by its restrictions
+// as it goes; the streams are merged by precedence without first listing any
+// layer whole, so the work and memory of a schedule follow the shifts that
+// show, not the turns hidden under later layers or outside restrictions.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -92,6 +98,9 @@ class Schedule {
   // The final schedule clipped to [from, to): sorted, non-overlapping, and
   // adjacent pieces of the same participant from the same layer merged.
   std::vector<Shift> shifts(Instant from, Instant to) const;
+  // The same shifts handed to `visit` one at a time, in order, without being
+  // held; `visit` returns false to stop early.
+  void forEachShift(Instant from, Instant to, const std::function<bool(const Shift&)>& visit) const;
   // One layer's effective shifts (turns masked by restrictions), clipped.
   std::vector<Shift> layerShifts(size_t layer, Instant from, Instant to) const;
   // Where nobody is on call within [from, to).
