@@ -12,9 +12,9 @@
 #include <random>
 #include <sstream>
 
+#include "controllers/common/yaml_json.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/schedule.h"
-#include "controllers/slo/yaml_json.h"
 #include "tests/unit/oncall/rotation_builder.h"
 #include "tests/unit/oncall/schedule_oracle.h"
 
@@ -104,7 +104,7 @@ Spec fixtureSpec(const Fixture& fixture) {
     content << in.rdbuf();
     text = content.str();
   }
-  auto documents = slo::parseYamlDocuments(text);
+  auto documents = common::parseYamlDocuments(text);
   EXPECT_TRUE(documents.ok() && !documents->empty()) << fixture.name;
   if (!documents.ok() || documents->empty()) return {};
   const nlohmann::json& document = documents->front();
