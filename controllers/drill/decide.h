@@ -29,17 +29,13 @@
 #include <string_view>
 #include <vector>
 
+#include "controllers/common/event.h"
 #include "controllers/drill/drill_types.h"
 #include "operator/base/error.h"
 
 namespace relops::drill {
 
-struct Event {
-  std::string type;  // "Normal" or "Warning"
-  std::string reason;
-  std::string message;
-  bool operator==(const Event&) const = default;
-};
+using common::Event;
 
 inline constexpr std::string_view kConditionReady = "Ready";
 inline constexpr std::string_view kConditionStalled = "Stalled";

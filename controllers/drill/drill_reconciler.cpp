@@ -203,12 +203,7 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     }
   }
   exportMetrics(metrics, key, parseDrillStatus(observed.status), desired.status);
-  for (const Event& event : desired.events) {
-    manager_.recorder().record(
-        {regarding,
-         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
-         event.reason, "Reconcile", event.message});
-  }
+  manager_.recorder().recordAll(regarding, desired.events);
   if (desired.requeueAt) {
     const auto delay =
         std::max(std::chrono::nanoseconds(0),

@@ -424,12 +424,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
     return runtime::ReconcileResult::error(std::move(error.context(action.purpose)));
   }
   const auto regarding = runtime::ObjectReference::fromObject(*object);
-  for (const Event& event : desired.events) {
-    manager_.recorder().record(
-        {regarding,
-         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
-         event.reason, "Reconcile", event.message});
-  }
+  manager_.recorder().recordAll(regarding, desired.events);
   if (desired.removeFinalizer && desired.statusChanged && !observed.deleting) {
     // The object just changed under us (the status write): the finalizer goes on the next
     // reconcile, which that write's watch event brings, instead of a patch bound to fail

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "controllers/common/event.h"
 #include "controllers/oncall/oncall_types.h"
 
 namespace relops::oncall {
@@ -30,12 +31,7 @@ struct Observed {
   std::string calendarPath{};
 };
 
-struct Event {
-  std::string type;  // "Normal" or "Warning"
-  std::string reason;
-  std::string message;
-  bool operator==(const Event&) const = default;
-};
+using common::Event;
 
 struct Desired {
   Status status;

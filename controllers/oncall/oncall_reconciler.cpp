@@ -100,12 +100,7 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
   }
   exportMetrics(metrics, key, desired.status);
   const auto regarding = runtime::ObjectReference::fromObject(*object);
-  for (const Event& event : desired.events) {
-    manager_.recorder().record(
-        {regarding,
-         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
-         event.reason, "Reconcile", event.message});
-  }
+  manager_.recorder().recordAll(regarding, desired.events);
   if (desired.requeueAt) {
     // Measured from now, not from when decide() started: a handoff is due at
     // its instant however long this reconcile took.

@@ -463,12 +463,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   }
   status = std::move(decision.status);
   if (auto result = writeStatus()) return *result;
-  for (const PolicyEvent& event : decision.events) {
-    manager_.recorder().record(
-        {regarding,
-         event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
-         event.reason, "Reconcile", event.message});
-  }
+  manager_.recorder().recordAll(regarding, decision.events);
   {
     std::lock_guard lock(mutex_);
     firing_[key.str()] = std::move(decision.firing);

@@ -36,6 +36,7 @@
 #include <utility>
 #include <vector>
 
+#include "controllers/common/event.h"
 #include "controllers/slo/budget.h"
 #include "controllers/slo/slo_types.h"
 #include "controllers/slo/timeslices.h"
@@ -97,12 +98,7 @@ struct SloObserved {
   std::chrono::seconds noDataGrace{600};
 };
 
-struct SloEvent {
-  std::string type;  // Normal or Warning
-  std::string reason;
-  std::string message;
-  friend bool operator==(const SloEvent&, const SloEvent&) = default;
-};
+using SloEvent = common::Event;
 
 struct SloDecision {
   nlohmann::json status;  // the whole status to write

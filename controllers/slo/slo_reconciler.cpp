@@ -229,12 +229,7 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
       }
       log.debug("status written");
     }
-    for (const SloEvent& event : decision.events) {
-      manager_.recorder().record(
-          {regarding,
-           event.type == "Warning" ? runtime::EventType::kWarning : runtime::EventType::kNormal,
-           event.reason, "Reconcile", event.message});
-    }
+    manager_.recorder().recordAll(regarding, decision.events);
     if (decision.budget) {
       budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
       sli_.with({key.namespace_, key.name}).set(decision.budget->sli);

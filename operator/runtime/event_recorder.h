@@ -95,6 +95,16 @@ class EventRecorder {
                std::string note) {
     record({regarding, EventType::kWarning, std::move(reason), std::move(action), std::move(note)});
   }
+  // What a kind's decide returned: each with a `type` ("Warning", else Normal), a `reason`
+  // and a `message`, recorded in order about `regarding`.
+  template <typename Events>
+  void recordAll(const ObjectReference& regarding, const Events& events,
+                 std::string_view action = "Reconcile") {
+    for (const auto& event : events) {
+      record({regarding, event.type == "Warning" ? EventType::kWarning : EventType::kNormal,
+              event.reason, std::string(action), event.message});
+    }
+  }
 };
 
 struct EventRecorderOptions {
