@@ -324,10 +324,16 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
     progressed(key.str(), nowSeconds);
   }
 
-  // Act: status, then the cluster changes.
+  // Act: status, then the cluster changes. The status is written only over the version it
+  // was decided from: a cache that has not yet seen relops's own last write (the primary
+  // already at zero, the run still Pending) must not decide the run again.
+  // A second write in the same reconcile builds on the first: it has no precondition.
+  std::string decidedFrom = (*object)["metadata"].value("resourceVersion", "");
   auto writeStatus = [&](const RunDesired& d) -> std::optional<runtime::ReconcileResult> {
     if (!d.statusChanged || observed.deleting) return std::nullopt;
-    return runtime::applyStatus(client, kDRDrillRuns, key, d.statusJson);
+    auto result = runtime::applyStatus(client, kDRDrillRuns, key, d.statusJson, decidedFrom);
+    if (!result) decidedFrom.clear();
+    return result;
   };
   if (auto result = writeStatus(desired)) return *result;
   for (const Action& action : desired.actions) {

@@ -258,12 +258,13 @@ void Controller::process(const std::string& keyText) {
 }
 
 std::optional<ReconcileResult> applyStatus(kube::Client& client, const kube::ResourceRef& resource,
-                                           const kube::ObjectKey& key,
-                                           const nlohmann::json& status) {
-  const nlohmann::json patch = {{"apiVersion", resource.apiVersion()},
-                                {"kind", resource.kind},
-                                {"metadata", {{"name", key.name}, {"namespace", key.namespace_}}},
-                                {"status", status}};
+                                           const kube::ObjectKey& key, const nlohmann::json& status,
+                                           const std::string& resourceVersion) {
+  nlohmann::json patch = {{"apiVersion", resource.apiVersion()},
+                          {"kind", resource.kind},
+                          {"metadata", {{"name", key.name}, {"namespace", key.namespace_}}},
+                          {"status", status}};
+  if (!resourceVersion.empty()) patch["metadata"]["resourceVersion"] = resourceVersion;
   kube::WriteOptions options;
   options.subresource = "status";
   options.force = true;

@@ -133,9 +133,12 @@ class Controller {
 // Writes `status` to the object's /status with server-side apply (field manager
 // relops, forced), as every reconciler does after decide(). std::nullopt when written;
 // done() when the object is gone; otherwise the error to return from reconcile().
+// `resourceVersion`, the version the decision was made from, makes the write conditional:
+// if the object changed since (or the cache was behind), the API server refuses it with
+// 409 and the key is retried, so a step that is not idempotent is never decided twice.
 std::optional<ReconcileResult> applyStatus(kube::Client& client, const kube::ResourceRef& resource,
-                                           const kube::ObjectKey& key,
-                                           const nlohmann::json& status);
+                                           const kube::ObjectKey& key, const nlohmann::json& status,
+                                           const std::string& resourceVersion = "");
 
 // The keys of the controlling owners of `child` that are of `ownerKind` in
 // group `ownerGroup` (ownerReferences with controller=true; same namespace).
