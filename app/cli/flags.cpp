@@ -6,6 +6,8 @@
 #include <optional>
 #include <ostream>
 
+#include "app/cli/cli.h"
+
 namespace relops::cli {
 
 using base::Error;
@@ -13,14 +15,14 @@ using base::ErrorKind;
 
 namespace {
 
-Error usageError(const std::string& message) { return Error(ErrorKind::kConfig, message); }
+Error configError(const std::string& message) { return Error(ErrorKind::kConfig, message); }
 
 template <typename Number>
 base::Result<Number> parseNumber(std::string_view text) {
   Number value{};
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) {
-    return usageError("\"" + std::string(text) + "\" is not a number");
+    return configError("\"" + std::string(text) + "\" is not a number");
   }
   return value;
 }
@@ -42,7 +44,8 @@ base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
       return milliseconds(static_cast<int64_t>(*number * unit.millis));
     }
   }
-  return usageError("\"" + std::string(text) + "\" is not a duration such as 500ms, 15s, 2m or 1h");
+  return configError("\"" + std::string(text) +
+                     "\" is not a duration such as 500ms, 15s, 2m or 1h");
 }
 
 FlagSet::Flag& FlagSet::Flag::shorthand(char letter) {
@@ -90,7 +93,7 @@ FlagSet::Flag& FlagSet::addEnum(std::string name, std::string* target,
       for (size_t i = 0; i < allowed.size(); ++i) {
         list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
       }
-      return usageError("must be " + list + ", got \"" + std::string(v) + "\"");
+      return configError("must be " + list + ", got \"" + std::string(v) + "\"");
     }
     *target = std::string(v);
     return base::Ok{};
@@ -124,7 +127,7 @@ FlagSet::Flag& FlagSet::addStringArray(std::string name, std::vector<std::string
   flag.name_ = std::move(name);
   flag.help_ = std::move(help);
   flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    if (v.empty()) return usageError("must not be empty");
+    if (v.empty()) return configError("must not be empty");
     target->emplace_back(v);
     return base::Ok{};
   };
@@ -143,7 +146,7 @@ FlagSet::Flag& FlagSet::addBool(std::string name, bool* target, std::string help
     } else if (v == "false" || v == "0") {
       *target = false;
     } else {
-      return usageError("\"" + std::string(v) + "\" is not true or false");
+      return configError("\"" + std::string(v) + "\" is not true or false");
     }
     return base::Ok{};
   };
@@ -216,8 +219,13 @@ FlagSet::Flag* FlagSet::findShorthand(char letter) {
   return nullptr;
 }
 
-base::Error FlagSet::error(const std::string& message) const {
-  return usageError(command_ + ": " + message);
+base::Error FlagSet::error(const std::string& problem) const {
+  return configError(command_ + ": " + problem);
+}
+
+int FlagSet::usageError(std::ostream& err, const base::Error& error) const {
+  err << error.message() << "\nRun '" << command_ << " --help' for usage.\n";
+  return kExitUsage;
 }
 
 base::Result<void> FlagSet::set(Flag& flag, std::string_view typed, std::string_view value) {
@@ -320,11 +328,18 @@ void FlagSet::printUsage(std::ostream& out) const {
     printHelp(flag);
   }
   if (anyPositional) out << '\n';
+  // Long names line up whether or not a flag has a shorthand, as in kubectl's usage.
+  const bool anyShorthand = std::any_of(flags_.begin(), flags_.end(),
+                                        [](const Flag& flag) { return flag.shorthand_ != 0; });
   out << "Flags:\n";
   for (const Flag& flag : flags_) {
     if (flag.positional_) continue;
     out << "  ";
-    if (flag.shorthand_ != 0) out << '-' << flag.shorthand_ << ", ";
+    if (flag.shorthand_ != 0) {
+      out << '-' << flag.shorthand_ << ", ";
+    } else if (anyShorthand) {
+      out << "    ";
+    }
     out << "--" << flag.name_;
     if (!flag.isBool_) out << ' ' << flag.valueName_;
     printHelp(flag);

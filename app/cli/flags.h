@@ -65,8 +65,11 @@ class FlagSet {
   // the flag as it was typed; after "--" every argument is positional.
   base::Result<void> parse(std::span<const std::string_view> args);
   bool helpRequested() const { return help_; }
-  const std::string& command() const { return command_; }
   void printUsage(std::ostream& out) const;
+  // A usage error of this command, for checks made after parse().
+  base::Error error(const std::string& problem) const;
+  // Prints a usage error and where to find the usage; returns kExitUsage.
+  int usageError(std::ostream& err, const base::Error& error) const;
 
  private:
   Flag& add(Flag flag);
@@ -75,7 +78,6 @@ class FlagSet {
   base::Result<void> set(Flag& flag, std::string_view typed, std::string_view value);
   base::Result<void> setPositional(std::string_view arg);
   base::Result<void> checkRequired() const;
-  base::Error error(const std::string& message) const;
 
   std::string command_;
   // A deque: add* hands out references that must survive later additions.

@@ -174,8 +174,8 @@ TEST(FlagSet, DurationsAndDefaultsInUsage) {
             "Arguments:\n"
             "  NAME\n        One drill\n\n"
             "Flags:\n"
-            "  --lease-duration value\n        How long a lease is valid (default 15s)\n"
-            "  --kube-api-qps value\n        Requests per second (default 50)\n"
+            "      --lease-duration value\n        How long a lease is valid (default 15s)\n"
+            "      --kube-api-qps value\n        Requests per second (default 50)\n"
             "  -o, --format table|json\n        How to print\n        the schedule (default "
             "table)\n"
             "  -f, --filename FILE\n        A file\n");
