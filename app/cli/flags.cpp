@@ -223,6 +223,18 @@ base::Error FlagSet::error(const std::string& problem) const {
   return configError(command_ + ": " + problem);
 }
 
+std::optional<int> FlagSet::parseOrExit(std::span<const std::string_view> args, Streams streams,
+                                        std::string_view intro, std::string_view epilogue) {
+  if (base::Result<void> parsed = parse(args); !parsed.ok()) {
+    return usageError(streams.err, parsed.error());
+  }
+  if (!help_) return std::nullopt;
+  streams.out << intro << '\n';
+  printUsage(streams.out);
+  streams.out << epilogue;
+  return kExitOk;
+}
+
 int FlagSet::usageError(std::ostream& err, const base::Error& error) const {
   err << error.message() << "\nRun '" << command_ << " --help' for usage.\n";
   return kExitUsage;

@@ -8,11 +8,13 @@
 #include <deque>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/cli/cli.h"
 #include "operator/base/result.h"
 
 namespace relops::cli {
@@ -66,6 +68,10 @@ class FlagSet {
   base::Result<void> parse(std::span<const std::string_view> args);
   bool helpRequested() const { return help_; }
   void printUsage(std::ostream& out) const;
+  // parse() for a command: on --help prints intro, a blank line, the flags and epilogue to out and
+  // returns kExitOk; on a usage error prints it to err and returns kExitUsage; else nullopt.
+  std::optional<int> parseOrExit(std::span<const std::string_view> args, Streams streams,
+                                 std::string_view intro, std::string_view epilogue = {});
   // A usage error of this command, for checks made after parse().
   base::Error error(const std::string& problem) const;
   // Prints a usage error and where to find the usage; returns kExitUsage.

@@ -29,7 +29,7 @@ constexpr std::string_view kIntro =
     "error ratio over each alert window and the SLO window, multi-window multi-burn-rate\n"
     "alerts and an absent-metric alert. The same generator runs in the operator.\n\n"
     "Usage:\n"
-    "  relops generate -f FILE|DIR [-f ...] [-o yaml|json] [--format FORMAT] [-l KEY=VALUE]\n\n";
+    "  relops generate -f FILE|DIR [-f ...] [-o yaml|json] [--format FORMAT] [-l KEY=VALUE]\n";
 
 constexpr std::string_view kExitCodes =
     "\nExit codes: 0 generated, 1 invalid input (each error names the file and field), 64 usage.\n";
@@ -220,15 +220,7 @@ int generate(const Options& options, const slo::OutputOptions& output, Streams s
 int runGenerateCommand(std::span<const std::string_view> args, Streams streams) {
   Options options;
   FlagSet set = generateFlags(options);
-  if (base::Result<void> parsed = set.parse(args); !parsed.ok()) {
-    return set.usageError(streams.err, parsed.error());
-  }
-  if (set.helpRequested()) {
-    streams.out << kIntro;
-    set.printUsage(streams.out);
-    streams.out << kExitCodes;
-    return kExitOk;
-  }
+  if (const auto exit = set.parseOrExit(args, streams, kIntro, kExitCodes)) return *exit;
   slo::OutputOptions output;
   for (const std::string& label : options.labels) {
     const size_t equals = label.find('=');
