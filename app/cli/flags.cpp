@@ -27,6 +27,31 @@ base::Result<Number> parseNumber(std::string_view text) {
   return value;
 }
 
+base::Result<bool> parseBool(std::string_view text) {
+  if (text == "true" || text == "1") return true;
+  if (text == "false" || text == "0") return false;
+  return configError("\"" + std::string(text) + "\" is not true or false");
+}
+
+// A setter that stores what `parse` makes of the value, or fails with its error.
+template <typename Value, typename Parse>
+std::function<base::Result<void>(std::string_view)> storeParsed(Value* target, Parse parse) {
+  return [target, parse](std::string_view text) -> base::Result<void> {
+    auto value = parse(text);
+    if (!value.ok()) return std::move(value).error();
+    *target = *value;
+    return base::Ok{};
+  };
+}
+
+std::string joinAlternatives(const std::vector<std::string>& values) {
+  std::string list;
+  for (size_t i = 0; i < values.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+  }
+  return list;
+}
+
 }  // namespace
 
 base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
@@ -63,50 +88,41 @@ FlagSet::Flag& FlagSet::Flag::required() {
   return *this;
 }
 
-FlagSet::Flag& FlagSet::add(Flag flag) { return flags_.emplace_back(std::move(flag)); }
-
-FlagSet::Flag& FlagSet::addString(std::string name, std::string* target, std::string help) {
-  Flag flag;
+FlagSet::Flag& FlagSet::add(std::string name, std::string help, std::string defaultValue,
+                            std::function<base::Result<void>(std::string_view)> set) {
+  Flag& flag = flags_.emplace_back();
   flag.name_ = std::move(name);
   flag.help_ = std::move(help);
-  flag.defaultValue_ = *target;
-  flag.set_ = [target](std::string_view v) {
+  flag.defaultValue_ = std::move(defaultValue);
+  flag.set_ = std::move(set);
+  return flag;
+}
+
+FlagSet::Flag& FlagSet::addString(std::string name, std::string* target, std::string help) {
+  return add(std::move(name), std::move(help), *target, [target](std::string_view v) {
     *target = std::string(v);
     return base::Result<void>();
-  };
-  return add(std::move(flag));
+  });
 }
 
 FlagSet::Flag& FlagSet::addEnum(std::string name, std::string* target,
                                 std::vector<std::string> allowed, std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.defaultValue_ = *target;
-  flag.valueName_.clear();
-  for (const std::string& value : allowed) {
-    flag.valueName_ += (flag.valueName_.empty() ? "" : "|") + value;
-  }
-  flag.set_ = [target, allowed = std::move(allowed)](std::string_view v) -> base::Result<void> {
+  std::string valueName;
+  for (const std::string& value : allowed) valueName += (valueName.empty() ? "" : "|") + value;
+  auto parse = [allowed = std::move(allowed)](std::string_view v) -> base::Result<std::string> {
     if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
-      std::string list;
-      for (size_t i = 0; i < allowed.size(); ++i) {
-        list += (i == 0 ? "" : i + 1 == allowed.size() ? " or " : ", ") + allowed[i];
-      }
-      return configError("must be " + list + ", got \"" + std::string(v) + "\"");
+      return configError("must be " + joinAlternatives(allowed) + ", got \"" + std::string(v) +
+                         "\"");
     }
-    *target = std::string(v);
-    return base::Ok{};
+    return std::string(v);
   };
-  return add(std::move(flag));
+  return add(std::move(name), std::move(help), *target, storeParsed(target, std::move(parse)))
+      .valueName(std::move(valueName));
 }
 
 FlagSet::Flag& FlagSet::addStrings(std::string name, std::vector<std::string>* target,
                                    std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.set_ = [target](std::string_view v) {
+  return add(std::move(name), std::move(help), "", [target](std::string_view v) {
     size_t start = 0;
     while (start <= v.size()) {
       const size_t comma = v.find(',', start);
@@ -117,86 +133,45 @@ FlagSet::Flag& FlagSet::addStrings(std::string name, std::vector<std::string>* t
       start = comma + 1;
     }
     return base::Result<void>();
-  };
-  return add(std::move(flag));
+  });
 }
 
 FlagSet::Flag& FlagSet::addStringArray(std::string name, std::vector<std::string>* target,
                                        std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    if (v.empty()) return configError("must not be empty");
-    target->emplace_back(v);
-    return base::Ok{};
-  };
-  return add(std::move(flag));
+  return add(std::move(name), std::move(help), "",
+             [target](std::string_view v) -> base::Result<void> {
+               if (v.empty()) return configError("must not be empty");
+               target->emplace_back(v);
+               return base::Ok{};
+             });
 }
 
 FlagSet::Flag& FlagSet::addBool(std::string name, bool* target, std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.defaultValue_ = *target ? "true" : "false";
+  Flag& flag = add(std::move(name), std::move(help), *target ? "true" : "false",
+                   storeParsed(target, parseBool));
   flag.isBool_ = true;
-  flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    if (v == "true" || v == "1") {
-      *target = true;
-    } else if (v == "false" || v == "0") {
-      *target = false;
-    } else {
-      return configError("\"" + std::string(v) + "\" is not true or false");
-    }
-    return base::Ok{};
-  };
-  return add(std::move(flag));
+  return flag;
 }
 
 FlagSet::Flag& FlagSet::addInt(std::string name, int* target, std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.defaultValue_ = std::to_string(*target);
-  flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    auto number = parseNumber<int>(v);
-    if (!number.ok()) return std::move(number).error();
-    *target = *number;
-    return base::Ok{};
-  };
-  return add(std::move(flag));
+  return add(std::move(name), std::move(help), std::to_string(*target),
+             storeParsed(target, parseNumber<int>));
 }
 
 FlagSet::Flag& FlagSet::addDouble(std::string name, double* target, std::string help) {
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.defaultValue_ = std::to_string(*target);
-  flag.defaultValue_.erase(flag.defaultValue_.find_last_not_of('0') + 1);
-  if (flag.defaultValue_.ends_with('.')) flag.defaultValue_.pop_back();
-  flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    auto number = parseNumber<double>(v);
-    if (!number.ok()) return std::move(number).error();
-    *target = *number;
-    return base::Ok{};
-  };
-  return add(std::move(flag));
+  std::string shown = std::to_string(*target);
+  shown.erase(shown.find_last_not_of('0') + 1);
+  if (shown.ends_with('.')) shown.pop_back();
+  return add(std::move(name), std::move(help), std::move(shown),
+             storeParsed(target, parseNumber<double>));
 }
 
 FlagSet::Flag& FlagSet::addDuration(std::string name, std::chrono::milliseconds* target,
                                     std::string help) {
   const auto ms = target->count();
-  Flag flag;
-  flag.name_ = std::move(name);
-  flag.help_ = std::move(help);
-  flag.defaultValue_ = ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms";
-  flag.set_ = [target](std::string_view v) -> base::Result<void> {
-    auto duration = parseDuration(v);
-    if (!duration.ok()) return std::move(duration).error();
-    *target = *duration;
-    return base::Ok{};
-  };
-  return add(std::move(flag));
+  return add(std::move(name), std::move(help),
+             ms % 1000 == 0 ? std::to_string(ms / 1000) + "s" : std::to_string(ms) + "ms",
+             storeParsed(target, parseDuration));
 }
 
 FlagSet::Flag& FlagSet::addPositional(std::string name, std::string* target, std::string help) {

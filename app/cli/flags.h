@@ -78,7 +78,8 @@ class FlagSet {
   int usageError(std::ostream& err, const base::Error& error) const;
 
  private:
-  Flag& add(Flag flag);
+  Flag& add(std::string name, std::string help, std::string defaultValue,
+            std::function<base::Result<void>(std::string_view)> set);
   Flag* find(std::string_view name);
   Flag* findShorthand(char letter);
   base::Result<void> set(Flag& flag, std::string_view typed, std::string_view value);
