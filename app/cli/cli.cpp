@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "app/cli/drill_command.h"
+#include "app/cli/flags.h"
 #include "app/cli/generate_command.h"
 #include "app/cli/oncall_command.h"
 #include "app/cli/run_command.h"
@@ -66,13 +68,9 @@ int runSubcommand(std::string_view command, std::string_view usage,
     streams.out << usage;
     return kExitOk;
   }
-  std::string names;
-  for (size_t i = 0; i < subcommands.size(); ++i) {
-    names += std::string(i == 0                        ? ""
-                         : i + 1 == subcommands.size() ? " or "
-                                                       : ", ") +
-             std::string(subcommands[i].name);
-  }
+  std::vector<std::string> choices;
+  for (const Subcommand& subcommand : subcommands) choices.emplace_back(subcommand.name);
+  const std::string names = joinAlternatives(choices);
   if (args.empty()) {
     streams.err << command << ": a subcommand is required: " << names;
   } else {

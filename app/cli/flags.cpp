@@ -44,14 +44,6 @@ std::function<base::Result<void>(std::string_view)> storeParsed(Value* target, P
   };
 }
 
-std::string joinAlternatives(const std::vector<std::string>& values) {
-  std::string list;
-  for (size_t i = 0; i < values.size(); ++i) {
-    list += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
-  }
-  return list;
-}
-
 }  // namespace
 
 base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
@@ -71,6 +63,14 @@ base::Result<std::chrono::milliseconds> parseDuration(std::string_view text) {
   }
   return configError("\"" + std::string(text) +
                      "\" is not a duration such as 500ms, 15s, 2m or 1h");
+}
+
+std::string joinAlternatives(std::span<const std::string> values) {
+  std::string list;
+  for (size_t i = 0; i < values.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == values.size() ? " or " : ", ") + values[i];
+  }
+  return list;
 }
 
 FlagSet::Flag& FlagSet::Flag::shorthand(char letter) {

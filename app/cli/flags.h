@@ -94,4 +94,7 @@ class FlagSet {
 
 base::Result<std::chrono::milliseconds> parseDuration(std::string_view text);
 
+// "a", "a or b", "a, b or c": the choices an error message offers.
+std::string joinAlternatives(std::span<const std::string> values);
+
 }  // namespace relops::cli

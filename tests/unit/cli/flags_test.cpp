@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -182,6 +184,35 @@ TEST(FlagSet, DurationsAndDefaultsInUsage) {
   ASSERT_TRUE(parse(set, {"--lease-duration=500ms"}));
   EXPECT_EQ(lease, std::chrono::milliseconds(500));
   EXPECT_THAT(errorOf(set, {"--lease-duration=5"}), HasSubstr("is not a duration"));
+}
+
+TEST(FlagSet, ParseOrExitPrintsHelpOrTheUsageErrorAndSaysHowToEnd) {
+  std::string file;
+  FlagSet set("relops drill next");
+  set.addString("filename", &file, "A file").shorthand('f').required();
+  std::ostringstream out;
+  std::ostringstream err;
+  const auto parse = [&](std::vector<std::string_view> args) {
+    out.str("");
+    err.str("");
+    return set.parseOrExit(args, {out, err}, "Usage:\n  relops drill next\n", "The end.\n");
+  };
+  EXPECT_EQ(parse({"-f", "x"}), std::nullopt);
+  EXPECT_EQ(parse({"--help"}), kExitOk);
+  EXPECT_EQ(out.str(),
+            "Usage:\n  relops drill next\n\nFlags:\n  -f, --filename value\n        A file\n"
+            "The end.\n");
+  EXPECT_EQ(parse({}), kExitUsage);
+  EXPECT_EQ(err.str(),
+            "relops drill next: -f value is required\n"
+            "Run 'relops drill next --help' for usage.\n");
+  EXPECT_EQ(out.str(), "");
+}
+
+TEST(JoinAlternatives, ReadsAsAChoice) {
+  EXPECT_EQ(joinAlternatives(std::vector<std::string>{"json"}), "json");
+  EXPECT_EQ(joinAlternatives(std::vector<std::string>{"md", "json"}), "md or json");
+  EXPECT_EQ(joinAlternatives(std::vector<std::string>{"a", "b", "c"}), "a, b or c");
 }
 
 }  // namespace
