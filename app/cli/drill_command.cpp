@@ -1,14 +1,11 @@
 #include "app/cli/drill_command.h"
 
 #include <chrono>
-#include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <string>
 
 #include "app/cli/flags.h"
-#include "controllers/common/yaml_json.h"
+#include "app/cli/input.h"
 #include "controllers/drill/cron.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/drill/report.h"
@@ -43,22 +40,8 @@ struct Loaded {
   drill::DrillSpec spec;
 };
 
-base::Result<std::string> readInput(const std::string& file) {
-  std::ostringstream buffer;
-  if (file == "-") {
-    buffer << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return base::Error(base::ErrorKind::kConfig, "cannot read the file");
-    buffer << in.rdbuf();
-  }
-  return buffer.str();
-}
-
 base::Result<Loaded> loadDrill(const std::string& file) {
-  auto content = readInput(file);
-  if (!content) return std::move(content).error();
-  auto documents = common::parseYamlDocuments(*content);
+  auto documents = readDocuments(file);
   if (!documents) return std::move(documents).error();
   for (const json& object : *documents) {
     if (!object.is_object() || object.value("kind", "") != drill::kDrillKind) continue;

@@ -2,17 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iomanip>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <string>
 
 #include "app/cli/flags.h"
-#include "controllers/common/yaml_json.h"
+#include "app/cli/input.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
@@ -44,20 +41,8 @@ struct Loaded {
 };
 
 base::Result<Loaded> loadRotation(const std::string& file) {
-  std::string content;
-  if (file == "-") {
-    std::ostringstream buffer;
-    buffer << std::cin.rdbuf();
-    content = buffer.str();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return base::Error(base::ErrorKind::kConfig, "cannot read the file");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    content = buffer.str();
-  }
   Loaded loaded;
-  auto documents = common::parseYamlDocuments(content);
+  auto documents = readDocuments(file);
   if (!documents.ok()) return std::move(documents).error();
   const auto rotation = std::find_if(documents->begin(), documents->end(), [](const json& object) {
     return object.is_object() && object.value("kind", "") == oncall::kKind;
