@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "app/cli/drill_command.h"
+#include "app/cli/flags.h"
 #include "app/cli/generate_command.h"
 #include "app/cli/oncall_command.h"
 #include "app/cli/run_command.h"
@@ -56,6 +59,30 @@ int run(std::span<const std::string_view> args, Streams streams) {
     return kExitUsage;
   }
   return command->run(args.subspan(1), streams);
+}
+
+int runSubcommand(std::string_view command, std::string_view usage,
+                  std::span<const Subcommand> subcommands, std::span<const std::string_view> args,
+                  Streams streams) {
+  if (!args.empty() && isHelpFlag(args.front())) {
+    streams.out << usage;
+    return kExitOk;
+  }
+  std::vector<std::string> choices;
+  for (const Subcommand& subcommand : subcommands) choices.emplace_back(subcommand.name);
+  const std::string names = joinAlternatives(choices);
+  if (args.empty()) {
+    streams.err << command << ": a subcommand is required: " << names;
+  } else {
+    const auto subcommand =
+        std::find_if(subcommands.begin(), subcommands.end(),
+                     [&](const Subcommand& s) { return s.name == args.front(); });
+    if (subcommand != subcommands.end()) return subcommand->run(args.subspan(1), streams);
+    streams.err << command << ": unknown subcommand \"" << args.front() << "\" (want " << names
+                << ")";
+  }
+  streams.err << "\nRun '" << command << " --help' for usage.\n";
+  return kExitUsage;
 }
 
 }  // namespace relops::cli

@@ -26,6 +26,17 @@ struct Command {
   std::function<int(std::span<const std::string_view> args, Streams streams)> run;
 };
 
+// A command's own subcommands, as `relops oncall who`.
+struct Subcommand {
+  std::string_view name;
+  std::function<int(std::span<const std::string_view> args, Streams streams)> run;
+};
+
+// Runs the subcommand args[0] names; `help`, --help or -h instead prints usage to out.
+int runSubcommand(std::string_view command, std::string_view usage,
+                  std::span<const Subcommand> subcommands, std::span<const std::string_view> args,
+                  Streams streams);
+
 // The subcommands `relops` knows, in the order `--help` lists them.
 const std::vector<Command>& commands();
 

@@ -1,14 +1,11 @@
 #include "app/cli/drill_command.h"
 
 #include <chrono>
-#include <fstream>
-#include <iostream>
 #include <nlohmann/json.hpp>
-#include <optional>
-#include <sstream>
 #include <string>
 
-#include "controllers/common/yaml_json.h"
+#include "app/cli/flags.h"
+#include "app/cli/input.h"
 #include "controllers/drill/cron.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/drill/report.h"
@@ -43,22 +40,8 @@ struct Loaded {
   drill::DrillSpec spec;
 };
 
-base::Result<std::string> readInput(const std::string& file) {
-  std::ostringstream buffer;
-  if (file == "-") {
-    buffer << std::cin.rdbuf();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return base::Error(base::ErrorKind::kConfig, "cannot read the file");
-    buffer << in.rdbuf();
-  }
-  return buffer.str();
-}
-
 base::Result<Loaded> loadDrill(const std::string& file) {
-  auto content = readInput(file);
-  if (!content) return std::move(content).error();
-  auto documents = common::parseYamlDocuments(*content);
+  auto documents = readDocuments(file);
   if (!documents) return std::move(documents).error();
   for (const json& object : *documents) {
     if (!object.is_object() || object.value("kind", "") != drill::kDrillKind) continue;
@@ -86,49 +69,28 @@ base::Result<Loaded> loadDrill(const std::string& file) {
 
 struct NextOptions {
   std::string file;
-  std::string count = "5";
+  int count = 5;
   std::string from = "now";
   std::string format = "table";
 };
 
-std::string parseNextOptions(std::span<const std::string_view> args, NextOptions& options) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    std::string_view name = arg;
-    std::optional<std::string_view> value;
-    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    std::string* target = nullptr;
-    if (name == "-f" || name == "--filename") target = &options.file;
-    if (name == "-n" || name == "--count") target = &options.count;
-    if (name == "--from") target = &options.from;
-    if (name == "--format" || name == "-o") target = &options.format;
-    if (target == nullptr) return "unexpected argument \"" + std::string(arg) + "\"";
-    if (!value) {
-      if (i + 1 >= args.size()) return "flag " + std::string(name) + " needs a value";
-      value = args[++i];
-    }
-    *target = std::string(*value);
-  }
-  if (options.file.empty()) return "-f FILE is required";
-  if (options.format != "table" && options.format != "json") {
-    return "--format must be table or json, got \"" + options.format + "\"";
-  }
-  const bool digits = !options.count.empty() && options.count.size() <= 4 &&
-                      options.count.find_first_not_of("0123456789") == std::string::npos;
-  if (!digits || std::stoi(options.count) < 1 || std::stoi(options.count) > 1000) {
-    return "-n must be a number from 1 to 1000, got \"" + options.count + "\"";
-  }
-  return "";
-}
-
 int runNext(std::span<const std::string_view> args, Streams streams) {
   NextOptions options;
-  if (const std::string problem = parseNextOptions(args, options); !problem.empty()) {
-    streams.err << "relops drill next: " << problem << "\n\n" << kUsage;
-    return kExitUsage;
+  FlagSet set("relops drill next");
+  set.addString("filename", &options.file, "the DRDrill, YAML or JSON; '-' reads stdin")
+      .shorthand('f')
+      .valueName("FILE")
+      .required();
+  set.addInt("count", &options.count, "how many runs to list, 1 to 1000")
+      .shorthand('n')
+      .valueName("COUNT");
+  set.addString("from", &options.from, "list the runs after this time").valueName("TIME");
+  set.addEnum("format", &options.format, {"table", "json"}, "how the runs are printed")
+      .shorthand('o');
+  if (const auto exit = set.parseOrExit(args, streams, kUsage)) return *exit;
+  if (options.count < 1 || options.count > 1000) {
+    return set.usageError(streams.err, set.error("-n must be a number from 1 to 1000, got \"" +
+                                                 std::to_string(options.count) + "\""));
   }
   drill::Instant from;
   if (options.from == "now") {
@@ -158,7 +120,7 @@ int runNext(std::span<const std::string_view> args, Streams streams) {
   const std::string name = loaded->name.empty() ? "drill" : loaded->name;
   json fires = json::array();
   drill::Instant t = from;
-  for (int i = 0; i < std::stoi(options.count); ++i) {
+  for (int i = 0; i < options.count; ++i) {
     const auto fire = cron->next(t);
     if (!fire) break;
     fires.push_back({{"time", drill::formatTime(*fire)},
@@ -200,49 +162,21 @@ struct ReportOptions {
   std::string context;
 };
 
-std::string parseReportOptions(std::span<const std::string_view> args, ReportOptions& options) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    std::string_view name = arg;
-    std::optional<std::string_view> value;
-    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    std::string* target = nullptr;
-    if (name == "-n" || name == "--namespace") target = &options.namespace_;
-    if (name == "--format" || name == "-o") target = &options.format;
-    if (name == "--kubeconfig") target = &options.kubeconfig;
-    if (name == "--context") target = &options.context;
-    if (target == nullptr) {
-      if (arg.starts_with("-") || !options.name.empty()) {
-        return "unexpected argument \"" + std::string(arg) + "\"";
-      }
-      options.name = std::string(arg);
-      continue;
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) return "flag " + std::string(name) + " needs a value";
-      value = args[++i];
-    }
-    *target = std::string(*value);
-  }
-  if (options.namespace_.empty()) return "-n NAMESPACE is required";
-  if (options.format != "md" && options.format != "json") {
-    return "--format must be md or json, got \"" + options.format + "\"";
-  }
-  return "";
-}
-
 const kube::ResourceRef kDrills{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true};
 const kube::ResourceRef kRuns{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun", true};
 
 int runReport(std::span<const std::string_view> args, Streams streams) {
   ReportOptions options;
-  if (const std::string problem = parseReportOptions(args, options); !problem.empty()) {
-    streams.err << "relops drill report: " << problem << "\n\n" << kUsage;
-    return kExitUsage;
-  }
+  FlagSet set("relops drill report");
+  set.addString("namespace", &options.namespace_, "the namespace of the drills")
+      .shorthand('n')
+      .valueName("NAMESPACE")
+      .required();
+  set.addPositional("NAME", &options.name, "one drill; all of the namespace's when omitted");
+  set.addEnum("format", &options.format, {"md", "json"}, "Markdown or JSON").shorthand('o');
+  set.addString("kubeconfig", &options.kubeconfig, "the kubeconfig to use").valueName("FILE");
+  set.addString("context", &options.context, "the kubeconfig context to use").valueName("NAME");
+  if (const auto exit = set.parseOrExit(args, streams, kUsage)) return *exit;
   kube::KubeconfigOptions kubeconfig;
   kubeconfig.path = options.kubeconfig;
   kubeconfig.context = options.context;
@@ -295,21 +229,8 @@ int runReport(std::span<const std::string_view> args, Streams streams) {
 }  // namespace
 
 int runDrillCommand(std::span<const std::string_view> args, Streams streams) {
-  if (args.empty()) {
-    streams.err << "relops drill: a subcommand is required: next or report\n\n" << kUsage;
-    return kExitUsage;
-  }
-  for (std::string_view arg : args) {
-    if (arg == "--help" || arg == "-h" || arg == "help") {
-      streams.out << kUsage;
-      return kExitOk;
-    }
-  }
-  if (args[0] == "next") return runNext(args.subspan(1), streams);
-  if (args[0] == "report") return runReport(args.subspan(1), streams);
-  streams.err << "relops drill: unknown subcommand \"" << args[0] << "\" (want next or report)\n\n"
-              << kUsage;
-  return kExitUsage;
+  static const Subcommand kSubcommands[] = {{"next", runNext}, {"report", runReport}};
+  return runSubcommand("relops drill", kUsage, kSubcommands, args, streams);
 }
 
 }  // namespace relops::cli

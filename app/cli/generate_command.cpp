@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/flags.h"
 #include "controllers/common/yaml_json.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
@@ -23,115 +24,61 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::ordered_json;
 
-constexpr std::string_view kUsage =
+constexpr std::string_view kIntro =
     "Generate the Prometheus rules of ServiceLevelObjectives, offline: recording rules for the\n"
     "error ratio over each alert window and the SLO window, multi-window multi-burn-rate\n"
     "alerts and an absent-metric alert. The same generator runs in the operator.\n\n"
     "Usage:\n"
-    "  relops generate -f FILE|DIR [-f ...] [-o yaml|json] [--format FORMAT] [-l KEY=VALUE]\n\n"
-    "Flags:\n"
-    "  -f, --filename   a YAML or JSON file (one or many documents) or a directory of them\n"
-    "                   (*.yaml, *.yml, *.json, not recursive); '-' reads standard input.\n"
-    "                   Documents of other kinds are skipped.\n"
-    "  -o, --output     yaml (default) or json\n"
-    "      --format     prometheusrule (default): monitoring.coreos.com/v1 PrometheusRule objects\n"
-    "                   configmap: ConfigMaps holding a Prometheus rule file\n"
-    "                   rulefile: one plain rule file (promtool check rules reads it)\n"
-    "  -l, --label      a label for the generated objects, e.g. role=alert-rules (repeatable)\n"
-    "      --slo-namespace-label=false\n"
-    "                   do not add namespace=\"<metadata.namespace>\" to every selector (as\n"
-    "                   `relops run` does by default); for single-tenant Prometheus only\n\n"
-    "Exit codes: 0 generated, 1 invalid input (each error names the file and field), 64 usage.\n";
+    "  relops generate -f FILE|DIR [-f ...] [-o yaml|json] [--format FORMAT] [-l KEY=VALUE]\n";
+
+constexpr std::string_view kExitCodes =
+    "\nExit codes: 0 generated, 1 invalid input (each error names the file and field), 64 usage.\n";
 
 enum class Format { kPrometheusRule, kConfigMap, kRuleFile };
 
 struct Options {
   std::vector<std::string> paths;
-  bool json = false;
-  Format format = Format::kPrometheusRule;
-  slo::OutputOptions output;
+  std::string output = "yaml";
+  std::string format = "prometheusrule";
+  std::vector<std::string> labels;
   bool namespaceLabel = true;
 };
+
+FlagSet generateFlags(Options& options) {
+  FlagSet set("relops generate");
+  set.addStringArray("filename", &options.paths,
+                     "a YAML or JSON file (one or many documents) or a directory of them\n"
+                     "(*.yaml, *.yml, *.json, not recursive); '-' reads standard input.\n"
+                     "Documents of other kinds are skipped. Repeatable.")
+      .shorthand('f')
+      .valueName("FILE|DIR")
+      .required();
+  set.addEnum("output", &options.output, {"yaml", "json"}, "how the objects are printed")
+      .shorthand('o');
+  set.addEnum("format", &options.format, {"prometheusrule", "configmap", "rulefile"},
+              "prometheusrule: monitoring.coreos.com/v1 PrometheusRule objects\n"
+              "configmap: ConfigMaps holding a Prometheus rule file\n"
+              "rulefile: one plain rule file (promtool check rules reads it)");
+  set.addStringArray("label", &options.labels,
+                     "a label for the generated objects, e.g. role=alert-rules (repeatable)")
+      .shorthand('l')
+      .valueName("KEY=VALUE");
+  set.addBool("slo-namespace-label", &options.namespaceLabel,
+              "add namespace=\"<metadata.namespace>\" to every selector, as `relops run` does;\n"
+              "false is for single-tenant Prometheus only");
+  return set;
+}
+
+Format formatOf(const std::string& name) {
+  if (name == "configmap") return Format::kConfigMap;
+  if (name == "rulefile") return Format::kRuleFile;
+  return Format::kPrometheusRule;
+}
 
 struct Source {
   std::string name;  // file path, or "<stdin>"
   std::string text;
 };
-
-// Splits "-o=json" and "--output=json"; returns false for a flag without its value.
-bool takeValue(std::span<const std::string_view> args, size_t& i, std::string_view flag,
-               std::string_view shortFlag, std::string& value) {
-  const std::string_view arg = args[i];
-  for (std::string_view name : {flag, shortFlag}) {
-    if (name.empty()) continue;
-    if (arg == name) {
-      if (i + 1 >= args.size()) return false;
-      value = std::string(args[++i]);
-      return true;
-    }
-    if (arg.size() > name.size() && arg.substr(0, name.size()) == name && arg[name.size()] == '=') {
-      value = std::string(arg.substr(name.size() + 1));
-      return true;
-    }
-  }
-  return false;
-}
-
-bool isFlag(std::string_view arg, std::string_view flag, std::string_view shortFlag) {
-  auto matchesFlag = [&](std::string_view name) {
-    return !name.empty() &&
-           (arg == name || (arg.size() > name.size() && arg.substr(0, name.size()) == name &&
-                            arg[name.size()] == '='));
-  };
-  return matchesFlag(flag) || matchesFlag(shortFlag);
-}
-
-// Returns an error message, empty when the arguments are valid.
-std::string parseArgs(std::span<const std::string_view> args, Options& options) {
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::string value;
-    if (isFlag(args[i], "--filename", "-f")) {
-      if (!takeValue(args, i, "--filename", "-f", value) || value.empty())
-        return "-f needs a file or directory";
-      options.paths.push_back(value);
-    } else if (isFlag(args[i], "--output", "-o")) {
-      if (!takeValue(args, i, "--output", "-o", value)) return "-o needs yaml or json";
-      if (value != "yaml" && value != "json")
-        return "-o must be yaml or json, not \"" + value + "\"";
-      options.json = value == "json";
-    } else if (isFlag(args[i], "--format", "")) {
-      if (!takeValue(args, i, "--format", "", value)) return "--format needs a value";
-      if (value == "prometheusrule") {
-        options.format = Format::kPrometheusRule;
-      } else if (value == "configmap") {
-        options.format = Format::kConfigMap;
-      } else if (value == "rulefile") {
-        options.format = Format::kRuleFile;
-      } else {
-        return "--format must be prometheusrule, configmap or rulefile, not \"" + value + "\"";
-      }
-    } else if (isFlag(args[i], "--label", "-l")) {
-      if (!takeValue(args, i, "--label", "-l", value)) return "-l needs KEY=VALUE";
-      const size_t equals = value.find('=');
-      if (equals == 0 || equals == std::string::npos)
-        return "-l wants KEY=VALUE, not \"" + value + "\"";
-      options.output.labels[value.substr(0, equals)] = value.substr(equals + 1);
-    } else if (isFlag(args[i], "--slo-namespace-label", "")) {
-      const std::string_view arg = args[i];
-      const std::string_view given =
-          arg == "--slo-namespace-label"
-              ? std::string_view("true")
-              : arg.substr(std::string_view("--slo-namespace-label=").size());
-      if (given != "true" && given != "false")
-        return "--slo-namespace-label must be true or false, not \"" + std::string(given) + "\"";
-      options.namespaceLabel = given == "true";
-    } else {
-      return "unexpected argument \"" + std::string(args[i]) + "\"";
-    }
-  }
-  if (options.paths.empty()) return "-f FILE|DIR is required";
-  return "";
-}
 
 bool readSources(const std::string& path, std::vector<Source>& sources, std::ostream& err) {
   std::error_code error;
@@ -183,7 +130,8 @@ void print(std::ostream& out, const std::vector<ordered_json>& objects, bool jso
   }
 }
 
-int generate(const Options& options, Streams streams) {
+int generate(const Options& options, const slo::OutputOptions& output, Streams streams) {
+  const Format format = formatOf(options.format);
   std::vector<Source> sources;
   for (const std::string& path : options.paths) {
     std::error_code error;
@@ -250,40 +198,39 @@ int generate(const Options& options, Streams streams) {
                   << ": workload indicator: relops computes it from cluster state, no rules\n";
       continue;
     }
-    if (options.format == Format::kRuleFile) {
+    if (format == Format::kRuleFile) {
       allGroups.insert(allGroups.end(), rules->groups.begin(), rules->groups.end());
       continue;
     }
-    auto object = options.format == Format::kConfigMap
-                      ? slo::ruleConfigMapJson(objective, *rules, options.output)
-                      : slo::prometheusRuleJson(objective, *rules, options.output);
+    auto object = format == Format::kConfigMap ? slo::ruleConfigMapJson(objective, *rules, output)
+                                               : slo::prometheusRuleJson(objective, *rules, output);
     if (!object) {
       streams.err << "relops generate: " << key << ": " << object.error().describe() << '\n';
       return kExitFailure;
     }
     objects.push_back(std::move(*object));
   }
-  if (options.format == Format::kRuleFile) objects = {slo::ruleFileJson(allGroups)};
-  print(streams.out, objects, options.json);
+  if (format == Format::kRuleFile) objects = {slo::ruleFileJson(allGroups)};
+  print(streams.out, objects, options.output == "json");
   return kExitOk;
 }
 
 }  // namespace
 
 int runGenerateCommand(std::span<const std::string_view> args, Streams streams) {
-  for (std::string_view arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      streams.out << kUsage;
-      return kExitOk;
-    }
-  }
   Options options;
-  if (const std::string problem = parseArgs(args, options); !problem.empty()) {
-    streams.err << "relops generate: " << problem << "\nRun 'relops generate --help' for usage.\n";
-    return kExitUsage;
+  FlagSet set = generateFlags(options);
+  if (const auto exit = set.parseOrExit(args, streams, kIntro, kExitCodes)) return *exit;
+  slo::OutputOptions output;
+  for (const std::string& label : options.labels) {
+    const size_t equals = label.find('=');
+    if (equals == 0 || equals == std::string::npos) {
+      return set.usageError(streams.err, set.error("-l must be KEY=VALUE, got \"" + label + "\""));
+    }
+    output.labels[label.substr(0, equals)] = label.substr(equals + 1);
   }
   try {
-    return generate(options, streams);
+    return generate(options, output, streams);
   } catch (const std::exception& error) {
     // Never a crash: whatever slipped past the parsers is reported as bad input.
     streams.err << "relops generate: " << error.what() << '\n';

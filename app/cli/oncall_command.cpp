@@ -2,16 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <iomanip>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
-#include <sstream>
 #include <string>
 
-#include "controllers/common/yaml_json.h"
+#include "app/cli/flags.h"
+#include "app/cli/input.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
@@ -43,20 +41,8 @@ struct Loaded {
 };
 
 base::Result<Loaded> loadRotation(const std::string& file) {
-  std::string content;
-  if (file == "-") {
-    std::ostringstream buffer;
-    buffer << std::cin.rdbuf();
-    content = buffer.str();
-  } else {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) return base::Error(base::ErrorKind::kConfig, "cannot read the file");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    content = buffer.str();
-  }
   Loaded loaded;
-  auto documents = common::parseYamlDocuments(content);
+  auto documents = readDocuments(file);
   if (!documents.ok()) return std::move(documents).error();
   const auto rotation = std::find_if(documents->begin(), documents->end(), [](const json& object) {
     return object.is_object() && object.value("kind", "") == oncall::kKind;
@@ -111,44 +97,11 @@ struct Options {
   std::string format = "table";
 };
 
-// Returns an error message for a usage error, empty on success.
-std::string parseOptions(std::span<const std::string_view> args, Options& options) {
-  if (args.empty()) return "a subcommand is required: who or schedule";
-  options.subcommand = std::string(args[0]);
-  if (options.subcommand != "who" && options.subcommand != "schedule") {
-    return "unknown subcommand \"" + options.subcommand + "\" (want who or schedule)";
-  }
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string_view arg = args[i];
-    std::string_view name = arg;
-    std::optional<std::string_view> value;
-    if (const size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string_view::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-    }
-    std::string* target = nullptr;
-    if (name == "-f" || name == "--filename") target = &options.file;
-    if (name == "--at" && options.subcommand == "who") target = &options.at;
-    if (name == "--from" && options.subcommand == "schedule") target = &options.from;
-    if (name == "--to" && options.subcommand == "schedule") target = &options.to;
-    if ((name == "--format" || name == "-o") && options.subcommand == "schedule") {
-      target = &options.format;
-    }
-    if (target == nullptr) return "unexpected argument \"" + std::string(arg) + "\"";
-    if (!value) {
-      if (i + 1 >= args.size()) return "flag " + std::string(name) + " needs a value";
-      value = args[++i];
-    }
-    *target = std::string(*value);
-  }
-  if (options.file.empty()) return "-f FILE is required";
-  if (options.subcommand == "schedule") {
-    if (options.from.empty() || options.to.empty()) return "--from and --to are required";
-    if (options.format != "table" && options.format != "json" && options.format != "ics") {
-      return "--format must be table, json or ics, got \"" + options.format + "\"";
-    }
-  }
-  return "";
+void addFileFlag(FlagSet& set, Options& options) {
+  set.addString("filename", &options.file, "the OnCallRotation, YAML or JSON; '-' reads stdin")
+      .shorthand('f')
+      .valueName("FILE")
+      .required();
 }
 
 std::string pad(std::string text, size_t width) {
@@ -246,24 +199,7 @@ int runSchedule(const Loaded& loaded, const oncall::Schedule& schedule, Instant 
   return kExitOk;
 }
 
-}  // namespace
-
-int runOncallCommand(std::span<const std::string_view> args, Streams streams) {
-  if (!args.empty() && (args[0] == "--help" || args[0] == "-h" || args[0] == "help")) {
-    streams.out << kUsage;
-    return kExitOk;
-  }
-  for (std::string_view arg : args) {
-    if (arg == "--help" || arg == "-h") {
-      streams.out << kUsage;
-      return kExitOk;
-    }
-  }
-  Options options;
-  if (const std::string problem = parseOptions(args, options); !problem.empty()) {
-    streams.err << "relops oncall: " << problem << "\n\n" << kUsage;
-    return kExitUsage;
-  }
+int runOncall(const Options& options, Streams streams) {
   const std::string where = options.file == "-" ? "stdin" : options.file;
   auto loaded = loadRotation(options.file);
   if (!loaded) {
@@ -307,6 +243,38 @@ int runOncallCommand(std::span<const std::string_view> args, Streams streams) {
     return kExitUsage;
   }
   return runSchedule(*loaded, *schedule, *at, *to, options.format, now, streams);
+}
+
+int runWhoCommand(std::span<const std::string_view> args, Streams streams) {
+  Options options;
+  options.subcommand = "who";
+  FlagSet set("relops oncall who");
+  addFileFlag(set, options);
+  set.addString("at", &options.at, "the time to look at").valueName("TIME");
+  if (const auto exit = set.parseOrExit(args, streams, kUsage)) return *exit;
+  return runOncall(options, streams);
+}
+
+int runScheduleCommand(std::span<const std::string_view> args, Streams streams) {
+  Options options;
+  options.subcommand = "schedule";
+  FlagSet set("relops oncall schedule");
+  addFileFlag(set, options);
+  set.addString("from", &options.from, "the start of the schedule").valueName("TIME").required();
+  set.addString("to", &options.to, "its end, at most 750 days later").valueName("TIME").required();
+  set.addEnum("format", &options.format, {"table", "json", "ics"},
+              "a table of local times, JSON, or an iCalendar feed")
+      .shorthand('o');
+  if (const auto exit = set.parseOrExit(args, streams, kUsage)) return *exit;
+  return runOncall(options, streams);
+}
+
+}  // namespace
+
+int runOncallCommand(std::span<const std::string_view> args, Streams streams) {
+  static const Subcommand kSubcommands[] = {{"who", runWhoCommand},
+                                            {"schedule", runScheduleCommand}};
+  return runSubcommand("relops oncall", kUsage, kSubcommands, args, streams);
 }
 
 }  // namespace relops::cli

@@ -1,30 +1,23 @@
 #include "app/cli/version_command.h"
 
 #include <ostream>
+#include <string>
 
+#include "app/cli/flags.h"
 #include "relops/build_info.h"
 
 namespace relops::cli {
 
 int runVersionCommand(std::span<const std::string_view> args, Streams streams) {
-  bool json = false;
-  for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      streams.out << "Print the version of relops and how it was built.\n\n"
-                     "Usage:\n  relops version [-o json]\n";
-      return kExitOk;
-    }
-    if ((args[i] == "-o" || args[i] == "--output") && i + 1 < args.size() &&
-        args[i + 1] == "json") {
-      json = true;
-      ++i;
-    } else if (args[i] == "-ojson" || args[i] == "--output=json") {
-      json = true;
-    } else {
-      streams.err << "relops version: unexpected argument \"" << args[i] << "\"\n";
-      return kExitUsage;
-    }
+  std::string output;
+  FlagSet set("relops version");
+  set.addEnum("output", &output, {"json"}, "print JSON instead of one line").shorthand('o');
+  if (const auto exit = set.parseOrExit(args, streams,
+                                        "Print the version of relops and how it was built.\n\n"
+                                        "Usage:\n  relops version [-o json]\n")) {
+    return *exit;
   }
+  const bool json = output == "json";
   if (json) {
     streams.out << R"({"version":")" << build_info::kVersion << R"(","compiler":")"
                 << build_info::kCompiler << R"(","buildType":")" << build_info::kBuildType

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -67,6 +68,32 @@ TEST(Cli, UnknownCommandNamesIt) {
   const Result result = runCli({"frobnicate"});
   EXPECT_EQ(result.code, kExitUsage);
   EXPECT_THAT(result.err, HasSubstr("unknown command \"frobnicate\""));
+}
+
+TEST(Cli, SubcommandsAreChosenByTheirFirstArgument) {
+  const Subcommand subcommands[] = {
+      {"who", [](std::span<const std::string_view> args,
+                 Streams) { return static_cast<int>(args.size()) + 10; }},
+      {"schedule", [](std::span<const std::string_view>, Streams) { return 20; }}};
+  std::ostringstream out;
+  std::ostringstream err;
+  const auto runSub = [&](std::vector<std::string_view> args) {
+    out.str("");
+    err.str("");
+    return runSubcommand("relops oncall", "Usage: relops oncall\n", subcommands, args, {out, err});
+  };
+  EXPECT_EQ(runSub({"who", "-f", "x"}), 12);
+  EXPECT_EQ(runSub({"schedule"}), 20);
+  for (std::string_view help : {"help", "--help", "-h"}) {
+    EXPECT_EQ(runSub({help}), kExitOk);
+    EXPECT_EQ(out.str(), "Usage: relops oncall\n");
+  }
+  EXPECT_EQ(runSub({}), kExitUsage);
+  EXPECT_EQ(err.str(),
+            "relops oncall: a subcommand is required: who or schedule\n"
+            "Run 'relops oncall --help' for usage.\n");
+  EXPECT_EQ(runSub({"when"}), kExitUsage);
+  EXPECT_THAT(err.str(), HasSubstr("unknown subcommand \"when\" (want who or schedule)"));
 }
 
 }  // namespace
