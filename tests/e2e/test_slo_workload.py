@@ -201,26 +201,3 @@ def test_outage_spends_the_matching_budget_and_the_count_survives_a_restart(
     assert consumed_later == consumed, (consumed, later)
     assert good_later > good, (good, later)
     assert later["workload"]["lastObservedState"] == "Good", later
-
-
-def test_missing_workload_is_bad_time_and_a_condition(kubectl: Kubectl, crds, namespace: str,
-                                                      operators):
-    kubectl.apply(workload_slo(namespace, "ghost-up", "ghost"))
-    op = operators("--slo-refresh-interval", REFRESH, "--watch-namespace", namespace)
-    started = time.time()
-    try:
-        # The first status may show the minute relops began in before that
-        # minute is counted: wait for a bad minute.
-        status = wait_until("a bad minute accounted",
-                            lambda: (s := observed_after(kubectl, namespace, "ghost-up", started)())
-                            and s["workload"].get("badMinutes", 0) >= 1 and s, timeout=150)
-    except AssertionError:
-        print(json.dumps(slo_status(kubectl, namespace, "ghost-up"), indent=2))
-        print(op.log()[-5000:])
-        raise
-    print(f"\n{json.dumps(status, indent=2)}")
-    stalled = condition({"status": status}, "Stalled")
-    assert stalled and stalled["status"] == "True", status
-    assert stalled["reason"] == "WorkloadNotFound" and "ghost" in stalled["message"], stalled
-    assert status["workload"]["lastObservedState"] == "Bad", status
-    assert status["workload"]["badMinutes"] >= 1 and status["workload"]["goodMinutes"] == 0
