@@ -5,6 +5,7 @@ with reason WorkloadNotFound. Apart from test_slo_workload.py so the two run in 
 from __future__ import annotations
 
 import json
+import time
 
 from kube import Kubectl, wait_until
 from test_slo_workload import REFRESH, condition, observed_after, slo_status, workload_slo
