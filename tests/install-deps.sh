@@ -52,6 +52,11 @@ if ! python3 -c 'import croniter' 2>/dev/null; then
   echo "install-deps: installing croniter" >&2
   python3 -m pip install --quiet croniter
 fi
+# pyflakes: tests/check-python.sh (unit.python_names) finds names a test uses but never defines.
+if ! python3 -c 'import pyflakes' 2>/dev/null; then
+  echo "install-deps: installing pyflakes" >&2
+  python3 -m pip install --quiet pyflakes
+fi
 # PyYAML: tests/argocd/run_health_tests.py reads the Argo CD health test cases and testdata.
 if ! python3 -c 'import yaml' 2>/dev/null; then
   echo "install-deps: installing PyYAML" >&2
