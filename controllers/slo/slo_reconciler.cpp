@@ -10,6 +10,7 @@
 #include "controllers/slo/rules.h"
 #include "controllers/slo/slo_decide.h"
 #include "controllers/slo/slo_types.h"
+#include "controllers/slo/status_reading.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
@@ -49,46 +50,6 @@ std::optional<SliceTotals> readLedgerHistory(PrometheusApi& prometheus, const ku
                                                 {"unknown", std::to_string(totals->unknown)}});
   }
   return totals;
-}
-
-// The SLO's recorded series, read in one query.
-PrometheusReading readPrometheus(PrometheusApi& prometheus, const ServiceLevelObjective& slo) {
-  PrometheusReading reading;
-  const std::vector<Duration> windows = recordedWindows(resolveAlertWindows(slo.spec, nullptr));
-  const std::string ratioName = errorRatioRecordName(slo.spec.window);
-  const std::string totalName = totalRecordName(slo.spec.window);
-  std::string names = ratioName + "|" + totalName;
-  for (const Duration& window : windows) names += "|" + errorRatioRecordName(window);
-  const std::string matchers = recordedSeriesMatchers(slo);  // {namespace="…",slo="…"}
-  const std::string query =
-      "{__name__=~\"" + names + "\"," + matchers.substr(1, matchers.size() - 1);
-  auto samples = prometheus.query(query);
-  if (!samples.ok()) {
-    reading.unavailable = samples.error().message();
-    return reading;
-  }
-  // With grouping there is one series per group: the SLO shows its worst group's error
-  // ratio and the total traffic of all groups.
-  std::map<std::string, double> worst;
-  for (const PromSample& sample : *samples) {
-    const auto name = sample.labels.find("__name__");
-    if (name == sample.labels.end() || std::isnan(sample.value)) continue;
-    if (name->second == totalName) {
-      reading.totalEvents = reading.totalEvents.value_or(0) + sample.value;
-      continue;
-    }
-    auto [it, inserted] = worst.emplace(name->second, sample.value);
-    if (!inserted) it->second = std::max(it->second, sample.value);
-    const TimePoint at = std::chrono::floor<std::chrono::seconds>(sample.time);
-    if (!reading.evaluatedAt || at > *reading.evaluatedAt) reading.evaluatedAt = at;
-  }
-  if (const auto it = worst.find(ratioName); it != worst.end()) reading.errorRatio = it->second;
-  for (const Duration& window : windows) {
-    if (const auto it = worst.find(errorRatioRecordName(window)); it != worst.end()) {
-      reading.errorRatios.emplace_back(window, it->second);
-    }
-  }
-  return reading;
 }
 
 std::string childDescription(RuleOutput output, const std::string& namespace_,
@@ -388,7 +349,10 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     if (check && check->invalid) {
       observed.invalidQuery = check->invalid;
     } else {
-      observed.prometheus = readPrometheus(*options_.prometheus, slo);
+      // The recorded series, read in one query.
+      observed.prometheus = statusReading(
+          slo, rules->alertWindows,
+          options_.prometheus->query(statusQueries(slo, rules->alertWindows).combined));
     }
   }
   const SloDecision decision = decideSlo(slo, observed, now);
