@@ -296,7 +296,8 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     if (auto result = act(decision)) return *result;
     return ReconcileResult::done();
   }
-  const json desiredChild = json::parse(child->dump());
+  // ordered_json to json by value: keys sorted as json keeps them, no text round trip.
+  const json desiredChild(*child);
   const std::string childName = desiredChild["metadata"].value("name", "");
   const kube::ResourceRef& childResource =
       options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
