@@ -1,6 +1,5 @@
 #include "controllers/slo/slo_reconciler.h"
 
-#include <algorithm>
 #include <functional>
 
 #include "controllers/common/object_trim.h"
