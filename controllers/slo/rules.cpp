@@ -251,15 +251,23 @@ ServiceLevelObjective confinedToNamespace(const ServiceLevelObjective& slo) {
 }
 
 StatusQueries statusQueries(const ServiceLevelObjective& slo) {
+  return statusQueries(slo, resolveAlertWindows(slo.spec, nullptr));
+}
+
+StatusQueries statusQueries(const ServiceLevelObjective& slo,
+                            const std::vector<AlertWindow>& alertWindows) {
   StatusQueries queries;
   if (slo.isWorkload()) return queries;
   const std::string matchers = recordedSeriesMatchers(slo);
   const Duration window = Duration::fromSeconds(slo.spec.window.value());
   queries.errorRatio = errorRatioRecordName(window) + matchers;
   queries.totalEvents = totalRecordName(window) + matchers;
-  for (const Duration& range : recordedWindows(resolveAlertWindows(slo.spec, nullptr))) {
+  std::string names = errorRatioRecordName(window) + "|" + totalRecordName(window);
+  for (const Duration& range : recordedWindows(alertWindows)) {
     queries.errorRatioByWindow[range.canonical()] = errorRatioRecordName(range) + matchers;
+    names += "|" + errorRatioRecordName(range);
   }
+  queries.combined = "{__name__=~\"" + names + "\"," + matchers.substr(1);
   return queries;
 }
 

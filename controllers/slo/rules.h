@@ -99,7 +99,14 @@ struct StatusQueries {
   std::string errorRatio;   // over the SLO window
   std::string totalEvents;  // over the SLO window; 0 means no traffic (no data, not 100%)
   std::map<std::string, std::string> errorRatioByWindow;  // canonical window → query
+  // Every series above in one instant query, {__name__=~"…|…",namespace="…",slo="…"}: what
+  // a refresh asks (statusReading() in status_reading.h reads the answer).
+  std::string combined;
 };
 StatusQueries statusQueries(const ServiceLevelObjective& slo);
+// The same for alert windows already resolved (generateRules()'s), so a reconcile derives
+// them once.
+StatusQueries statusQueries(const ServiceLevelObjective& slo,
+                            const std::vector<AlertWindow>& alertWindows);
 
 }  // namespace relops::slo

@@ -1,6 +1,5 @@
 #include "controllers/slo/slo_reconciler.h"
 
-#include <algorithm>
 #include <functional>
 
 #include "controllers/common/object_trim.h"
@@ -10,6 +9,7 @@
 #include "controllers/slo/rules.h"
 #include "controllers/slo/slo_decide.h"
 #include "controllers/slo/slo_types.h"
+#include "controllers/slo/status_reading.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
@@ -49,46 +49,6 @@ std::optional<SliceTotals> readLedgerHistory(PrometheusApi& prometheus, const ku
                                                 {"unknown", std::to_string(totals->unknown)}});
   }
   return totals;
-}
-
-// The SLO's recorded series, read in one query.
-PrometheusReading readPrometheus(PrometheusApi& prometheus, const ServiceLevelObjective& slo) {
-  PrometheusReading reading;
-  const std::vector<Duration> windows = recordedWindows(resolveAlertWindows(slo.spec, nullptr));
-  const std::string ratioName = errorRatioRecordName(slo.spec.window);
-  const std::string totalName = totalRecordName(slo.spec.window);
-  std::string names = ratioName + "|" + totalName;
-  for (const Duration& window : windows) names += "|" + errorRatioRecordName(window);
-  const std::string matchers = recordedSeriesMatchers(slo);  // {namespace="…",slo="…"}
-  const std::string query =
-      "{__name__=~\"" + names + "\"," + matchers.substr(1, matchers.size() - 1);
-  auto samples = prometheus.query(query);
-  if (!samples.ok()) {
-    reading.unavailable = samples.error().message();
-    return reading;
-  }
-  // With grouping there is one series per group: the SLO shows its worst group's error
-  // ratio and the total traffic of all groups.
-  std::map<std::string, double> worst;
-  for (const PromSample& sample : *samples) {
-    const auto name = sample.labels.find("__name__");
-    if (name == sample.labels.end() || std::isnan(sample.value)) continue;
-    if (name->second == totalName) {
-      reading.totalEvents = reading.totalEvents.value_or(0) + sample.value;
-      continue;
-    }
-    auto [it, inserted] = worst.emplace(name->second, sample.value);
-    if (!inserted) it->second = std::max(it->second, sample.value);
-    const TimePoint at = std::chrono::floor<std::chrono::seconds>(sample.time);
-    if (!reading.evaluatedAt || at > *reading.evaluatedAt) reading.evaluatedAt = at;
-  }
-  if (const auto it = worst.find(ratioName); it != worst.end()) reading.errorRatio = it->second;
-  for (const Duration& window : windows) {
-    if (const auto it = worst.find(errorRatioRecordName(window)); it != worst.end()) {
-      reading.errorRatios.emplace_back(window, it->second);
-    }
-  }
-  return reading;
 }
 
 std::string childDescription(RuleOutput output, const std::string& namespace_,
@@ -207,6 +167,14 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
   queryChecks_.erase(key.str());
 }
 
+// One reconcile's fixed inputs, handed to each step.
+struct SloReconciler::Pass {
+  const kube::ObjectKey& key;
+  const runtime::Logger& log;
+  runtime::ObjectReference regarding;
+  TimePoint now;
+};
+
 ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runtime::Logger& log) {
   // Gather.
   const runtime::ObjectPtr object = manager_.cached(kServiceLevelObjectives, key);
@@ -216,110 +184,92 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   }
   const json& metadata = object->at("metadata");
   if (metadata.contains("deletionTimestamp")) return ReconcileResult::done();
-  const int64_t generation = metadata.value("generation", int64_t{0});
-  const json storedStatus = object->value("status", json());
-  const auto now = std::chrono::floor<std::chrono::seconds>(manager_.clock().now());
-  const auto regarding = runtime::ObjectReference::fromObject(*object);
-
-  auto act = [&](const SloDecision& decision) -> std::optional<ReconcileResult> {
-    if (decision.statusChanged) {
-      if (auto result = runtime::applyStatus(manager_.client(), kServiceLevelObjectives, key,
-                                             decision.status)) {
-        return result;
-      }
-      log.debug("status written");
-    }
-    manager_.recorder().recordAll(regarding, decision.events);
-    if (decision.budget) {
-      budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
-      sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
-    } else {
-      auto ofSlo = [&](const runtime::Labels& labels) {
-        return labels[0] == key.namespace_ && labels[1] == key.name;
-      };
-      budgetRemaining_.removeMatching(ofSlo);
-      sli_.removeMatching(ofSlo);
-    }
-    return std::nullopt;
-  };
-
+  SloObserved observed;
+  observed.generation = metadata.value("generation", int64_t{0});
+  observed.status = object->value("status", json());
+  observed.noDataGrace = options_.noDataGrace;
+  const Pass pass{key, log, runtime::ObjectReference::fromObject(*object),
+                  std::chrono::floor<std::chrono::seconds>(manager_.clock().now())};
   auto parsed = parseSlo(*object);
   if (!parsed.ok()) {
     // Passed the schema but relops cannot use it: Stalled until the spec changes.
-    const SloDecision decision =
-        decideInvalidSlo(generation, storedStatus, parsed.error().message(), now);
-    if (auto result = act(decision)) return *result;
-    return ReconcileResult::done();
+    return stall(pass, observed, parsed.error().message());
   }
   // Everything below — rules, the validation query, the status query — sees only the
   // confined selectors: a tenant's PromQL never reads another namespace's series.
   const ServiceLevelObjective slo =
       options_.namespaceLabel ? confinedToNamespace(*parsed) : std::move(*parsed);
-  SloObserved observed;
-  observed.generation = generation;
-  observed.status = storedStatus;
-  observed.noDataGrace = options_.noDataGrace;
   if (slo.spec.onCallRef) {
     observed.onCallRotationFound =
         manager_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
   }
 
-  if (const auto* workload = std::get_if<WorkloadIndicator>(&slo.spec.indicator)) {
-    const kube::ResourceRef& resource = workloadResource(workload->kind);
-    const runtime::ObjectPtr target = manager_.cached(resource, {key.namespace_, workload->name});
-    WorkloadReading reading;
-    reading.reference = std::string(toString(workload->kind)) + "/" + workload->name;
-    reading.found = target != nullptr;
-    reading.state = classifyWorkload(*workload, target.get());
-    const std::string resourceVersion =
-        target ? (*target)["metadata"].value("resourceVersion", "") : "";
-    const std::string uid = metadata.value("uid", "");
-    // An SLO without a ledger of its own, first seen: what Prometheus kept of the ledger
-    // under this name, if anything (ledger_history.h). Asked outside the lock.
-    std::optional<SliceTotals> history;
-    if (options_.prometheus && !slo.status.workload) {
-      bool known = false;
-      {
-        std::lock_guard lock(mutex_);
-        known = ledgers_.holds(uid);
-      }
-      if (!known) history = readLedgerHistory(*options_.prometheus, key, slo.spec.window, log);
-    }
-    {
-      std::lock_guard lock(mutex_);
-      // First look at this object (by UID) since relops started: carry on from its own
-      // stored ledger. Minutes since its lastObservedTime count as the state then seen
-      // only within the ledger's tolerance, never because the workload's resourceVersion
-      // still matches: an etcd snapshot restore makes an old resourceVersion match again.
-      TimesliceLedger& ledger = ledgers_.ledgerFor(key.str(), uid, [&] {
-        if (history) return TimesliceLedger::fromTotals(*history, now);
-        auto restored = TimesliceLedger::restore(slo.status.workload);
-        if (restored.ok()) return std::move(*restored);
-        reading.ledgerProblem = "the stored ledger was unreadable and started afresh (" +
-                                restored.error().message() + ")";
-        return TimesliceLedger();
-      });
-      ledger.observe(now, reading.state, slo.spec.window);
-      reading.totals = ledger.totals();
-      reading.ledger = ledger.save();
-      reading.ledger.workloadResourceVersion = resourceVersion;
-    }
-    const SliceTotals totals = reading.totals;
-    observed.workload = std::move(reading);
-    const SloDecision decision = decideSlo(slo, observed, now);
-    if (auto result = act(decision)) return *result;
-    workloadMinutes_.with({key.namespace_, key.name, "good"}).set(static_cast<double>(totals.good));
-    workloadMinutes_.with({key.namespace_, key.name, "bad"}).set(static_cast<double>(totals.bad));
-    workloadMinutes_.with({key.namespace_, key.name, "unknown"})
-        .set(static_cast<double>(totals.unknown));
-    // The ledger advances minute by minute.
-    const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
-                                                                    std::chrono::milliseconds(1)) +
-                            std::chrono::seconds(1);
-    return ReconcileResult::requeueAfter(nextMinute - manager_.clock().now());
+  if (slo.isWorkload()) {
+    observed.workload = readWorkload(pass, slo, metadata.value("uid", ""));
+    // Decide, act.
+    if (auto result = act(pass, decideSlo(slo, observed, pass.now))) return *result;
+    exportLedger(key, observed.workload->totals);
+    return ReconcileResult::requeueAfter(untilNextMinute());  // the ledger advances by minute
   }
 
-  // Rules.
+  // Rules first, then the live numbers they record.
+  std::vector<AlertWindow> alertWindows;
+  if (auto stopped = applyRules(pass, slo, observed, alertWindows)) return *stopped;
+  if (options_.prometheus) readPrometheus(pass, slo, alertWindows, observed);
+  // Decide, act.
+  if (auto result = act(pass, decideSlo(slo, observed, pass.now))) return *result;
+  if (!options_.prometheus || observed.invalidQuery) return ReconcileResult::done();
+  return ReconcileResult::requeueAfter(untilNextRefresh(key));
+}
+
+WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
+                                            const std::string& uid) {
+  const kube::ObjectKey& key = pass.key;
+  const auto& workload = std::get<WorkloadIndicator>(slo.spec.indicator);
+  const runtime::ObjectPtr target =
+      manager_.cached(workloadResource(workload.kind), {key.namespace_, workload.name});
+  WorkloadReading reading;
+  reading.reference = std::string(toString(workload.kind)) + "/" + workload.name;
+  reading.found = target != nullptr;
+  reading.state = classifyWorkload(workload, target.get());
+  const std::string resourceVersion =
+      target ? (*target)["metadata"].value("resourceVersion", "") : "";
+  // An SLO without a ledger of its own, first seen: what Prometheus kept of the ledger
+  // under this name, if anything (ledger_history.h). Asked outside the lock.
+  std::optional<SliceTotals> history;
+  if (options_.prometheus && !slo.status.workload) {
+    bool known = false;
+    {
+      std::lock_guard lock(mutex_);
+      known = ledgers_.holds(uid);
+    }
+    if (!known) history = readLedgerHistory(*options_.prometheus, key, slo.spec.window, pass.log);
+  }
+  std::lock_guard lock(mutex_);
+  // First look at this object (by UID) since relops started: carry on from its own
+  // stored ledger. Minutes since its lastObservedTime count as the state then seen
+  // only within the ledger's tolerance, never because the workload's resourceVersion
+  // still matches: an etcd snapshot restore makes an old resourceVersion match again.
+  TimesliceLedger& ledger = ledgers_.ledgerFor(key.str(), uid, [&] {
+    if (history) return TimesliceLedger::fromTotals(*history, pass.now);
+    auto restored = TimesliceLedger::restore(slo.status.workload);
+    if (restored.ok()) return std::move(*restored);
+    reading.ledgerProblem =
+        "the stored ledger was unreadable and started afresh (" + restored.error().message() + ")";
+    return TimesliceLedger();
+  });
+  ledger.observe(pass.now, reading.state, slo.spec.window);
+  reading.totals = ledger.totals();
+  reading.ledger = ledger.save();
+  reading.ledger.workloadResourceVersion = resourceVersion;
+  return reading;
+}
+
+std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
+                                                         const ServiceLevelObjective& slo,
+                                                         SloObserved& observed,
+                                                         std::vector<AlertWindow>& alertWindows) {
+  const kube::ObjectKey& key = pass.key;
   // A rotation that does not exist in this namespace is not routed to (the condition
   // says why), rather than copied into a label some route may match elsewhere.
   ServiceLevelObjective forRules = slo;
@@ -329,13 +279,9 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
                                  ? prometheusRuleJson(forRules, *rules, {options_.ruleLabels})
                                  : ruleConfigMapJson(forRules, *rules, {options_.ruleLabels}))
                           : base::Result<nlohmann::ordered_json>(rules.error());
-  if (!child.ok()) {
-    const SloDecision decision =
-        decideInvalidSlo(generation, storedStatus, child.error().message(), now);
-    if (auto result = act(decision)) return *result;
-    return ReconcileResult::done();
-  }
-  const json desiredChild = json::parse(child->dump());
+  if (!child.ok()) return stall(pass, observed, child.error().message());
+  // ordered_json to json by value: keys sorted as json keeps them, no text round trip.
+  const json desiredChild(*child);
   const std::string childName = desiredChild["metadata"].value("name", "");
   const kube::ResourceRef& childResource =
       options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
@@ -346,55 +292,98 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     if (!applied.ok()) {
       base::Error error = std::move(applied).error();
       if (error.disposition() == base::Disposition::kStall) {
-        const SloDecision decision =
-            decideInvalidSlo(generation, storedStatus,
-                             "the API server rejects the generated " +
-                                 childDescription(options_.output, key.namespace_, childName) +
-                                 ": " + error.message(),
-                             now);
-        if (auto result = act(decision)) return *result;
-        return ReconcileResult::done();
+        return stall(pass, observed,
+                     "the API server rejects the generated " +
+                         childDescription(options_.output, key.namespace_, childName) + ": " +
+                         error.message());
       }
       return ReconcileResult::error(std::move(error.context("apply rules")));
     }
-    log.debug("rules applied");
+    pass.log.debug("rules applied");
   }
   observed.rulesTarget = childDescription(options_.output, key.namespace_, childName);
   observed.ruleWarnings = rules->warnings;
+  alertWindows = std::move(rules->alertWindows);
+  return std::nullopt;
+}
 
-  // Live numbers.
-  if (options_.prometheus) {
-    observed.prometheusConfigured = true;
-    std::optional<QueryCheck> check;
-    {
-      std::lock_guard lock(mutex_);
-      if (auto it = queryChecks_.find(key.str());
-          it != queryChecks_.end() && it->second.generation == generation) {
-        check = it->second;
-      }
-    }
-    if (!check) {
-      // Once per generation: does Prometheus accept the SLO's own expression? A selector
-      // can pass the CRD's pattern and still be invalid PromQL (a bad regex).
-      auto answer = options_.prometheus->query(
-          errorRatioExpr(slo.spec, Duration::fromSeconds(std::chrono::minutes(5))));
-      if (answer.ok() || answer.error().disposition() == base::Disposition::kStall) {
-        check = QueryCheck{generation,
-                           answer.ok() ? std::nullopt : std::optional(answer.error().message())};
-        std::lock_guard lock(mutex_);
-        queryChecks_[key.str()] = *check;
-      }
-    }
-    if (check && check->invalid) {
-      observed.invalidQuery = check->invalid;
-    } else {
-      observed.prometheus = readPrometheus(*options_.prometheus, slo);
+void SloReconciler::readPrometheus(const Pass& pass, const ServiceLevelObjective& slo,
+                                   const std::vector<AlertWindow>& alertWindows,
+                                   SloObserved& observed) {
+  const kube::ObjectKey& key = pass.key;
+  observed.prometheusConfigured = true;
+  std::optional<QueryCheck> check;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = queryChecks_.find(key.str());
+        it != queryChecks_.end() && it->second.generation == observed.generation) {
+      check = it->second;
     }
   }
-  const SloDecision decision = decideSlo(slo, observed, now);
-  if (auto result = act(decision)) return *result;
-  if (!options_.prometheus || observed.invalidQuery) return ReconcileResult::done();
-  return ReconcileResult::requeueAfter(untilNextRefresh(key));
+  if (!check) {
+    // Once per generation: does Prometheus accept the SLO's own expression? A selector
+    // can pass the CRD's pattern and still be invalid PromQL (a bad regex).
+    auto answer = options_.prometheus->query(
+        errorRatioExpr(slo.spec, Duration::fromSeconds(std::chrono::minutes(5))));
+    if (answer.ok() || answer.error().disposition() == base::Disposition::kStall) {
+      check = QueryCheck{observed.generation,
+                         answer.ok() ? std::nullopt : std::optional(answer.error().message())};
+      std::lock_guard lock(mutex_);
+      queryChecks_[key.str()] = *check;
+    }
+  }
+  if (check && check->invalid) {
+    observed.invalidQuery = check->invalid;
+    return;
+  }
+  // The recorded series, read in one query.
+  observed.prometheus = statusReading(
+      slo, alertWindows, options_.prometheus->query(statusQueries(slo, alertWindows).combined));
+}
+
+std::optional<ReconcileResult> SloReconciler::act(const Pass& pass, const SloDecision& decision) {
+  const kube::ObjectKey& key = pass.key;
+  if (decision.statusChanged) {
+    if (auto result = runtime::applyStatus(manager_.client(), kServiceLevelObjectives, key,
+                                           decision.status)) {
+      return result;
+    }
+    pass.log.debug("status written");
+  }
+  manager_.recorder().recordAll(pass.regarding, decision.events);
+  if (decision.budget) {
+    budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
+    sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
+  } else {
+    auto ofSlo = [&](const runtime::Labels& labels) {
+      return labels[0] == key.namespace_ && labels[1] == key.name;
+    };
+    budgetRemaining_.removeMatching(ofSlo);
+    sli_.removeMatching(ofSlo);
+  }
+  return std::nullopt;
+}
+
+ReconcileResult SloReconciler::stall(const Pass& pass, const SloObserved& observed,
+                                     std::string_view message) {
+  const SloDecision decision =
+      decideInvalidSlo(observed.generation, observed.status, message, pass.now);
+  if (auto result = act(pass, decision)) return *result;
+  return ReconcileResult::done();
+}
+
+void SloReconciler::exportLedger(const kube::ObjectKey& key, const SliceTotals& totals) {
+  workloadMinutes_.with({key.namespace_, key.name, "good"}).set(static_cast<double>(totals.good));
+  workloadMinutes_.with({key.namespace_, key.name, "bad"}).set(static_cast<double>(totals.bad));
+  workloadMinutes_.with({key.namespace_, key.name, "unknown"})
+      .set(static_cast<double>(totals.unknown));
+}
+
+std::chrono::nanoseconds SloReconciler::untilNextMinute() const {
+  const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
+                                                                  std::chrono::milliseconds(1)) +
+                          std::chrono::seconds(1);
+  return nextMinute - manager_.clock().now();
 }
 
 }  // namespace relops::slo

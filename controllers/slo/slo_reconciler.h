@@ -9,6 +9,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "controllers/slo/ledger_store.h"
 #include "operator/kube/resource.h"
@@ -24,6 +26,12 @@ class Gauge;
 namespace relops::slo {
 
 class PrometheusApi;
+struct AlertWindow;
+struct ServiceLevelObjective;
+struct SliceTotals;
+struct SloDecision;
+struct SloObserved;
+struct WorkloadReading;
 
 inline const kube::ResourceRef kServiceLevelObjectives{
     "relops.dev", "v1alpha1", "servicelevelobjectives", "ServiceLevelObjective", true};
@@ -68,7 +76,28 @@ class SloReconciler final : public runtime::Reconciler {
     std::optional<std::string> invalid;  // Prometheus's message
   };
 
+  struct Pass;  // one reconcile's key, logger, event target and clock reading
+
+  // Gather: the workload's state folded into its minute ledger; the rules child applied
+  // (or a stall when it cannot be); Prometheus's answers for the recorded series.
+  WorkloadReading readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
+                               const std::string& uid);
+  std::optional<runtime::ReconcileResult> applyRules(const Pass& pass,
+                                                     const ServiceLevelObjective& slo,
+                                                     SloObserved& observed,
+                                                     std::vector<AlertWindow>& alertWindows);
+  void readPrometheus(const Pass& pass, const ServiceLevelObjective& slo,
+                      const std::vector<AlertWindow>& alertWindows, SloObserved& observed);
+  // Act: write the status if it changed, record the events, export the budget. A result
+  // when the status write failed.
+  std::optional<runtime::ReconcileResult> act(const Pass& pass, const SloDecision& decision);
+  // A spec relops cannot use: Stalled (decideInvalidSlo), then done.
+  runtime::ReconcileResult stall(const Pass& pass, const SloObserved& observed,
+                                 std::string_view message);
+  void exportLedger(const kube::ObjectKey& key, const SliceTotals& totals);
+
   std::chrono::nanoseconds untilNextRefresh(const kube::ObjectKey& key) const;
+  std::chrono::nanoseconds untilNextMinute() const;
   void forget(const kube::ObjectKey& key);
 
   runtime::Manager& manager_;

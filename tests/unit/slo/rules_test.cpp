@@ -266,5 +266,19 @@ TEST(ChildCache, KeepsIdentityAndADigestAndJudgesChangesAsTheFullObjectWould) {
   EXPECT_FALSE(childUpToDate(&cachedConfigMap, desired));
 }
 
+// The reconciler applies the child as nlohmann::json; converting by value must give what
+// parsing the ordered text gives, to the byte of the request body.
+TEST(RuleOutput, ConvertsToJsonAsItsTextParses) {
+  const auto slo = SloBuilder().uid("1234").grouping({"route"}).build();
+  for (const auto& child : {prometheusRuleJson(slo, *generateRules(slo)),
+                            ruleConfigMapJson(slo, *generateRules(slo))}) {
+    ASSERT_TRUE(child);
+    const nlohmann::json converted(*child);
+    const nlohmann::json parsed = nlohmann::json::parse(child->dump());
+    EXPECT_EQ(converted, parsed);
+    EXPECT_EQ(converted.dump(), parsed.dump());
+  }
+}
+
 }  // namespace
 }  // namespace relops::slo
