@@ -113,8 +113,8 @@ void DrillReconciler::add(runtime::Manager& manager, DrillReconciler& reconciler
 runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
                                                     const runtime::Logger& log) {
   // Gather.
-  const DrillMetrics metrics = drillMetrics(manager_.metrics().registry);
-  const runtime::ObjectPtr object = manager_.cached(kDRDrills, key);
+  const DrillMetrics metrics = drillMetrics(context_.registry());
+  const runtime::ObjectPtr object = context_.cached(kDRDrills, key);
   if (!object) {  // deleted: its runs go with it (ownerReferences), each cleaning up first
     forgetMetrics(metrics, key);
     return runtime::ReconcileResult::done();
@@ -130,7 +130,7 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
   observed.status = object->value("status", json());
   const json annotations = metadata.value("annotations", json::object());
   observed.runNowToken = annotations.value(std::string(kRunNowAnnotation), "");
-  for (const runtime::ObjectPtr& run : manager_.cachedList(kDRDrillRuns, key.namespace_)) {
+  for (const runtime::ObjectPtr& run : context_.cachedList(kDRDrillRuns, key.namespace_)) {
     // Only runs this drill controls count (status, pass rate, metrics, reports):
     // a run written by someone else, or naming this drill, is not its evidence.
     if (whyNotControlled(*run, object.get())) continue;
@@ -142,15 +142,15 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     observed.runs.push_back(std::move(r));
   }
   const json spec = object->value("spec", json::object());
-  observed.blocked = failoverBlocked(manager_.client(), spec, key.namespace_);
-  const auto now = manager_.clock().now();
+  observed.blocked = failoverBlocked(context_.client(), spec, key.namespace_);
+  const auto now = context_.clock().now();
 
   // Decide.
   DrillDesired desired = decideDrill(spec, observed, now);
 
   // Act: status first, so an Event never announces what status does not show.
   if (desired.statusChanged) {
-    if (auto result = runtime::applyStatus(manager_.client(), kDRDrills, key, desired.statusJson)) {
+    if (auto result = runtime::applyStatus(context_.client(), kDRDrills, key, desired.statusJson)) {
       return *result;
     }
     log.debug("status written");
@@ -175,14 +175,14 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     if (needsCleanupFinalizer(run.spec)) {
       body["metadata"]["finalizers"] = json::array({std::string(kCleanupFinalizer)});
     }
-    auto created = manager_.client().create(kDRDrillRuns, body);
+    auto created = context_.client().create(kDRDrillRuns, body);
     // The name is deterministic: AlreadyExists means another leader or an
     // earlier reconcile created it, or someone else did: that one is not adopted
     // (the cache did not list it as this drill's) and is said so once.
     if (!created.ok() && created.error().kind() == base::ErrorKind::kAlreadyExists) {
-      auto existing = manager_.client().get(kDRDrillRuns, {key.namespace_, run.name});
+      auto existing = context_.client().get(kDRDrillRuns, {key.namespace_, run.name});
       if (existing.ok() && whyNotControlled(*existing, object.get())) {
-        manager_.recorder().record({runtime::ObjectReference::fromObject(*object),
+        context_.recorder().record({runtime::ObjectReference::fromObject(*object),
                                     runtime::EventType::kWarning, "RunNameTaken", "Reconcile",
                                     "a DRDrillRun named " + run.name +
                                         " exists and is not controlled by this drill; " +
@@ -196,18 +196,18 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     }
   }
   for (const std::string& name : desired.remove) {
-    auto removed = manager_.client().remove(kDRDrillRuns, {key.namespace_, name});
+    auto removed = context_.client().remove(kDRDrillRuns, {key.namespace_, name});
     if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
       base::Error error = std::move(removed).error();
       return runtime::ReconcileResult::error(std::move(error.context("delete run " + name)));
     }
   }
   exportMetrics(metrics, key, parseDrillStatus(observed.status), desired.status);
-  manager_.recorder().recordAll(regarding, desired.events);
+  context_.recorder().recordAll(regarding, desired.events);
   if (desired.requeueAt) {
     const auto delay =
         std::max(std::chrono::nanoseconds(0),
-                 std::chrono::nanoseconds(*desired.requeueAt - manager_.clock().now()));
+                 std::chrono::nanoseconds(*desired.requeueAt - context_.clock().now()));
     return runtime::ReconcileResult::requeueAfter(delay);
   }
   return runtime::ReconcileResult::done();

@@ -13,6 +13,7 @@
 
 #include "controllers/drill/drill_types.h"
 #include "operator/kube/resource.h"
+#include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
 
 namespace relops::runtime {
@@ -27,14 +28,14 @@ inline const kube::ResourceRef kDRDrillRuns{"relops.dev", "v1alpha1", "drdrillru
 
 class DrillReconciler final : public runtime::Reconciler {
  public:
-  explicit DrillReconciler(runtime::Manager& manager) : manager_(manager) {}
+  explicit DrillReconciler(runtime::Context& context) : context_(context) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
   // Registers the controller (drills, and the runs they own).
   static void add(runtime::Manager& manager, DrillReconciler& reconciler, int workers);
 
  private:
-  runtime::Manager& manager_;
+  runtime::Context& context_;
 };
 
 struct RunOptions {
@@ -47,8 +48,8 @@ struct RunOptions {
 
 class RunReconciler final : public runtime::Reconciler {
  public:
-  RunReconciler(runtime::Manager& manager, RunOptions options)
-      : manager_(manager), options_(std::move(options)) {}
+  RunReconciler(runtime::Context& context, RunOptions options)
+      : context_(context), options_(std::move(options)) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
   // Registers the controller: runs, the Jobs they own, and the Deployments and
@@ -61,7 +62,7 @@ class RunReconciler final : public runtime::Reconciler {
   std::optional<Instant> lastProgress(const std::string& key);
   void progressed(const std::string& key, std::optional<Instant> at);
 
-  runtime::Manager& manager_;
+  runtime::Context& context_;
   RunOptions options_;
   std::mutex progressMutex_;
   std::unordered_map<std::string, Instant> lastProgress_;

@@ -161,8 +161,8 @@ void RunReconciler::progressed(const std::string& key, std::optional<Instant> at
 
 runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
                                                   const runtime::Logger& log) {
-  kube::Client& client = manager_.client();
-  const runtime::ObjectPtr object = manager_.cached(kDRDrillRuns, key);
+  kube::Client& client = context_.client();
+  const runtime::ObjectPtr object = context_.cached(kDRDrillRuns, key);
   if (!object) {
     progressed(key.str(), std::nullopt);
     return runtime::ReconcileResult::done();
@@ -186,7 +186,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
   // its cleanup: what it may touch is checked by label below.
   const std::string drillName = controllerName(*object);
   const runtime::ObjectPtr drill =
-      drillName.empty() ? nullptr : manager_.cached(kDRDrills, {key.namespace_, drillName});
+      drillName.empty() ? nullptr : context_.cached(kDRDrills, {key.namespace_, drillName});
   if (auto why = whyNotControlled(*object, drill.get()); why && !observed.deleting) {
     log.info("left alone: " + *why);
     return runtime::ReconcileResult::done();
@@ -310,7 +310,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
       }
     }
   }
-  const auto now = manager_.clock().now();
+  const auto now = context_.clock().now();
   const Instant nowSeconds = std::chrono::floor<std::chrono::seconds>(now);
   observed.lastProgress = lastProgress(key.str()).value_or(nowSeconds);
 
@@ -410,7 +410,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
     if (permanent(error) && observed.deleting) {
       // A run being deleted whose cleanup the API server refuses for good: the finalizer
       // goes anyway (README "Drills"), said once in a Warning naming what is left.
-      manager_.recorder().record(
+      context_.recorder().record(
           {runtime::ObjectReference::fromObject(*object), runtime::EventType::kWarning,
            std::string(kEventCleanupFailed), "Reconcile",
            "deleted with cleanup refused: could not " + action.purpose + ": " + error.describe()});
@@ -430,7 +430,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
     return runtime::ReconcileResult::error(std::move(error.context(action.purpose)));
   }
   const auto regarding = runtime::ObjectReference::fromObject(*object);
-  manager_.recorder().recordAll(regarding, desired.events);
+  context_.recorder().recordAll(regarding, desired.events);
   if (desired.removeFinalizer && desired.statusChanged && !observed.deleting) {
     // The object just changed under us (the status write): the finalizer goes on the next
     // reconcile, which that write's watch event brings, instead of a patch bound to fail
@@ -447,7 +447,7 @@ runtime::ReconcileResult RunReconciler::reconcile(const kube::ObjectKey& key,
   if (desired.requeueAt) {
     const auto delay =
         std::max(std::chrono::nanoseconds(0),
-                 std::chrono::nanoseconds(*desired.requeueAt - manager_.clock().now()));
+                 std::chrono::nanoseconds(*desired.requeueAt - context_.clock().now()));
     return runtime::ReconcileResult::requeueAfter(delay);
   }
   return runtime::ReconcileResult::done();

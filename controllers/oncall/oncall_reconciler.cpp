@@ -8,7 +8,7 @@
 #include "controllers/oncall/rotation_state.h"
 #include "controllers/oncall/schedule.h"
 #include "operator/kube/client.h"
-#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/act.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
 
@@ -56,23 +56,23 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
 
 }  // namespace
 
-OnCallReconciler::OnCallReconciler(runtime::Manager& manager, std::optional<FeedKey> feedKey)
-    : manager_(manager),
+OnCallReconciler::OnCallReconciler(runtime::Context& context, std::optional<FeedKey> feedKey)
+    : context_(context),
       feedKey_(std::move(feedKey)),
-      shiftInfo_(manager.metrics().registry.gauge(
+      shiftInfo_(context.registry().gauge(
           "relops_oncall_shift_info",
           "1 for the person on call now, per layer; layer \"\" is the final schedule (layers and "
           "overrides resolved)",
           {"namespace", "name", "layer", "participant"})),
-      coverageGap_(manager.metrics().registry.gauge(
+      coverageGap_(context.registry().gauge(
           "relops_oncall_coverage_gap_seconds",
           "Seconds with nobody on call within the rotation's horizon", {"namespace", "name"})) {}
 
 runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
-                                                     const runtime::Logger& log) {
+                                                     const runtime::Logger& /*log*/) {
   // Gather.
   const OnCallMetrics metrics{shiftInfo_, coverageGap_};
-  const runtime::ObjectPtr object = manager_.cached(kOnCallRotations, key);
+  const runtime::ObjectPtr object = context_.cached(kOnCallRotations, key);
   if (!object) {  // deleted; nothing is owned, only its series go
     forgetMetrics(metrics, key);
     return runtime::ReconcileResult::done();
@@ -85,35 +85,25 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
   if (feedKey_) {
     observed.calendarPath = feedPath(key, feedKey_->token(key, metadata.value("uid", "")));
   }
-  const auto now = manager_.clock().now();
+  const auto now = context_.clock().now();
 
   // Decide.
   Desired desired = decide(object->value("spec", json::object()), observed, now);
 
-  // Act: status first, so an Event never announces what status does not show.
-  if (desired.statusChanged) {
-    if (auto result =
-            runtime::applyStatus(manager_.client(), kOnCallRotations, key, desired.statusJson)) {
-      return *result;
-    }
-    log.debug("status written");
+  // Act; the series follow the status that was written.
+  runtime::Outcome<std::vector<Event>> outcome;
+  if (desired.statusChanged) outcome.status = std::move(desired.statusJson);
+  outcome.events = std::move(desired.events);
+  outcome.requeueAt = desired.requeueAt;
+  runtime::ReconcileResult result = runtime::act(context_, kOnCallRotations, *object, outcome);
+  if (result.kind() != runtime::ReconcileResult::Kind::kError) {
+    exportMetrics(metrics, key, desired.status);
   }
-  exportMetrics(metrics, key, desired.status);
-  const auto regarding = runtime::ObjectReference::fromObject(*object);
-  manager_.recorder().recordAll(regarding, desired.events);
-  if (desired.requeueAt) {
-    // Measured from now, not from when decide() started: a handoff is due at
-    // its instant however long this reconcile took.
-    const auto delay =
-        std::max(std::chrono::nanoseconds(0),
-                 std::chrono::nanoseconds(*desired.requeueAt - manager_.clock().now()));
-    return runtime::ReconcileResult::requeueAfter(delay);
-  }
-  return runtime::ReconcileResult::done();
+  return result;
 }
 
-std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::ObjectKey& key) {
-  const runtime::ObjectPtr object = manager.cached(kOnCallRotations, key);
+std::optional<std::string> calendarFeed(runtime::Context& context, const kube::ObjectKey& key) {
+  const runtime::ObjectPtr object = context.cached(kOnCallRotations, key);
   if (!object) return std::nullopt;
   auto spec = parseSpec(object->value("spec", json::object()));
   if (!spec.ok()) return std::nullopt;
@@ -122,7 +112,7 @@ std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::O
   auto base = Schedule::compile(*spec);
   if (!base.ok()) return std::nullopt;
   auto status = parseStatus(object->value("status", json()));
-  const Instant now = std::chrono::floor<std::chrono::seconds>(manager.clock().now());
+  const Instant now = std::chrono::floor<std::chrono::seconds>(context.clock().now());
   // The same rotation positions the controller keeps (a member change does
   // not move who is on call), so the feed agrees with status.
   std::vector<int64_t> offsets;

@@ -9,6 +9,7 @@
 
 #include "controllers/oncall/calendar_feed.h"
 #include "operator/kube/resource.h"
+#include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
 
 namespace relops::runtime {
@@ -25,13 +26,13 @@ inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncal
 
 class OnCallReconciler final : public runtime::Reconciler {
  public:
-  explicit OnCallReconciler(runtime::Manager& manager,
+  explicit OnCallReconciler(runtime::Context& context,
                             std::optional<FeedKey> feedKey = std::nullopt);
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
  private:
-  runtime::Manager& manager_;
+  runtime::Context& context_;
   std::optional<FeedKey> feedKey_;
   runtime::Family<runtime::Gauge>& shiftInfo_;
   runtime::Family<runtime::Gauge>& coverageGap_;
@@ -40,6 +41,6 @@ class OnCallReconciler final : public runtime::Reconciler {
 // The rotation's iCalendar feed from the cached object: the past week and the
 // look-ahead horizon. Empty when the rotation is not cached or cannot be
 // scheduled.
-std::optional<std::string> calendarFeed(runtime::Manager& manager, const kube::ObjectKey& key);
+std::optional<std::string> calendarFeed(runtime::Context& context, const kube::ObjectKey& key);
 
 }  // namespace relops::oncall

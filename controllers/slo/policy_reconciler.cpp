@@ -44,7 +44,7 @@ std::optional<double> number(const std::string& text) {
 
 // What a freeze of this SLO covers: its workload indicator's target, plus what the
 // policy's workloadSelector selects in the namespace.
-std::vector<std::string> workloadsOf(runtime::Manager& manager, const PolicySpec& policy,
+std::vector<std::string> workloadsOf(runtime::Context& context, const PolicySpec& policy,
                                      const json& sloObject, const std::string& namespace_) {
   std::set<std::string> workloads;
   static const json::json_pointer kWorkload("/spec/indicator/workload");
@@ -54,7 +54,7 @@ std::vector<std::string> workloadsOf(runtime::Manager& manager, const PolicySpec
   }
   if (policy.workloadSelector) {
     for (const kube::ResourceRef* resource : {&kDeployments, &kStatefulSets, &kDaemonSets}) {
-      for (const runtime::ObjectPtr& object : manager.cachedList(*resource, namespace_)) {
+      for (const runtime::ObjectPtr& object : context.cachedList(*resource, namespace_)) {
         if (policy.workloadSelector->matches(labelsOf(*object))) {
           workloads.insert(resource->kind + "/" + (*object)["metadata"].value("name", ""));
         }
@@ -64,7 +64,7 @@ std::vector<std::string> workloadsOf(runtime::Manager& manager, const PolicySpec
   return {workloads.begin(), workloads.end()};
 }
 
-SloBudgetInput budgetInput(runtime::Manager& manager, const PolicySpec& policy,
+SloBudgetInput budgetInput(runtime::Context& context, const PolicySpec& policy,
                            const json& sloObject, const std::string& namespace_) {
   SloBudgetInput input;
   input.name = sloObject["metadata"].value("name", "");
@@ -78,7 +78,7 @@ SloBudgetInput budgetInput(runtime::Manager& manager, const PolicySpec& policy,
       input.burnRates[rate.value("window", "")] = *value;
     }
   }
-  input.workloads = workloadsOf(manager, policy, sloObject, namespace_);
+  input.workloads = workloadsOf(context, policy, sloObject, namespace_);
   static const json::json_pointer kWorkload("/spec/indicator/workload");
   if (sloObject.contains(kWorkload) && sloObject.at(kWorkload).is_object()) {
     const json& workload = sloObject.at(kWorkload);
@@ -331,7 +331,7 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
 
 std::string PolicyReconciler::crdOwnerUid(const runtime::Logger& log) {
   if (const runtime::ObjectPtr applied =
-          manager_.cached(kAdmissionPolicies, {"", kFreezeAdmissionPolicy})) {
+          context_.cached(kAdmissionPolicies, {"", kFreezeAdmissionPolicy})) {
     for (const json& owner : (*applied)["metadata"].value("ownerReferences", json::array())) {
       if (owner.value("kind", "") == "CustomResourceDefinition" &&
           owner.value("name", "") == kErrorBudgetPolicyCrd) {
@@ -339,7 +339,7 @@ std::string PolicyReconciler::crdOwnerUid(const runtime::Logger& log) {
       }
     }
   }
-  auto crd = manager_.client().get(kCustomResourceDefinitions, {"", kErrorBudgetPolicyCrd});
+  auto crd = context_.client().get(kCustomResourceDefinitions, {"", kErrorBudgetPolicyCrd});
   if (!crd.ok()) {
     log.info("admission policy applied without its CRD owner", {{"error", crd.error().message()}});
     return "";
@@ -354,8 +354,8 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   const std::string selectorBinding =
       freezeBindingName(key.namespace_, key.name, FreezeBindingKind::kBySelector);
   auto removeBinding = [&](const std::string& bindingName) -> std::optional<ReconcileResult> {
-    if (!manager_.cached(kAdmissionBindings, {"", bindingName})) return std::nullopt;
-    auto removed = manager_.client().remove(kAdmissionBindings, {"", bindingName});
+    if (!context_.cached(kAdmissionBindings, {"", bindingName})) return std::nullopt;
+    auto removed = context_.client().remove(kAdmissionBindings, {"", bindingName});
     if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
       return ReconcileResult::error(std::move(removed).error().context("delete freeze binding"));
     }
@@ -367,7 +367,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     return removeBinding(selectorBinding);
   };
 
-  const runtime::ObjectPtr object = manager_.cached(kErrorBudgetPolicies, key);
+  const runtime::ObjectPtr object = context_.cached(kErrorBudgetPolicies, key);
   if (!object || (*object)["metadata"].contains("deletionTimestamp")) {
     {
       std::lock_guard lock(mutex_);
@@ -377,7 +377,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     if (auto result = removeBindings()) return *result;
     return ReconcileResult::done();
   }
-  const auto now = manager_.clock().now();
+  const auto now = context_.clock().now();
   const int64_t generation = (*object)["metadata"].value("generation", int64_t{0});
   const json storedStatus = object->value("status", json());
   json status = storedStatus.is_object() ? storedStatus : json::object();
@@ -385,7 +385,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
 
   auto writeStatus = [&]() -> std::optional<ReconcileResult> {
     if (!common::statusChanged(storedStatus, status)) return std::nullopt;
-    return runtime::applyStatus(manager_.client(), kErrorBudgetPolicies, key, status);
+    return runtime::applyStatus(context_.client(), kErrorBudgetPolicies, key, status);
   };
 
   auto parsed = parsePolicy(*object);
@@ -394,7 +394,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
     common::markStalled(status, generation, "InvalidSpec", parsed.error().message(), now);
     if (auto result = writeStatus()) return *result;
     if (!wasStalled) {
-      manager_.recorder().warning(regarding, "InvalidSpec", "Reconcile", parsed.error().message());
+      context_.recorder().warning(regarding, "InvalidSpec", "Reconcile", parsed.error().message());
     }
     if (auto result = removeBindings()) return *result;  // an unusable policy freezes nothing
     return ReconcileResult::done();
@@ -404,8 +404,8 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   // Gather: the selected SLOs' budgets as their status shows them.
   std::vector<SloBudgetInput> inputs;
   for (const runtime::ObjectPtr& slo :
-       manager_.cachedList(kServiceLevelObjectives, key.namespace_)) {
-    inputs.push_back(budgetInput(manager_, policy.spec, *slo, key.namespace_));
+       context_.cachedList(kServiceLevelObjectives, key.namespace_)) {
+    inputs.push_back(budgetInput(context_, policy.spec, *slo, key.namespace_));
   }
   // Decide.
   FiringSet firingBefore;
@@ -426,9 +426,9 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   auto applyIfChanged = [&](const kube::ResourceRef& resource, const json& desired,
                             const char* what) -> std::optional<std::string> {
     const runtime::ObjectPtr cached =
-        manager_.cached(resource, {"", desired["metadata"].value("name", "")});
+        context_.cached(resource, {"", desired["metadata"].value("name", "")});
     if (appliedAsIs(cached.get(), desired)) return (*cached)["metadata"].value("uid", "");
-    auto applied = kube::apply(manager_.client(), resource, desired);
+    auto applied = kube::apply(context_.client(), resource, desired);
     if (!applied.ok()) {
       enforceError = std::move(applied).error().context(what);
       return std::nullopt;
@@ -463,7 +463,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   }
   status = std::move(decision.status);
   if (auto result = writeStatus()) return *result;
-  manager_.recorder().recordAll(regarding, decision.events);
+  context_.recorder().recordAll(regarding, decision.events);
   {
     std::lock_guard lock(mutex_);
     firing_[key.str()] = std::move(decision.firing);

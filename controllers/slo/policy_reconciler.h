@@ -14,6 +14,7 @@
 #include "controllers/slo/policy_types.h"
 #include "controllers/slo/vocabulary.h"
 #include "operator/kube/resource.h"
+#include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
 
 namespace relops::runtime {
@@ -72,7 +73,7 @@ std::string policyLabelValue(const std::string& namespace_, const std::string& p
 
 class PolicyReconciler final : public runtime::Reconciler {
  public:
-  explicit PolicyReconciler(runtime::Manager& manager) : manager_(manager) {}
+  explicit PolicyReconciler(runtime::Context& context) : context_(context) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
@@ -85,7 +86,7 @@ class PolicyReconciler final : public runtime::Reconciler {
   // (the freeze is enforced all the same, without the owner).
   std::string crdOwnerUid(const runtime::Logger& log);
 
-  runtime::Manager& manager_;
+  runtime::Context& context_;
   std::mutex mutex_;
   // (slo, rule) pairs that fired at the last reconcile, so a rule's Event is sent when it
   // starts firing, not at every reconcile.

@@ -59,18 +59,18 @@ std::string childDescription(RuleOutput output, const std::string& namespace_,
 
 }  // namespace
 
-SloReconciler::SloReconciler(runtime::Manager& manager, SloControllerOptions options)
-    : manager_(manager),
+SloReconciler::SloReconciler(runtime::Context& context, SloControllerOptions options)
+    : context_(context),
       options_(std::move(options)),
-      budgetRemaining_(manager.metrics().registry.gauge(
+      budgetRemaining_(context.registry().gauge(
           "relops_slo_error_budget_remaining",
           "Fraction of the error budget left over the SLO window (1 = untouched, negative when "
           "overspent)",
           {"namespace", "name"})),
-      sli_(manager.metrics().registry.gauge(
+      sli_(context.registry().gauge(
           "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
           {"namespace", "name"})),
-      workloadMinutes_(manager.metrics().registry.gauge(
+      workloadMinutes_(context.registry().gauge(
           kWorkloadMinutesMetric,
           "Minutes of a workload SLO's window by state (good, bad, unknown), as its ledger "
           "counts them",
@@ -149,7 +149,7 @@ std::chrono::nanoseconds SloReconciler::untilNextRefresh(const kube::ObjectKey& 
   const auto offset = std::chrono::milliseconds(static_cast<int64_t>(
       std::hash<std::string>{}(key.str()) % static_cast<size_t>(interval.count())));
   const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      manager_.clock().now().time_since_epoch());
+      context_.clock().now().time_since_epoch());
   auto next = now - (now % interval) + offset;
   while (next <= now) next += interval;
   return next - now;
@@ -177,7 +177,7 @@ struct SloReconciler::Pass {
 
 ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runtime::Logger& log) {
   // Gather.
-  const runtime::ObjectPtr object = manager_.cached(kServiceLevelObjectives, key);
+  const runtime::ObjectPtr object = context_.cached(kServiceLevelObjectives, key);
   if (!object) {  // deleted: children go with it (ownerReferences)
     forget(key);
     return ReconcileResult::done();
@@ -189,7 +189,7 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   observed.status = object->value("status", json());
   observed.noDataGrace = options_.noDataGrace;
   const Pass pass{key, log, runtime::ObjectReference::fromObject(*object),
-                  std::chrono::floor<std::chrono::seconds>(manager_.clock().now())};
+                  std::chrono::floor<std::chrono::seconds>(context_.clock().now())};
   auto parsed = parseSlo(*object);
   if (!parsed.ok()) {
     // Passed the schema but relops cannot use it: Stalled until the spec changes.
@@ -201,7 +201,7 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
       options_.namespaceLabel ? confinedToNamespace(*parsed) : std::move(*parsed);
   if (slo.spec.onCallRef) {
     observed.onCallRotationFound =
-        manager_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
+        context_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
   }
 
   if (slo.isWorkload()) {
@@ -227,7 +227,7 @@ WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevel
   const kube::ObjectKey& key = pass.key;
   const auto& workload = std::get<WorkloadIndicator>(slo.spec.indicator);
   const runtime::ObjectPtr target =
-      manager_.cached(workloadResource(workload.kind), {key.namespace_, workload.name});
+      context_.cached(workloadResource(workload.kind), {key.namespace_, workload.name});
   WorkloadReading reading;
   reading.reference = std::string(toString(workload.kind)) + "/" + workload.name;
   reading.found = target != nullptr;
@@ -286,9 +286,9 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
   const kube::ResourceRef& childResource =
       options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
   const runtime::ObjectPtr cachedChild =
-      manager_.cached(childResource, {key.namespace_, childName});
+      context_.cached(childResource, {key.namespace_, childName});
   if (!childUpToDate(cachedChild.get(), desiredChild)) {
-    auto applied = kube::apply(manager_.client(), childResource, desiredChild);
+    auto applied = kube::apply(context_.client(), childResource, desiredChild);
     if (!applied.ok()) {
       base::Error error = std::move(applied).error();
       if (error.disposition() == base::Disposition::kStall) {
@@ -344,13 +344,13 @@ void SloReconciler::readPrometheus(const Pass& pass, const ServiceLevelObjective
 std::optional<ReconcileResult> SloReconciler::act(const Pass& pass, const SloDecision& decision) {
   const kube::ObjectKey& key = pass.key;
   if (decision.statusChanged) {
-    if (auto result = runtime::applyStatus(manager_.client(), kServiceLevelObjectives, key,
+    if (auto result = runtime::applyStatus(context_.client(), kServiceLevelObjectives, key,
                                            decision.status)) {
       return result;
     }
     pass.log.debug("status written");
   }
-  manager_.recorder().recordAll(pass.regarding, decision.events);
+  context_.recorder().recordAll(pass.regarding, decision.events);
   if (decision.budget) {
     budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
     sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
@@ -380,10 +380,10 @@ void SloReconciler::exportLedger(const kube::ObjectKey& key, const SliceTotals& 
 }
 
 std::chrono::nanoseconds SloReconciler::untilNextMinute() const {
-  const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(manager_.clock().now() +
+  const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(context_.clock().now() +
                                                                   std::chrono::milliseconds(1)) +
                           std::chrono::seconds(1);
-  return nextMinute - manager_.clock().now();
+  return nextMinute - context_.clock().now();
 }
 
 }  // namespace relops::slo

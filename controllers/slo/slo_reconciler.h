@@ -14,6 +14,7 @@
 
 #include "controllers/slo/ledger_store.h"
 #include "operator/kube/resource.h"
+#include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
 
 namespace relops::runtime {
@@ -62,7 +63,7 @@ struct SloControllerOptions {
 
 class SloReconciler final : public runtime::Reconciler {
  public:
-  SloReconciler(runtime::Manager& manager, SloControllerOptions options);
+  SloReconciler(runtime::Context& context, SloControllerOptions options);
   ~SloReconciler() override;
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
@@ -100,7 +101,7 @@ class SloReconciler final : public runtime::Reconciler {
   std::chrono::nanoseconds untilNextMinute() const;
   void forget(const kube::ObjectKey& key);
 
-  runtime::Manager& manager_;
+  runtime::Context& context_;
   SloControllerOptions options_;
   runtime::Family<runtime::Gauge>& budgetRemaining_;
   runtime::Family<runtime::Gauge>& sli_;

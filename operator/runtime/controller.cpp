@@ -6,6 +6,7 @@
 
 #include "operator/kube/api_error.h"
 #include "operator/kube/client.h"
+#include "operator/runtime/act.h"
 #include "operator/runtime/metrics.h"
 
 namespace relops::runtime {
@@ -273,6 +274,13 @@ std::optional<ReconcileResult> applyStatus(kube::Client& client, const kube::Res
   base::Error error = std::move(applied).error();
   if (error.kind() == base::ErrorKind::kNotFound) return ReconcileResult::done();
   return ReconcileResult::error(std::move(error.context("write status")));
+}
+
+ReconcileResult requeueAt(const base::Clock& clock,
+                          std::optional<std::chrono::system_clock::time_point> at) {
+  if (!at) return ReconcileResult::done();
+  return ReconcileResult::requeueAfter(
+      std::max(std::chrono::nanoseconds(0), std::chrono::nanoseconds(*at - clock.now())));
 }
 
 }  // namespace relops::runtime

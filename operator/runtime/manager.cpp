@@ -17,6 +17,8 @@ Manager::Manager(kube::Client& client, const base::Clock& clock, const StandardM
       log_(std::move(log)),
       options_(std::move(options)) {}
 
+Registry& Manager::registry() { return metrics_.registry; }
+
 Manager::~Manager() {
   for (auto& controller : controllers_) controller->stop();
   if (elector_) elector_->stop();

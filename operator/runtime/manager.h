@@ -25,6 +25,7 @@
 #include "operator/base/clock.h"
 #include "operator/base/result.h"
 #include "operator/kube/client.h"
+#include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
 #include "operator/runtime/informer.h"
 #include "operator/runtime/leader_election.h"
@@ -47,11 +48,11 @@ struct ManagerOptions {
   std::chrono::seconds gracefulShutdownTimeout{30};
 };
 
-class Manager {
+class Manager final : public Context {
  public:
   Manager(kube::Client& client, const base::Clock& clock, const StandardMetrics& metrics,
           EventRecorder& recorder, Logger log, ManagerOptions options);
-  ~Manager();
+  ~Manager() override;
   Manager(const Manager&) = delete;
   Manager& operator=(const Manager&) = delete;
 
@@ -68,18 +69,19 @@ class Manager {
   void setTransform(const kube::ResourceRef& resource,
                     std::function<void(nlohmann::json&)> transform);
   // An object from the shared caches; null if absent or not watched.
-  ObjectPtr cached(const kube::ResourceRef& resource, const kube::ObjectKey& key);
+  ObjectPtr cached(const kube::ResourceRef& resource, const kube::ObjectKey& key) override;
   // Objects of `resource` in `namespace_` ("" for every watched namespace).
   std::vector<ObjectPtr> cachedList(const kube::ResourceRef& resource,
-                                    const std::string& namespace_);
+                                    const std::string& namespace_) override;
 
   // A controller reconciling `primary` with `reconciler`, started when leading.
   Controller& addController(Controller::Options options, const kube::ResourceRef& primary,
                             Reconciler& reconciler);
 
-  kube::Client& client() { return client_; }
-  const base::Clock& clock() const { return clock_; }
-  EventRecorder& recorder() { return recorder_; }
+  kube::Client& client() override { return client_; }
+  const base::Clock& clock() const override { return clock_; }
+  EventRecorder& recorder() override { return recorder_; }
+  Registry& registry() override;
   const StandardMetrics& metrics() const { return metrics_; }
   const Logger& log() const { return log_; }
   bool watches(const std::string& namespace_) const;

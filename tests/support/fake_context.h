@@ -1,0 +1,79 @@
+// The runtime::Context test double for reconciler unit tests: the cache is the FakeClient's
+// store (what a synced informer would hold, read at the moment of the call), the clock a
+// FakeClock, Events go to a FakeEventRecorder, metrics to a registry of the context's own.
+// Like the FakeClient it never stands in for the API server in a test that claims cluster
+// behaviour (DESIGN.md): it tests what a reconciler decides and writes, not how the API
+// server answers.
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "operator/runtime/context.h"
+#include "operator/runtime/event_recorder.h"
+#include "operator/runtime/metrics.h"
+#include "tests/support/fake_client.h"
+#include "tests/support/fake_clock.h"
+
+namespace relops::testing {
+
+// Keeps every Event recorded, in order.
+class FakeEventRecorder final : public runtime::EventRecorder {
+ public:
+  void record(runtime::Event event) override {
+    std::lock_guard lock(mutex_);
+    events_.push_back(std::move(event));
+  }
+  std::vector<runtime::Event> events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+  }
+  // The reasons recorded, in order ("Handoff", "BudgetExhausted").
+  std::vector<std::string> reasons() const {
+    std::vector<std::string> out;
+    for (const runtime::Event& event : events()) out.push_back(event.reason);
+    return out;
+  }
+  void clear() {
+    std::lock_guard lock(mutex_);
+    events_.clear();
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<runtime::Event> events_;
+};
+
+class FakeContext final : public runtime::Context {
+ public:
+  explicit FakeContext(std::chrono::system_clock::time_point start = {})
+      : fakeClock(start), fakeClient(&fakeClock) {}
+
+  runtime::ObjectPtr cached(const kube::ResourceRef& resource,
+                            const kube::ObjectKey& key) override {
+    auto object = fakeClient.object(resource, key);
+    if (!object) return nullptr;
+    return std::make_shared<const nlohmann::json>(std::move(*object));
+  }
+  std::vector<runtime::ObjectPtr> cachedList(const kube::ResourceRef& resource,
+                                             const std::string& namespace_) override {
+    std::vector<runtime::ObjectPtr> out;
+    for (nlohmann::json& object : fakeClient.objects(resource, namespace_)) {
+      out.push_back(std::make_shared<const nlohmann::json>(std::move(object)));
+    }
+    return out;
+  }
+  kube::Client& client() override { return fakeClient; }
+  const base::Clock& clock() const override { return fakeClock; }
+  runtime::EventRecorder& recorder() override { return events; }
+  runtime::Registry& registry() override { return metrics; }
+
+  FakeClock fakeClock;
+  FakeClient fakeClient;
+  FakeEventRecorder events;
+  runtime::Registry metrics;
+};
+
+}  // namespace relops::testing
