@@ -123,7 +123,7 @@ int runNext(std::span<const std::string_view> args, Streams streams) {
   for (int i = 0; i < options.count; ++i) {
     const auto fire = cron->next(t);
     if (!fire) break;
-    fires.push_back({{"time", drill::formatTime(*fire)},
+    fires.push_back({{"time", common::formatRfc3339(*fire)},
                      {"local", cron->formatLocal(*fire)},
                      {"run", drill::scheduledRunName(name, *fire)}});
     t = *fire;

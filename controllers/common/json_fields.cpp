@@ -49,7 +49,8 @@ base::Result<std::optional<std::string>> JsonObject::optionalString(std::string_
 base::Result<std::string> JsonObject::requiredString(std::string_view key, size_t maxLength) const {
   auto value = optionalString(key, maxLength);
   if (!value) return std::move(value).error();
-  if (!value->has_value() || (*value)->empty()) return fieldError(child(key), "required");
+  if (!value->has_value() || (*value)->empty())
+    return fieldError(child(key), "required field is missing");
   return std::move(**value);
 }
 
@@ -68,6 +69,17 @@ base::Result<std::optional<int64_t>> JsonObject::optionalInt(std::string_view ke
     return fieldError(child(key), "must be an integer, got " + value->dump());
   }
   return std::optional<int64_t>(value->get<int64_t>());
+}
+
+base::Result<std::optional<int64_t>> JsonObject::optionalInt(std::string_view key, int64_t min,
+                                                             int64_t max) const {
+  auto value = optionalInt(key);
+  if (!value || !value->has_value()) return value;
+  if (**value < min || **value > max) {
+    return fieldError(child(key),
+                      "must be between " + std::to_string(min) + " and " + std::to_string(max));
+  }
+  return value;
 }
 
 base::Result<std::vector<std::string>> JsonObject::stringList(std::string_view key, size_t maxItems,

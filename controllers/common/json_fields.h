@@ -36,6 +36,9 @@ class JsonObject {
   base::Result<std::string> requiredString(std::string_view key, size_t maxLength = 1024) const;
   base::Result<std::optional<bool>> optionalBool(std::string_view key) const;
   base::Result<std::optional<int64_t>> optionalInt(std::string_view key) const;
+  // Also fails outside [min, max] (the CRD's minimum and maximum).
+  base::Result<std::optional<int64_t>> optionalInt(std::string_view key, int64_t min,
+                                                   int64_t max) const;
   base::Result<std::vector<std::string>> stringList(std::string_view key, size_t maxItems,
                                                     size_t maxLength) const;
   base::Result<std::map<std::string, std::string>> stringMap(std::string_view key, size_t maxItems,

@@ -334,13 +334,15 @@ class DrillMachine {
         desired_.remove.push_back(active->name);
         desired_.events.push_back({"Normal", "Replaced",
                                    "run " + active->name + " stopped for the run scheduled at " +
-                                       formatTime(*plan.due) + " (concurrencyPolicy Replace)"});
+                                       common::formatRfc3339(*plan.due) +
+                                       " (concurrencyPolicy Replace)"});
       }
       if (!runExists(name)) {
         desired_.create.push_back(
             {name, runSpecFor(observed_.name, spec, *plan.due, Trigger::kSchedule, "")});
         desired_.events.push_back({"Normal", std::string(kEventStarted),
-                                   "run " + name + " started for " + formatTime(*plan.due) + " (" +
+                                   "run " + name + " started for " +
+                                       common::formatRfc3339(*plan.due) + " (" +
                                        cron.formatLocal(*plan.due) + ")"});
       }
     } else {
@@ -348,16 +350,18 @@ class DrillMachine {
           plan.tooLate ? "more than startingDeadlineSeconds (" +
                              std::to_string(*spec.startingDeadlineSeconds) + "s) late"
                        : std::string("the drill cannot run: ") + observed_.blocked.value_or("");
-      desired_.events.push_back({"Warning", std::string(kEventMissedSchedule),
-                                 "missed the run scheduled for " + formatTime(*slot) + ": " + why});
+      desired_.events.push_back(
+          {"Warning", std::string(kEventMissedSchedule),
+           "missed the run scheduled for " + common::formatRfc3339(*slot) + ": " + why});
     }
     if (plan.tooManyMissed()) {
       desired_.events.push_back(
           {"Warning", std::string(kEventMissedSchedule),
            "more than " + std::to_string(kMaxMissedRuns) + " scheduled runs were missed since " +
-               formatTime(anchor) + "; " +
-               (plan.due && mayStart ? "only the latest (" + formatTime(*plan.due) + ") runs"
-                                     : std::string("none of them runs"))});
+               common::formatRfc3339(anchor) + "; " +
+               (plan.due && mayStart
+                    ? "only the latest (" + common::formatRfc3339(*plan.due) + ") runs"
+                    : std::string("none of them runs"))});
     }
     s.lastScheduleTime = slot;
   }

@@ -5,6 +5,8 @@
 #include <regex>
 #include <sstream>
 
+#include "controllers/common/json_fields.h"
+
 namespace relops::drill {
 namespace {
 
@@ -29,69 +31,18 @@ nlohmann::json wellFormedConditions(const nlohmann::json& status) {
   return kept;
 }
 
+using common::fieldError;
+using common::JsonObject;
 using nlohmann::json;
-
-base::Error fieldError(std::string_view path, std::string_view message) {
-  return base::Error(base::ErrorKind::kConfig, std::string(path) + ": " + std::string(message));
-}
-
-// Reads an object's fields, every error naming the path.
-class Fields {
- public:
-  Fields(const json& value, std::string path) : value_(value), path_(std::move(path)) {}
-
-  std::string child(std::string_view key) const { return path_ + "." + std::string(key); }
-  bool has(std::string_view key) const {
-    return value_.is_object() && value_.contains(key) && !value_.at(key).is_null();
-  }
-  const json& at(std::string_view key) const { return value_.at(key); }
-
-  base::Result<std::optional<std::string>> string(std::string_view key, size_t maxLength) const {
-    if (!has(key)) return std::optional<std::string>();
-    const json& v = at(key);
-    if (!v.is_string()) return fieldError(child(key), "must be a string");
-    std::string text = v.get<std::string>();
-    if (text.size() > maxLength) {
-      return fieldError(child(key), "must be at most " + std::to_string(maxLength) + " characters");
-    }
-    return std::optional<std::string>(std::move(text));
-  }
-  base::Result<std::string> required(std::string_view key, size_t maxLength) const {
-    auto text = string(key, maxLength);
-    if (!text) return std::move(text).error();
-    if (!*text || (*text)->empty()) return fieldError(child(key), "required field is missing");
-    return std::move(**text);
-  }
-  base::Result<std::optional<int64_t>> integer(std::string_view key, int64_t min,
-                                               int64_t max) const {
-    if (!has(key)) return std::optional<int64_t>();
-    const json& v = at(key);
-    if (!v.is_number_integer()) return fieldError(child(key), "must be an integer");
-    const int64_t n = v.get<int64_t>();
-    if (n < min || n > max) {
-      return fieldError(child(key),
-                        "must be between " + std::to_string(min) + " and " + std::to_string(max));
-    }
-    return std::optional<int64_t>(n);
-  }
-  base::Result<std::optional<bool>> boolean(std::string_view key) const {
-    if (!has(key)) return std::optional<bool>();
-    if (!at(key).is_boolean()) return fieldError(child(key), "must be true or false");
-    return std::optional<bool>(at(key).get<bool>());
-  }
-
- private:
-  const json& value_;
-  std::string path_;
-};
 
 base::Result<Objectives> parseObjectives(const json& value, const std::string& path) {
   if (!value.is_object()) return fieldError(path, "must be an object");
-  Fields fields(value, path);
+  JsonObject fields;
+  RELOPS_ASSIGN(fields, JsonObject::at(&value, path));
   Objectives objectives;
   std::optional<std::string> rto, rpo;
-  RELOPS_ASSIGN(rto, fields.string("rto", 24));
-  RELOPS_ASSIGN(rpo, fields.string("rpo", 24));
+  RELOPS_ASSIGN(rto, fields.optionalString("rto", 24));
+  RELOPS_ASSIGN(rpo, fields.optionalString("rpo", 24));
   if (rto) {
     auto d = parseDuration(*rto, fields.child("rto"));
     if (!d) return std::move(d).error();
@@ -117,10 +68,11 @@ json objectivesJson(const Objectives& objectives) {
 base::Result<WorkloadRef> parseRef(const json& value, const std::string& path,
                                    std::initializer_list<std::string_view> kinds) {
   if (!value.is_object()) return fieldError(path, "must be an object");
-  Fields fields(value, path);
+  JsonObject fields;
+  RELOPS_ASSIGN(fields, JsonObject::at(&value, path));
   WorkloadRef ref;
-  RELOPS_ASSIGN(ref.kind, fields.required("kind", 32));
-  RELOPS_ASSIGN(ref.name, fields.required("name", 253));
+  RELOPS_ASSIGN(ref.kind, fields.requiredString("kind", 32));
+  RELOPS_ASSIGN(ref.name, fields.requiredString("name", 253));
   if (std::find(kinds.begin(), kinds.end(), ref.kind) == kinds.end()) {
     std::string allowed;
     for (std::string_view k : kinds) allowed += (allowed.empty() ? "" : ", ") + std::string(k);
@@ -130,13 +82,13 @@ base::Result<WorkloadRef> parseRef(const json& value, const std::string& path,
 }
 
 // Exactly one of job, failover, veleroRestore.
-base::Result<DrillType> parseType(const Fields& fields, const std::string& path) {
+base::Result<DrillType> parseType(const JsonObject& fields, const std::string& path) {
   const int count = (fields.has("job") ? 1 : 0) + (fields.has("failover") ? 1 : 0) +
                     (fields.has("veleroRestore") ? 1 : 0);
   if (count != 1)
     return fieldError(path, "exactly one of job, failover or veleroRestore must be set");
   if (fields.has("job")) {
-    const json& job = fields.at("job");
+    const json& job = *fields.get("job");
     if (!job.is_object() || !job.contains("template") || !job["template"].is_object() ||
         !job["template"].contains("spec") || !job["template"]["spec"].is_object()) {
       return fieldError(fields.child("job") + ".template.spec", "required field is missing");
@@ -144,7 +96,7 @@ base::Result<DrillType> parseType(const Fields& fields, const std::string& path)
     return DrillType(JobDrill{job["template"]});
   }
   if (fields.has("failover")) {
-    const json& failover = fields.at("failover");
+    const json& failover = *fields.get("failover");
     if (!failover.is_object()) return fieldError(fields.child("failover"), "must be an object");
     FailoverDrill drill;
     const std::string p = fields.child("failover");
@@ -157,24 +109,25 @@ base::Result<DrillType> parseType(const Fields& fields, const std::string& path)
     }
     return DrillType(drill);
   }
-  const json& velero = fields.at("veleroRestore");
+  const json& velero = *fields.get("veleroRestore");
   const std::string p = fields.child("veleroRestore");
   if (!velero.is_object()) return fieldError(p, "must be an object");
-  Fields v(velero, p);
+  JsonObject v;
+  RELOPS_ASSIGN(v, JsonObject::at(&velero, p));
   VeleroRestoreDrill drill;
   std::optional<std::string> text;
-  RELOPS_ASSIGN(text, v.string("backupName", 253));
+  RELOPS_ASSIGN(text, v.optionalString("backupName", 253));
   drill.backupName = text.value_or("");
-  RELOPS_ASSIGN(text, v.string("scheduleName", 63));
+  RELOPS_ASSIGN(text, v.optionalString("scheduleName", 63));
   drill.scheduleName = text.value_or("");
   if (v.has("veleroNamespace")) {
     return fieldError(v.child("veleroNamespace"),
                       "removed: relops reads Backups from its --velero-namespace");
   }
-  RELOPS_ASSIGN(text, v.string("sourceNamespace", 63));
+  RELOPS_ASSIGN(text, v.optionalString("sourceNamespace", 63));
   drill.sourceNamespace = text.value_or("");
   if (v.has("excludedResources")) {
-    const json& list = v.at("excludedResources");
+    const json& list = *v.get("excludedResources");
     const std::string lp = v.child("excludedResources");
     if (!list.is_array()) return fieldError(lp, "must be a list");
     if (list.size() > kMaxExcludedResources) {
@@ -215,9 +168,9 @@ void typeJson(json& out, const DrillType& type) {
   }
 }
 
-base::Result<Duration> parseRunTimeout(const Fields& fields, bool required) {
+base::Result<Duration> parseRunTimeout(const JsonObject& fields, bool required) {
   std::optional<std::string> text;
-  RELOPS_ASSIGN(text, fields.string("runTimeout", 24));
+  RELOPS_ASSIGN(text, fields.optionalString("runTimeout", 24));
   if (!text && required) return fieldError(fields.child("runTimeout"), "required field is missing");
   auto timeout =
       parseDuration(text.value_or(std::string(kDefaultRunTimeout)), fields.child("runTimeout"));
@@ -243,13 +196,8 @@ std::optional<int64_t> intField(const json& object, std::string_view key) {
   return object.at(key).get<int64_t>();
 }
 
-std::string stringField(const json& object, std::string_view key) {
-  if (!object.is_object() || !object.contains(key) || !object.at(key).is_string()) return "";
-  return object.at(key).get<std::string>();
-}
-
 void putTime(json& out, std::string_view key, const std::optional<Instant>& t) {
-  if (t) out[std::string(key)] = formatTime(*t);
+  if (t) out[std::string(key)] = common::formatRfc3339(*t);
 }
 
 }  // namespace
@@ -325,37 +273,38 @@ std::string_view typeName(const DrillType& type) {
 
 base::Result<DrillSpec> parseDrillSpec(const json& spec) {
   if (!spec.is_object()) return fieldError("spec", "must be an object");
-  Fields fields(spec, "spec");
+  JsonObject fields;
+  RELOPS_ASSIGN(fields, JsonObject::at(&spec, "spec"));
   DrillSpec out;
-  RELOPS_ASSIGN(out.schedule, fields.required("schedule", 128));
+  RELOPS_ASSIGN(out.schedule, fields.requiredString("schedule", 128));
   std::optional<std::string> text;
-  RELOPS_ASSIGN(text, fields.string("timeZone", 64));
+  RELOPS_ASSIGN(text, fields.optionalString("timeZone", 64));
   out.timeZone = text.value_or(std::string(kDefaultTimeZone));
   std::optional<bool> suspend;
-  RELOPS_ASSIGN(suspend, fields.boolean("suspend"));
+  RELOPS_ASSIGN(suspend, fields.optionalBool("suspend"));
   out.suspend = suspend.value_or(false);
-  RELOPS_ASSIGN(text, fields.string("concurrencyPolicy", 16));
+  RELOPS_ASSIGN(text, fields.optionalString("concurrencyPolicy", 16));
   if (text && *text != "Forbid" && *text != "Replace") {
     return fieldError(fields.child("concurrencyPolicy"), "must be Forbid or Replace");
   }
   out.concurrencyPolicy =
       text && *text == "Replace" ? ConcurrencyPolicy::kReplace : ConcurrencyPolicy::kForbid;
   RELOPS_ASSIGN(out.startingDeadlineSeconds,
-                fields.integer("startingDeadlineSeconds", 10, 31622400));
+                fields.optionalInt("startingDeadlineSeconds", 10, 31622400));
   RELOPS_ASSIGN(out.runTimeout, parseRunTimeout(fields, false));
   if (fields.has("objectives")) {
     RELOPS_ASSIGN(out.objectives,
-                  parseObjectives(fields.at("objectives"), fields.child("objectives")));
+                  parseObjectives(*fields.get("objectives"), fields.child("objectives")));
     if (out.objectives->rto && out.objectives->rto->value > out.runTimeout.value) {
       return fieldError(fields.child("objectives") + ".rto",
                         "objectives.rto must not exceed runTimeout");
     }
   }
   std::optional<int64_t> limit;
-  RELOPS_ASSIGN(limit, fields.integer("successfulRunsHistoryLimit", 0, 100));
+  RELOPS_ASSIGN(limit, fields.optionalInt("successfulRunsHistoryLimit", 0, 100));
   out.successfulRunsHistoryLimit =
       static_cast<int32_t>(limit.value_or(kDefaultSuccessfulRunsHistoryLimit));
-  RELOPS_ASSIGN(limit, fields.integer("failedRunsHistoryLimit", 0, 100));
+  RELOPS_ASSIGN(limit, fields.optionalInt("failedRunsHistoryLimit", 0, 100));
   out.failedRunsHistoryLimit = static_cast<int32_t>(limit.value_or(kDefaultFailedRunsHistoryLimit));
   RELOPS_ASSIGN(out.type, parseType(fields, "spec"));
   return out;
@@ -378,26 +327,27 @@ json toJson(const DrillSpec& spec) {
 
 base::Result<RunSpec> parseRunSpec(const json& spec) {
   if (!spec.is_object()) return fieldError("spec", "must be an object");
-  Fields fields(spec, "spec");
+  JsonObject fields;
+  RELOPS_ASSIGN(fields, JsonObject::at(&spec, "spec"));
   RunSpec out;
-  RELOPS_ASSIGN(out.drillName, fields.required("drillName", kMaxDrillNameLength));
+  RELOPS_ASSIGN(out.drillName, fields.requiredString("drillName", kMaxDrillNameLength));
   std::string text;
-  RELOPS_ASSIGN(text, fields.required("scheduledTime", 64));
+  RELOPS_ASSIGN(text, fields.requiredString("scheduledTime", 64));
   const auto scheduled = parseTime(text);
   if (!scheduled) return fieldError(fields.child("scheduledTime"), "must be an RFC 3339 time");
   out.scheduledTime = *scheduled;
-  RELOPS_ASSIGN(text, fields.required("trigger", 16));
+  RELOPS_ASSIGN(text, fields.requiredString("trigger", 16));
   if (text != "Schedule" && text != "RunNow") {
     return fieldError(fields.child("trigger"), "must be Schedule or RunNow");
   }
   out.trigger = text == "RunNow" ? Trigger::kRunNow : Trigger::kSchedule;
   std::optional<std::string> token;
-  RELOPS_ASSIGN(token, fields.string("runNowToken", 253));
+  RELOPS_ASSIGN(token, fields.optionalString("runNowToken", 253));
   out.runNowToken = token.value_or("");
   RELOPS_ASSIGN(out.runTimeout, parseRunTimeout(fields, true));
   if (fields.has("objectives")) {
     RELOPS_ASSIGN(out.objectives,
-                  parseObjectives(fields.at("objectives"), fields.child("objectives")));
+                  parseObjectives(*fields.get("objectives"), fields.child("objectives")));
   }
   RELOPS_ASSIGN(out.type, parseType(fields, "spec"));
   return out;
@@ -405,7 +355,7 @@ base::Result<RunSpec> parseRunSpec(const json& spec) {
 
 json toJson(const RunSpec& spec) {
   json out = {{"drillName", spec.drillName},
-              {"scheduledTime", formatTime(spec.scheduledTime)},
+              {"scheduledTime", common::formatRfc3339(spec.scheduledTime)},
               {"trigger", spec.trigger == Trigger::kRunNow ? "RunNow" : "Schedule"},
               {"runTimeout", spec.runTimeout.text}};
   if (!spec.runNowToken.empty()) out["runNowToken"] = spec.runNowToken;
@@ -460,10 +410,10 @@ RunStatus parseRunStatus(const json& status) {
   if (!status.is_object()) return out;
   out.observedGeneration = intField(status, "observedGeneration").value_or(0);
   out.conditions = wellFormedConditions(status);
-  out.phase = parsePhase(stringField(status, "phase"));
-  out.verdict = parseVerdict(stringField(status, "verdict"));
-  out.reason = stringField(status, "reason");
-  out.message = stringField(status, "message");
+  out.phase = parsePhase(common::stringOrEmpty(status, "phase"));
+  out.verdict = parseVerdict(common::stringOrEmpty(status, "verdict"));
+  out.reason = common::stringOrEmpty(status, "reason");
+  out.message = common::stringOrEmpty(status, "message");
   out.startTime = timeField(status, "startTime");
   out.deadline = timeField(status, "deadline");
   out.recoveryTime = timeField(status, "recoveryTime");
@@ -474,7 +424,7 @@ RunStatus parseRunStatus(const json& status) {
     out.objectivesMet = status["objectivesMet"].get<bool>();
   }
   out.dataTimestamp = timeField(status, "dataTimestamp");
-  if (status.contains("job")) out.jobName = stringField(status["job"], "name");
+  if (status.contains("job")) out.jobName = common::stringOrEmpty(status["job"], "name");
   if (status.contains("failover") && status["failover"].is_object()) {
     const json& f = status["failover"];
     FailoverProgress progress;
@@ -487,19 +437,19 @@ RunStatus parseRunStatus(const json& status) {
   if (status.contains("velero") && status["velero"].is_object()) {
     const json& v = status["velero"];
     VeleroProgress progress;
-    progress.backup = stringField(v, "backup");
+    progress.backup = common::stringOrEmpty(v, "backup");
     progress.backupStartTimestamp = timeField(v, "backupStartTimestamp");
-    progress.restore = stringField(v, "restore");
-    progress.restorePhase = stringField(v, "restorePhase");
-    progress.sandboxNamespace = stringField(v, "sandboxNamespace");
+    progress.restore = common::stringOrEmpty(v, "restore");
+    progress.restorePhase = common::stringOrEmpty(v, "restorePhase");
+    progress.sandboxNamespace = common::stringOrEmpty(v, "sandboxNamespace");
     out.velero = progress;
   }
   if (status.contains("cleanup") && status["cleanup"].is_object()) {
-    const std::string result = stringField(status["cleanup"], "result");
+    const std::string result = common::stringOrEmpty(status["cleanup"], "result");
     for (size_t i = 0; i < kCleanupNames.size(); ++i) {
       if (kCleanupNames[i] == result) out.cleanup = static_cast<CleanupResult>(i);
     }
-    out.cleanupMessage = stringField(status["cleanup"], "message");
+    out.cleanupMessage = common::stringOrEmpty(status["cleanup"], "message");
   }
   return out;
 }
@@ -560,19 +510,19 @@ DrillStatus parseDrillStatus(const json& status) {
   if (status.contains("schedule") && status["schedule"].is_object()) {
     const json& s = status["schedule"];
     if (auto anchor = timeField(s, "anchor")) {
-      out.schedule =
-          ScheduleAnchor{stringField(s, "expression"), stringField(s, "timeZone"), *anchor};
+      out.schedule = ScheduleAnchor{common::stringOrEmpty(s, "expression"),
+                                    common::stringOrEmpty(s, "timeZone"), *anchor};
     }
   }
   out.lastScheduleTime = timeField(status, "lastScheduleTime");
   out.nextScheduleTime = timeField(status, "nextScheduleTime");
-  out.lastRunNowToken = stringField(status, "lastRunNowToken");
-  out.activeRun = stringField(status, "activeRun");
+  out.lastRunNowToken = common::stringOrEmpty(status, "lastRunNowToken");
+  out.activeRun = common::stringOrEmpty(status, "activeRun");
   if (status.contains("lastRun") && status["lastRun"].is_object()) {
     const json& l = status["lastRun"];
-    if (auto verdict = parseVerdict(stringField(l, "verdict"))) {
+    if (auto verdict = parseVerdict(common::stringOrEmpty(l, "verdict"))) {
       LastRun last;
-      last.name = stringField(l, "name");
+      last.name = common::stringOrEmpty(l, "name");
       last.verdict = *verdict;
       last.completionTime = timeField(l, "completionTime");
       last.rtoSeconds = intField(l, "rtoSeconds");
@@ -580,14 +530,14 @@ DrillStatus parseDrillStatus(const json& status) {
       if (l.contains("objectivesMet") && l["objectivesMet"].is_boolean()) {
         last.objectivesMet = l["objectivesMet"].get<bool>();
       }
-      last.message = stringField(l, "message");
+      last.message = common::stringOrEmpty(l, "message");
       out.lastRun = last;
     }
   }
   out.lastSuccessfulTime = timeField(status, "lastSuccessfulTime");
   out.consecutiveFailures =
       static_cast<int32_t>(intField(status, "consecutiveFailures").value_or(0));
-  out.passRate = stringField(status, "passRate");
+  out.passRate = common::stringOrEmpty(status, "passRate");
   out.retainedRuns = static_cast<int32_t>(intField(status, "retainedRuns").value_or(0));
   return out;
 }
@@ -599,7 +549,7 @@ json toJson(const DrillStatus& status) {
   if (status.schedule) {
     out["schedule"] = {{"expression", status.schedule->expression},
                        {"timeZone", status.schedule->timeZone},
-                       {"anchor", formatTime(status.schedule->anchor)}};
+                       {"anchor", common::formatRfc3339(status.schedule->anchor)}};
   }
   putTime(out, "lastScheduleTime", status.lastScheduleTime);
   putTime(out, "nextScheduleTime", status.nextScheduleTime);
@@ -626,10 +576,6 @@ json toJson(const DrillStatus& status) {
   if (!status.passRate.empty()) out["passRate"] = status.passRate;
   out["retainedRuns"] = status.retainedRuns;
   return out;
-}
-
-std::string formatTime(Instant t) {
-  return date::format("%Y-%m-%dT%H:%M:%SZ", date::sys_seconds(t.time_since_epoch()));
 }
 
 std::optional<Instant> parseTime(std::string_view text) {

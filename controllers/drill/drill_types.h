@@ -17,6 +17,7 @@
 #include <variant>
 #include <vector>
 
+#include "controllers/common/rfc3339.h"
 #include "controllers/drill/cron.h"
 #include "operator/base/result.h"
 
@@ -251,8 +252,9 @@ struct DrillStatus {
 DrillStatus parseDrillStatus(const nlohmann::json& status);
 nlohmann::json toJson(const DrillStatus& status);
 
-// metav1.Time: RFC 3339 in UTC, whole seconds.
-std::string formatTime(Instant t);
+// metav1.Time as relops reads it from its own objects and from Velero's and the Job
+// controller's: RFC 3339 with "Z" or a numeric offset (common::parseRfc3339 takes UTC only),
+// fractions dropped. Written back with common::formatRfc3339.
 std::optional<Instant> parseTime(std::string_view text);
 
 }  // namespace relops::drill

@@ -117,7 +117,7 @@ json reportJson(const ReportInput& input) {
     }
     drills.push_back(entry);
   }
-  return {{"generatedAt", formatTime(input.generatedAt)},
+  return {{"generatedAt", common::formatRfc3339(input.generatedAt)},
           {"namespace", input.namespace_},
           {"drills", drills}};
 }

@@ -287,8 +287,9 @@ class RunMachine {
       // it ends without acting, so a restore never re-runs old drills.
       const seconds staleAfter = observed_.startingDeadline.value_or(spec_.runTimeout.value);
       if (now_ - spec_.scheduledTime > staleAfter) {
-        return error("StaleRun", "the run was scheduled for " + formatTime(spec_.scheduledTime) +
-                                     ", more than " + formatDuration(staleAfter) +
+        return error("StaleRun", "the run was scheduled for " +
+                                     common::formatRfc3339(spec_.scheduledTime) + ", more than " +
+                                     formatDuration(staleAfter) +
                                      " ago, and never started; it does not run now");
       }
       s.phase = Phase::kPending;

@@ -29,7 +29,7 @@ TEST(FuzzRegression, DrillTimesWithMissingOrNonDigitFieldsAreRejected) {
   EXPECT_EQ(parseTime("2026-03-08T08:00:00+ab:cd"), std::nullopt);
   EXPECT_EQ(parseTime("2026-03-08T08:00:00-0x:30"), std::nullopt);
   ASSERT_TRUE(parseTime("2026-03-08T08:00:00.25+05:30"));
-  EXPECT_EQ(relops::drill::formatTime(*parseTime("2026-03-08T08:00:00.25+05:30")),
+  EXPECT_EQ(relops::common::formatRfc3339(*parseTime("2026-03-08T08:00:00.25+05:30")),
             "2026-03-08T02:30:00Z");
   json spec = {{"drillName", "d"},
                {"scheduledTime", "2-0-0T8:0:"},

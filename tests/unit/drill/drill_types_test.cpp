@@ -145,8 +145,9 @@ TEST(DrillTypes, DurationsFormatLikeGo) {
 }
 
 TEST(DrillTypes, TimesAcceptOffsetsAndFractions) {
-  EXPECT_EQ(formatTime(*parseTime("2026-03-10T09:00:00-05:00")), "2026-03-10T14:00:00Z");
-  EXPECT_EQ(formatTime(*parseTime("2026-03-10T14:00:00.123456Z")), "2026-03-10T14:00:00Z");
+  EXPECT_EQ(common::formatRfc3339(*parseTime("2026-03-10T09:00:00-05:00")), "2026-03-10T14:00:00Z");
+  EXPECT_EQ(common::formatRfc3339(*parseTime("2026-03-10T14:00:00.123456Z")),
+            "2026-03-10T14:00:00Z");
   EXPECT_FALSE(parseTime("2026-03-10 14:00"));
   EXPECT_FALSE(parseTime("2026-03-10T14:00:00"));
 }

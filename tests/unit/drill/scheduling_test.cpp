@@ -43,10 +43,10 @@ TEST_P(Plans, DueMissedAndNext) {
   const SchedulePlan plan =
       planSchedule(cron(c.expression), at(c.anchor), at(c.now),
                    c.deadline ? std::optional<seconds>(seconds(*c.deadline)) : std::nullopt);
-  EXPECT_EQ(plan.due ? formatTime(*plan.due) : "", c.due);
-  EXPECT_EQ(plan.tooLate ? formatTime(*plan.tooLate) : "", c.tooLate);
+  EXPECT_EQ(plan.due ? common::formatRfc3339(*plan.due) : "", c.due);
+  EXPECT_EQ(plan.tooLate ? common::formatRfc3339(*plan.tooLate) : "", c.tooLate);
   EXPECT_EQ(plan.missed, c.missed);
-  EXPECT_EQ(plan.next ? formatTime(*plan.next) : "", c.next);
+  EXPECT_EQ(plan.next ? common::formatRfc3339(*plan.next) : "", c.next);
 }
 
 INSTANTIATE_TEST_SUITE_P(
