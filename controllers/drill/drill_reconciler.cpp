@@ -4,6 +4,7 @@
 
 #include "controllers/drill/decide.h"
 #include "operator/kube/client.h"
+#include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
@@ -99,6 +100,92 @@ std::optional<std::string> failoverBlocked(kube::Client& client, const json& spe
   return std::nullopt;
 }
 
+// The drill and the runs it controls, as decideDrill reads them. Only runs this drill
+// controls count (status, pass rate, metrics, reports): a run written by someone else, or
+// naming this drill, is not its evidence.
+DrillObserved observeDrill(const kube::ObjectKey& key, const json& drill,
+                           const std::vector<runtime::ObjectPtr>& runs) {
+  const json& metadata = drill.at("metadata");
+  DrillObserved observed;
+  observed.name = key.name;
+  observed.namespace_ = key.namespace_;
+  observed.generation = metadata.value("generation", int64_t{0});
+  observed.creationTimestamp = creationTime(metadata).value_or(Instant{});
+  observed.status = drill.value("status", json());
+  const json annotations = metadata.value("annotations", json::object());
+  observed.runNowToken = annotations.value(std::string(kRunNowAnnotation), "");
+  for (const runtime::ObjectPtr& run : runs) {
+    if (whyNotControlled(*run, &drill)) continue;
+    ObservedRun r;
+    r.name = (*run)["metadata"].value("name", "");
+    r.spec = run->value("spec", json::object());
+    r.status = run->value("status", json());
+    r.deleting = (*run)["metadata"].contains("deletionTimestamp");
+    observed.runs.push_back(std::move(r));
+  }
+  return observed;
+}
+
+// A new run: owned by the drill (its controller), labelled with its name.
+json runObject(const kube::ObjectKey& drill, const std::string& uid, const NewRun& run) {
+  json body = {{"apiVersion", kDRDrillRuns.apiVersion()},
+               {"kind", kDRDrillRuns.kind},
+               {"metadata",
+                {{"name", run.name},
+                 {"namespace", drill.namespace_},
+                 {"labels", {{std::string(kDrillLabel), drill.name}}},
+                 {"ownerReferences", json::array({{{"apiVersion", kDRDrills.apiVersion()},
+                                                   {"kind", kDRDrills.kind},
+                                                   {"name", drill.name},
+                                                   {"uid", uid},
+                                                   {"controller", true},
+                                                   {"blockOwnerDeletion", true}}})}}},
+               {"spec", toJson(run.spec)}};
+  // A job drill's only child is its Job, owned by the run and garbage collected with it:
+  // nothing to clean up, so no finalizer (a failover reverts, a restore has a sandbox).
+  if (needsCleanupFinalizer(run.spec)) {
+    body["metadata"]["finalizers"] = json::array({std::string(kCleanupFinalizer)});
+  }
+  return body;
+}
+
+// Creates the runs decide asked for and deletes those it let go; the first error stops.
+base::Result<void> applyRuns(runtime::Context& context, const json& drill,
+                             const DrillDesired& desired) {
+  const json& metadata = drill.at("metadata");
+  const kube::ObjectKey key{metadata.value("namespace", ""), metadata.value("name", "")};
+  for (const NewRun& run : desired.create) {
+    auto created =
+        context.client().create(kDRDrillRuns, runObject(key, metadata.value("uid", ""), run));
+    // The name is deterministic: AlreadyExists means another leader or an
+    // earlier reconcile created it, or someone else did: that one is not adopted
+    // (the cache did not list it as this drill's) and is said so once.
+    if (!created.ok() && created.error().kind() == base::ErrorKind::kAlreadyExists) {
+      auto existing = context.client().get(kDRDrillRuns, {key.namespace_, run.name});
+      if (existing.ok() && whyNotControlled(*existing, &drill)) {
+        context.recorder().record({runtime::ObjectReference::fromObject(drill),
+                                   runtime::EventType::kWarning, "RunNameTaken", "Reconcile",
+                                   "a DRDrillRun named " + run.name +
+                                       " exists and is not controlled by this drill; " +
+                                       "it is left alone and not counted"});
+      }
+      continue;
+    }
+    if (!created.ok()) {
+      base::Error error = std::move(created).error();
+      return std::move(error.context("create run " + run.name));
+    }
+  }
+  for (const std::string& name : desired.remove) {
+    auto removed = context.client().remove(kDRDrillRuns, {key.namespace_, name});
+    if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
+      base::Error error = std::move(removed).error();
+      return std::move(error.context("delete run " + name));
+    }
+  }
+  return base::Ok{};
+}
+
 }  // namespace
 
 void DrillReconciler::add(runtime::Manager& manager, DrillReconciler& reconciler, int workers) {
@@ -119,28 +206,11 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     forgetMetrics(metrics, key);
     return runtime::ReconcileResult::done();
   }
-  const json& metadata = object->at("metadata");
-  if (metadata.contains("deletionTimestamp")) return runtime::ReconcileResult::done();
-  const std::string uid = metadata.value("uid", "");
-  DrillObserved observed;
-  observed.name = key.name;
-  observed.namespace_ = key.namespace_;
-  observed.generation = metadata.value("generation", int64_t{0});
-  observed.creationTimestamp = creationTime(metadata).value_or(Instant{});
-  observed.status = object->value("status", json());
-  const json annotations = metadata.value("annotations", json::object());
-  observed.runNowToken = annotations.value(std::string(kRunNowAnnotation), "");
-  for (const runtime::ObjectPtr& run : context_.cachedList(kDRDrillRuns, key.namespace_)) {
-    // Only runs this drill controls count (status, pass rate, metrics, reports):
-    // a run written by someone else, or naming this drill, is not its evidence.
-    if (whyNotControlled(*run, object.get())) continue;
-    ObservedRun r;
-    r.name = (*run)["metadata"].value("name", "");
-    r.spec = run->value("spec", json::object());
-    r.status = run->value("status", json());
-    r.deleting = (*run)["metadata"].contains("deletionTimestamp");
-    observed.runs.push_back(std::move(r));
+  if (object->at("metadata").contains("deletionTimestamp")) {
+    return runtime::ReconcileResult::done();
   }
+  DrillObserved observed =
+      observeDrill(key, *object, context_.cachedList(kDRDrillRuns, key.namespace_));
   const json spec = object->value("spec", json::object());
   observed.blocked = failoverBlocked(context_.client(), spec, key.namespace_);
   const auto now = context_.clock().now();
@@ -148,69 +218,24 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
   // Decide.
   DrillDesired desired = decideDrill(spec, observed, now);
 
-  // Act: status first, so an Event never announces what status does not show.
+  // Act: status first, so an Event never announces what status does not show; then the
+  // runs; then the Events. runtime::act writes status before Events with nothing between,
+  // and cannot say that the drill is gone, after which no run may be created for it: the
+  // status goes first here (the same applyStatus), act records the Events and requeues.
   if (desired.statusChanged) {
     if (auto result = runtime::applyStatus(context_.client(), kDRDrills, key, desired.statusJson)) {
       return *result;
     }
     log.debug("status written");
   }
-  const auto regarding = runtime::ObjectReference::fromObject(*object);
-  for (const NewRun& run : desired.create) {
-    json body = {{"apiVersion", kDRDrillRuns.apiVersion()},
-                 {"kind", kDRDrillRuns.kind},
-                 {"metadata",
-                  {{"name", run.name},
-                   {"namespace", key.namespace_},
-                   {"labels", {{std::string(kDrillLabel), key.name}}},
-                   {"ownerReferences", json::array({{{"apiVersion", kDRDrills.apiVersion()},
-                                                     {"kind", kDRDrills.kind},
-                                                     {"name", key.name},
-                                                     {"uid", uid},
-                                                     {"controller", true},
-                                                     {"blockOwnerDeletion", true}}})}}},
-                 {"spec", toJson(run.spec)}};
-    // A job drill's only child is its Job, owned by the run and garbage collected with it:
-    // nothing to clean up, so no finalizer (a failover reverts, a restore has a sandbox).
-    if (needsCleanupFinalizer(run.spec)) {
-      body["metadata"]["finalizers"] = json::array({std::string(kCleanupFinalizer)});
-    }
-    auto created = context_.client().create(kDRDrillRuns, body);
-    // The name is deterministic: AlreadyExists means another leader or an
-    // earlier reconcile created it, or someone else did: that one is not adopted
-    // (the cache did not list it as this drill's) and is said so once.
-    if (!created.ok() && created.error().kind() == base::ErrorKind::kAlreadyExists) {
-      auto existing = context_.client().get(kDRDrillRuns, {key.namespace_, run.name});
-      if (existing.ok() && whyNotControlled(*existing, object.get())) {
-        context_.recorder().record({runtime::ObjectReference::fromObject(*object),
-                                    runtime::EventType::kWarning, "RunNameTaken", "Reconcile",
-                                    "a DRDrillRun named " + run.name +
-                                        " exists and is not controlled by this drill; " +
-                                        "it is left alone and not counted"});
-      }
-      continue;
-    }
-    if (!created.ok()) {
-      base::Error error = std::move(created).error();
-      return runtime::ReconcileResult::error(std::move(error.context("create run " + run.name)));
-    }
-  }
-  for (const std::string& name : desired.remove) {
-    auto removed = context_.client().remove(kDRDrillRuns, {key.namespace_, name});
-    if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
-      base::Error error = std::move(removed).error();
-      return runtime::ReconcileResult::error(std::move(error.context("delete run " + name)));
-    }
+  if (auto applied = applyRuns(context_, *object, desired); !applied) {
+    return runtime::ReconcileResult::error(std::move(applied).error());
   }
   exportMetrics(metrics, key, parseDrillStatus(observed.status), desired.status);
-  context_.recorder().recordAll(regarding, desired.events);
-  if (desired.requeueAt) {
-    const auto delay =
-        std::max(std::chrono::nanoseconds(0),
-                 std::chrono::nanoseconds(*desired.requeueAt - context_.clock().now()));
-    return runtime::ReconcileResult::requeueAfter(delay);
-  }
-  return runtime::ReconcileResult::done();
+  runtime::Outcome<std::vector<Event>> outcome;
+  outcome.events = std::move(desired.events);
+  outcome.requeueAt = desired.requeueAt;
+  return runtime::act(context_, kDRDrills, *object, outcome);
 }
 
 }  // namespace relops::drill

@@ -22,6 +22,8 @@ class Manager;
 
 namespace relops::drill {
 
+struct RunDesired;
+
 inline const kube::ResourceRef kDRDrills{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true};
 inline const kube::ResourceRef kDRDrillRuns{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun",
                                             true};
@@ -61,6 +63,8 @@ class RunReconciler final : public runtime::Reconciler {
   // in memory: after a restart a run polls from kPollInterval again.
   std::optional<Instant> lastProgress(const std::string& key);
   void progressed(const std::string& key, std::optional<Instant> at);
+  // Records the progress a decision made (or forgets a run with nothing to wait for).
+  void noteProgress(const std::string& key, const RunDesired& desired, Instant now);
 
   runtime::Context& context_;
   RunOptions options_;
