@@ -29,6 +29,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controllers/common/conditions.h"
 #include "controllers/common/event.h"
 #include "controllers/drill/drill_types.h"
 #include "operator/base/error.h"
@@ -37,8 +38,8 @@ namespace relops::drill {
 
 using common::Event;
 
-inline constexpr std::string_view kConditionReady = "Ready";
-inline constexpr std::string_view kConditionStalled = "Stalled";
+using common::kConditionReady;
+using common::kConditionStalled;
 inline constexpr std::string_view kConditionRunning = "Running";
 inline constexpr std::string_view kConditionLastRunSucceeded = "LastRunSucceeded";
 inline constexpr std::string_view kConditionObjectivesMet = "ObjectivesMet";

@@ -3,18 +3,13 @@
 #include <algorithm>
 #include <sstream>
 
+#include "controllers/common/json_fields.h"
 #include "controllers/drill/drill_types.h"
 
 namespace relops::drill {
 namespace {
 
 using nlohmann::json;
-
-std::string text(const json& object, const char* key) {
-  return object.is_object() && object.contains(key) && object[key].is_string()
-             ? object[key].get<std::string>()
-             : "";
-}
 
 json objectivesOf(const json& spec) {
   return spec.is_object() && spec.contains("objectives") ? spec["objectives"] : json::object();
@@ -25,13 +20,16 @@ std::string subject(const json& spec) {
   if (spec.contains("job")) return "job";
   if (spec.contains("failover")) {
     const json& f = spec["failover"];
-    return "failover of " + text(f["target"], "kind") + " " + text(f["target"], "name") + " to " +
-           text(f["standby"], "kind") + " " + text(f["standby"], "name");
+    return "failover of " + common::stringOrEmpty(f["target"], "kind") + " " +
+           common::stringOrEmpty(f["target"], "name") + " to " +
+           common::stringOrEmpty(f["standby"], "kind") + " " +
+           common::stringOrEmpty(f["standby"], "name");
   }
   if (spec.contains("veleroRestore")) {
     const json& v = spec["veleroRestore"];
-    return "veleroRestore of " + (v.contains("backupName") ? "backup " + text(v, "backupName")
-                                                           : "schedule " + text(v, "scheduleName"));
+    return "veleroRestore of " + (v.contains("backupName")
+                                      ? "backup " + common::stringOrEmpty(v, "backupName")
+                                      : "schedule " + common::stringOrEmpty(v, "scheduleName"));
   }
   return "";
 }
@@ -39,14 +37,19 @@ std::string subject(const json& spec) {
 json runRecord(const json& run) {
   const json spec = run.value("spec", json::object());
   const json status = run.value("status", json::object());
-  json record = {
-      {"name", run["metadata"].value("name", "")},    {"trigger", text(spec, "trigger")},
-      {"scheduledTime", text(spec, "scheduledTime")}, {"phase", text(status, "phase")},
-      {"verdict", text(status, "verdict")},           {"reason", text(status, "reason")},
-      {"message", text(status, "message")},           {"objectives", objectivesOf(spec)}};
-  if (!text(spec, "runNowToken").empty()) record["runNowToken"] = text(spec, "runNowToken");
+  json record = {{"name", run["metadata"].value("name", "")},
+                 {"trigger", common::stringOrEmpty(spec, "trigger")},
+                 {"scheduledTime", common::stringOrEmpty(spec, "scheduledTime")},
+                 {"phase", common::stringOrEmpty(status, "phase")},
+                 {"verdict", common::stringOrEmpty(status, "verdict")},
+                 {"reason", common::stringOrEmpty(status, "reason")},
+                 {"message", common::stringOrEmpty(status, "message")},
+                 {"objectives", objectivesOf(spec)}};
+  if (!common::stringOrEmpty(spec, "runNowToken").empty())
+    record["runNowToken"] = common::stringOrEmpty(spec, "runNowToken");
   for (const char* key : {"startTime", "recoveryTime", "completionTime", "dataTimestamp"}) {
-    if (!text(status, key).empty()) record[key] = text(status, key);
+    if (!common::stringOrEmpty(status, key).empty())
+      record[key] = common::stringOrEmpty(status, key);
   }
   for (const char* key : {"rtoSeconds", "rpoSeconds"}) {
     if (status.contains(key)) record[key] = status[key];
@@ -54,14 +57,14 @@ json runRecord(const json& run) {
   if (status.contains("objectivesMet")) record["objectivesMet"] = status["objectivesMet"];
   if (status.contains("velero")) {
     const json& v = status["velero"];
-    record["backup"] = {{"name", text(v, "backup")},
-                        {"startTimestamp", text(v, "backupStartTimestamp")},
-                        {"restore", text(v, "restore")},
-                        {"restorePhase", text(v, "restorePhase")},
-                        {"sandboxNamespace", text(v, "sandboxNamespace")}};
+    record["backup"] = {{"name", common::stringOrEmpty(v, "backup")},
+                        {"startTimestamp", common::stringOrEmpty(v, "backupStartTimestamp")},
+                        {"restore", common::stringOrEmpty(v, "restore")},
+                        {"restorePhase", common::stringOrEmpty(v, "restorePhase")},
+                        {"sandboxNamespace", common::stringOrEmpty(v, "sandboxNamespace")}};
   }
   if (status.contains("failover")) record["failover"] = status["failover"];
-  if (status.contains("job")) record["job"] = text(status["job"], "name");
+  if (status.contains("job")) record["job"] = common::stringOrEmpty(status["job"], "name");
   if (status.contains("cleanup")) record["cleanup"] = status["cleanup"];
   return record;
 }
@@ -78,7 +81,7 @@ std::string cell(std::string value) {
 std::string measured(const json& record, const char* seconds, const char* objective) {
   if (!record.contains(seconds)) return "-";
   std::string out = formatDuration(std::chrono::seconds(record[seconds].get<int64_t>()));
-  const std::string goal = text(record["objectives"], objective);
+  const std::string goal = common::stringOrEmpty(record["objectives"], objective);
   if (!goal.empty()) out += " / " + goal;
   return out;
 }
@@ -105,15 +108,15 @@ json reportJson(const ReportInput& input) {
       return a.value("scheduledTime", "") > b.value("scheduledTime", "");
     });
     json entry = {{"name", name},
-                  {"schedule", text(spec, "schedule")},
-                  {"timeZone", text(spec, "timeZone")},
+                  {"schedule", common::stringOrEmpty(spec, "schedule")},
+                  {"timeZone", common::stringOrEmpty(spec, "timeZone")},
                   {"exercises", subject(spec)},
                   {"objectives", objectivesOf(spec)},
-                  {"passRate", text(status, "passRate")},
+                  {"passRate", common::stringOrEmpty(status, "passRate")},
                   {"consecutiveFailures", status.value("consecutiveFailures", 0)},
                   {"runs", runs}};
-    if (!text(status, "lastSuccessfulTime").empty()) {
-      entry["lastSuccessfulTime"] = text(status, "lastSuccessfulTime");
+    if (!common::stringOrEmpty(status, "lastSuccessfulTime").empty()) {
+      entry["lastSuccessfulTime"] = common::stringOrEmpty(status, "lastSuccessfulTime");
     }
     drills.push_back(entry);
   }
@@ -134,8 +137,8 @@ std::string reportMarkdown(const ReportInput& input) {
         << "- Exercises: " << cell(drill["exercises"]) << "\n"
         << "- Schedule: `" << drill["schedule"].get<std::string>() << "` ("
         << drill["timeZone"].get<std::string>() << ")\n"
-        << "- Objectives: RTO " << cell(text(drill["objectives"], "rto")) << ", RPO "
-        << cell(text(drill["objectives"], "rpo")) << "\n"
+        << "- Objectives: RTO " << cell(common::stringOrEmpty(drill["objectives"], "rto"))
+        << ", RPO " << cell(common::stringOrEmpty(drill["objectives"], "rpo")) << "\n"
         << "- Pass rate over retained runs: "
         << (drill["passRate"].get<std::string>().empty()
                 ? "-"
@@ -155,20 +158,22 @@ std::string reportMarkdown(const ReportInput& input) {
     for (const json& run : drill["runs"]) {
       std::string from = "-";
       if (run.contains("backup")) {
-        from = "backup " + text(run["backup"], "name") + " (" +
-               text(run["backup"], "startTimestamp") + ")";
+        from = "backup " + common::stringOrEmpty(run["backup"], "name") + " (" +
+               common::stringOrEmpty(run["backup"], "startTimestamp") + ")";
       } else if (run.contains("dataTimestamp")) {
-        from = "data of " + text(run, "dataTimestamp");
+        from = "data of " + common::stringOrEmpty(run, "dataTimestamp");
       }
-      std::string verdict = text(run, "verdict");
-      if (verdict.empty()) verdict = text(run, "phase");
-      out << "| " << cell(text(run, "name")) << " | " << cell(text(run, "trigger")) << " | "
-          << cell(text(run, "scheduledTime")) << " | " << cell(text(run, "startTime")) << " | "
-          << cell(text(run, "completionTime")) << " | " << cell(from) << " | "
+      std::string verdict = common::stringOrEmpty(run, "verdict");
+      if (verdict.empty()) verdict = common::stringOrEmpty(run, "phase");
+      out << "| " << cell(common::stringOrEmpty(run, "name")) << " | "
+          << cell(common::stringOrEmpty(run, "trigger")) << " | "
+          << cell(common::stringOrEmpty(run, "scheduledTime")) << " | "
+          << cell(common::stringOrEmpty(run, "startTime")) << " | "
+          << cell(common::stringOrEmpty(run, "completionTime")) << " | " << cell(from) << " | "
           << measured(run, "rtoSeconds", "rto") << " | " << measured(run, "rpoSeconds", "rpo")
           << " | " << cell(verdict) << " | "
-          << cell(run.contains("cleanup") ? text(run["cleanup"], "result") : "") << " | "
-          << cell(text(run, "message")) << " |\n";
+          << cell(run.contains("cleanup") ? common::stringOrEmpty(run["cleanup"], "result") : "")
+          << " | " << cell(common::stringOrEmpty(run, "message")) << " |\n";
     }
   }
   return out.str();

@@ -11,28 +11,22 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
+// The status.conditions of a Job or a workload, as common::findCondition reads them.
+const json& statusConditions(const json& object) {
+  static const json kNone = json::array();
+  if (!object.contains("status") || !object["status"].is_object() ||
+      !object["status"].contains("conditions")) {
+    return kNone;
+  }
+  return object["status"]["conditions"];
+}
+
 bool conditionTrue(const json& object, std::string_view type) {
-  const json* conditions = nullptr;
-  if (object.contains("status") && object["status"].is_object() &&
-      object["status"].contains("conditions")) {
-    conditions = &object["status"]["conditions"];
-  }
-  if (conditions == nullptr || !conditions->is_array()) return false;
-  for (const json& c : *conditions) {
-    if (c.value("type", "") == type) return c.value("status", "") == "True";
-  }
-  return false;
+  return common::isTrue(statusConditions(object), type);
 }
 
 const json* findCondition(const json& object, std::string_view type) {
-  if (!object.contains("status") || !object["status"].is_object() ||
-      !object["status"].contains("conditions") || !object["status"]["conditions"].is_array()) {
-    return nullptr;
-  }
-  for (const json& c : object["status"]["conditions"]) {
-    if (c.value("type", "") == type) return &c;
-  }
-  return nullptr;
+  return common::findCondition(statusConditions(object), type);
 }
 
 int64_t statusInt(const json& object, std::string_view key) {
