@@ -3,12 +3,81 @@
 #include <string>
 #include <vector>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/drill/drill_reconciler.h"
 #include "operator/cli/flags.h"
 #include "operator/runtime/manager.h"
 
 namespace relops::drill {
 namespace {
+
+using nlohmann::json;
+
+// The drill controller: drills, and the runs they own (only runs carrying the drill label
+// are cached).
+void watchDrills(runtime::Manager& manager, DrillReconciler& reconciler, int workers) {
+  runtime::Controller::Options options;
+  options.name = "drdrill";
+  options.workers = workers;
+  manager.setLabelSelector(kDRDrillRuns, std::string(kDrillLabel));
+  runtime::Controller& controller = manager.addController(options, kDRDrills, reconciler);
+  for (runtime::Informer* informer : manager.informers(kDRDrillRuns)) controller.owns(*informer);
+}
+
+// The keys of the failover runs in `namespace_` still working (or cleaning up) that name
+// `workload` (a `kind`) as their target or standby.
+std::vector<kube::ObjectKey> runsWaitingOn(runtime::Manager& manager, std::string_view kind,
+                                           const json& workload) {
+  std::vector<kube::ObjectKey> keys;
+  const json& metadata = workload["metadata"];
+  const std::string namespace_ = metadata.value("namespace", "");
+  const std::string name = metadata.value("name", "");
+  static const json::json_pointer kFailover("/spec/failover");
+  for (const runtime::ObjectPtr& run : manager.cachedList(kDRDrillRuns, namespace_)) {
+    if (!run->contains(kFailover) || !run->at(kFailover).is_object()) continue;
+    const std::string phase = run->value("status", json::object()).value("phase", "");
+    if (phase == "Succeeded" || phase == "Failed" || phase == "Error") {
+      const std::string cleanup =
+          run->value("status", json::object()).value("cleanup", json::object()).value("result", "");
+      if (cleanup != "Pending" && cleanup != "Failed") continue;
+    }
+    const json& failover = run->at(kFailover);
+    for (const char* role : {"target", "standby"}) {
+      const json ref = failover.value(role, json::object());
+      if (ref.is_object() && ref.value("kind", "") == kind && ref.value("name", "") == name) {
+        keys.push_back({namespace_, (*run)["metadata"].value("name", "")});
+        break;
+      }
+    }
+  }
+  return keys;
+}
+
+// The run controller: runs, the Jobs they own (only Jobs carrying the run label are
+// cached), and the Deployments and StatefulSets failover runs wait on (mapped to those runs).
+void watchRuns(runtime::Manager& manager, RunReconciler& reconciler, int workers) {
+  runtime::Controller::Options options;
+  options.name = "drdrillrun";
+  options.workers = workers;
+  manager.setLabelSelector(kube::resources::kJobs, std::string(kRunLabel));
+  runtime::Controller& controller = manager.addController(options, kDRDrillRuns, reconciler);
+  for (runtime::Informer* informer : manager.informers(kube::resources::kJobs)) {
+    controller.owns(*informer);
+  }
+  // A failover run waits on its target and standby: their watch events wake it (the
+  // measured RTO's resolution), so its poll can back off. controller-runtime's Watches
+  // with an enqueue mapper; the caches are the ones the SLO controller shares.
+  for (const auto& [resource, kind] :
+       {std::pair{kube::resources::kDeployments, std::string_view("Deployment")},
+        std::pair{kube::resources::kStatefulSets, std::string_view("StatefulSet")}}) {
+    manager.setTransform(resource, common::keepWorkloadEssentials);
+    for (runtime::Informer* informer : manager.informers(resource)) {
+      controller.watches(*informer, [&manager, kind](const json& workload) {
+        return runsWaitingOn(manager, kind, workload);
+      });
+    }
+  }
+}
 
 class DrillKind final : public server::Kind {
  public:
@@ -36,9 +105,9 @@ class DrillKind final : public server::Kind {
       runOptions.sandboxQuotaHard[entry.substr(0, equals)] = entry.substr(equals + 1);
     }
     drills_ = std::make_unique<DrillReconciler>(manager);
-    DrillReconciler::add(manager, *drills_, workers);
+    watchDrills(manager, *drills_, workers);
     runs_ = std::make_unique<RunReconciler>(manager, std::move(runOptions));
-    RunReconciler::add(manager, *runs_, workers);
+    watchRuns(manager, *runs_, workers);
     return {};
   }
 

@@ -6,7 +6,6 @@
 #include "operator/kube/client.h"
 #include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
-#include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
 
 namespace relops::drill {
@@ -187,15 +186,6 @@ base::Result<void> applyRuns(runtime::Context& context, const json& drill,
 }
 
 }  // namespace
-
-void DrillReconciler::add(runtime::Manager& manager, DrillReconciler& reconciler, int workers) {
-  runtime::Controller::Options options;
-  options.name = "drdrill";
-  options.workers = workers;
-  manager.setLabelSelector(kDRDrillRuns, std::string(kDrillLabel));
-  runtime::Controller& controller = manager.addController(options, kDRDrills, reconciler);
-  for (runtime::Informer* informer : manager.informers(kDRDrillRuns)) controller.owns(*informer);
-}
 
 runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
                                                     const runtime::Logger& log) {

@@ -3,7 +3,8 @@
 // measures), call them, and act: status first (server-side apply, field
 // manager relops, only when it changed), then the cluster changes, then the
 // Events. A change the API server refuses for good ends the run with its
-// message (verdict Error); anything else backs off and retries.
+// message (verdict Error); anything else backs off and retries. Their watches are
+// registered by the kind (drill_controller.h).
 #pragma once
 
 #include <mutex>
@@ -15,10 +16,6 @@
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
-
-namespace relops::runtime {
-class Manager;
-}
 
 namespace relops::drill {
 
@@ -33,8 +30,6 @@ class DrillReconciler final : public runtime::Reconciler {
   explicit DrillReconciler(runtime::Context& context) : context_(context) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
-  // Registers the controller (drills, and the runs they own).
-  static void add(runtime::Manager& manager, DrillReconciler& reconciler, int workers);
 
  private:
   runtime::Context& context_;
@@ -54,9 +49,6 @@ class RunReconciler final : public runtime::Reconciler {
       : context_(context), options_(std::move(options)) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
-  // Registers the controller: runs, the Jobs they own, and the Deployments and
-  // StatefulSets failover runs wait on (mapped to those runs).
-  static void add(runtime::Manager& manager, RunReconciler& reconciler, int workers);
 
  private:
   // When each waiting run last changed its status (RunObserved::lastProgress), by key;

@@ -1,6 +1,5 @@
 #include <algorithm>
 
-#include "controllers/common/object_trim.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/drill_reconciler.h"
 #include "controllers/drill/scheduling.h"
@@ -8,7 +7,6 @@
 #include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/finalizers.h"
-#include "operator/runtime/manager.h"
 
 namespace relops::drill {
 
@@ -431,57 +429,6 @@ runtime::ReconcileResult releaseFinalizer(kube::Client& client, const json& run,
 }
 
 }  // namespace
-
-void RunReconciler::add(runtime::Manager& manager, RunReconciler& reconciler, int workers) {
-  runtime::Controller::Options options;
-  options.name = "drdrillrun";
-  options.workers = workers;
-  manager.setLabelSelector(kube::resources::kJobs, std::string(kRunLabel));
-  runtime::Controller& controller = manager.addController(options, kDRDrillRuns, reconciler);
-  for (runtime::Informer* informer : manager.informers(kube::resources::kJobs)) {
-    controller.owns(*informer);
-  }
-  // A failover run waits on its target and standby: their watch events wake it (the
-  // measured RTO's resolution), so its poll can back off. controller-runtime's Watches
-  // with an enqueue mapper; the caches are the ones the SLO controller shares.
-  runtime::Manager* managerPtr = &manager;
-  auto waitingOn = [managerPtr](std::string_view kind) {
-    return [managerPtr, kind](const json& workload) {
-      std::vector<kube::ObjectKey> keys;
-      const json& metadata = workload["metadata"];
-      const std::string namespace_ = metadata.value("namespace", "");
-      const std::string name = metadata.value("name", "");
-      static const json::json_pointer kFailover("/spec/failover");
-      for (const runtime::ObjectPtr& run : managerPtr->cachedList(kDRDrillRuns, namespace_)) {
-        if (!run->contains(kFailover) || !run->at(kFailover).is_object()) continue;
-        const std::string phase = run->value("status", json::object()).value("phase", "");
-        if (phase == "Succeeded" || phase == "Failed" || phase == "Error") {
-          const std::string cleanup = run->value("status", json::object())
-                                          .value("cleanup", json::object())
-                                          .value("result", "");
-          if (cleanup != "Pending" && cleanup != "Failed") continue;
-        }
-        const json& failover = run->at(kFailover);
-        for (const char* role : {"target", "standby"}) {
-          const json ref = failover.value(role, json::object());
-          if (ref.is_object() && ref.value("kind", "") == kind && ref.value("name", "") == name) {
-            keys.push_back({namespace_, (*run)["metadata"].value("name", "")});
-            break;
-          }
-        }
-      }
-      return keys;
-    };
-  };
-  for (const auto& [resource, kind] :
-       {std::pair{kube::resources::kDeployments, std::string_view("Deployment")},
-        std::pair{kube::resources::kStatefulSets, std::string_view("StatefulSet")}}) {
-    manager.setTransform(resource, common::keepWorkloadEssentials);
-    for (runtime::Informer* informer : manager.informers(resource)) {
-      controller.watches(*informer, waitingOn(kind));
-    }
-  }
-}
 
 std::optional<Instant> RunReconciler::lastProgress(const std::string& key) {
   std::lock_guard lock(progressMutex_);
