@@ -3,7 +3,7 @@
 #include "app/cli/flags.h"
 #include "controllers/drill/drill_reconciler.h"
 #include "controllers/oncall/oncall_reconciler.h"
-#include "controllers/slo/policy_reconciler.h"
+#include "controllers/policy/policy_reconciler.h"
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/slo_reconciler.h"
 #include "operator/kube/client.h"
@@ -157,8 +157,8 @@ base::Result<Registered> registerControllers(runtime::Manager& manager,
   slo::SloReconciler::add(manager, *slos, workers);
   registered.reconcilers.push_back(std::move(slos));
 
-  auto policies = std::make_unique<slo::PolicyReconciler>(manager);
-  slo::PolicyReconciler::add(manager, *policies, workers);
+  auto policies = std::make_unique<policy::PolicyReconciler>(manager);
+  policy::PolicyReconciler::add(manager, *policies, workers);
   registered.reconcilers.push_back(std::move(policies));
   return registered;
 }

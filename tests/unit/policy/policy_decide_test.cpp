@@ -1,11 +1,11 @@
-#include "controllers/slo/policy_decide.h"
+#include "controllers/policy/policy_decide.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "controllers/common/conditions.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using nlohmann::json;
@@ -169,4 +169,4 @@ TEST(PolicyDecide, KeepsWhatItDoesNotOwnInTheStoredStatus) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy

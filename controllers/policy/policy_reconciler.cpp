@@ -1,21 +1,19 @@
-#include "controllers/slo/policy_reconciler.h"
+#include "controllers/policy/policy_reconciler.h"
 
 #include <algorithm>
 #include <functional>
 
 #include "controllers/common/conditions.h"
-#include "controllers/slo/bounded_names.h"
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_decide.h"
-#include "controllers/slo/policy_types.h"
-#include "controllers/slo/slo_reconciler.h"
-#include "controllers/slo/slo_types.h"
+#include "controllers/policy/bounded_names.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_decide.h"
+#include "controllers/policy/policy_types.h"
 #include "operator/base/digest.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 using nlohmann::json;
 using runtime::ReconcileResult;
@@ -53,7 +51,9 @@ std::vector<std::string> workloadsOf(runtime::Context& context, const PolicySpec
     workloads.insert(workload.value("kind", "Deployment") + "/" + workload.value("name", ""));
   }
   if (policy.workloadSelector) {
-    for (const kube::ResourceRef* resource : {&kDeployments, &kStatefulSets, &kDaemonSets}) {
+    for (const kube::ResourceRef* resource :
+         {&kube::resources::kDeployments, &kube::resources::kStatefulSets,
+          &kube::resources::kDaemonSets}) {
       for (const runtime::ObjectPtr& object : context.cachedList(*resource, namespace_)) {
         if (policy.workloadSelector->matches(labelsOf(*object))) {
           workloads.insert(resource->kind + "/" + (*object)["metadata"].value("name", ""));
@@ -300,7 +300,9 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
   for (runtime::Informer* informer : manager.informers(kServiceLevelObjectives)) {
     controller.watches(*informer, policiesOfNamespace);
   }
-  for (const kube::ResourceRef* resource : {&kDeployments, &kStatefulSets, &kDaemonSets}) {
+  for (const kube::ResourceRef* resource :
+       {&kube::resources::kDeployments, &kube::resources::kStatefulSets,
+        &kube::resources::kDaemonSets}) {
     for (runtime::Informer* informer : manager.informers(*resource)) {
       controller.watches(*informer, policiesOfNamespace);
     }
@@ -482,4 +484,4 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   return ReconcileResult::done();
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,4 +1,4 @@
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/policy_types.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,9 +8,10 @@
 
 #include "controllers/common/yaml_json.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
+using common::parseYamlDocuments;
 using ::testing::HasSubstr;
 
 nlohmann::json examplePolicy() {
@@ -84,4 +85,4 @@ TEST(PolicyTypes, RejectsInvalidRulesNamingTheField) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "controllers/slo/policy_types.h"
-#include "controllers/slo/vocabulary.h"
+#include "controllers/policy/policy_types.h"
+#include "controllers/policy/vocabulary.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 // Hysteresis of one budget rule, in percent of the budget: it starts to hold when the
 // remaining budget falls below the threshold, and lets go only once it is above
@@ -78,4 +78,4 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
 // the way out.
 std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& freeze);
 
-}  // namespace relops::slo
+}  // namespace relops::policy

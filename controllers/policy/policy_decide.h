@@ -27,10 +27,10 @@
 #include <utility>
 #include <vector>
 
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_types.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 inline constexpr std::string_view kReasonNoSLOSelected = "NoSLOSelected";
 inline constexpr std::string_view kReasonFreezeNotEnforced = "FreezeNotEnforced";
@@ -68,4 +68,4 @@ void markFreezeNotEnforced(PolicyDecision& decision, const nlohmann::json& store
                            const std::string& error, int64_t generation,
                            std::chrono::system_clock::time_point now);
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -11,8 +11,9 @@
 #include <set>
 #include <string>
 
-#include "controllers/slo/policy_types.h"
-#include "controllers/slo/vocabulary.h"
+#include "controllers/common/slo_status.h"
+#include "controllers/policy/policy_types.h"
+#include "controllers/policy/vocabulary.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
@@ -21,10 +22,13 @@ namespace relops::runtime {
 class Manager;
 }
 
-namespace relops::slo {
+namespace relops::policy {
 
 inline const kube::ResourceRef kErrorBudgetPolicies{"relops.dev", "v1alpha1", "errorbudgetpolicies",
                                                     "ErrorBudgetPolicy", true};
+// Read only: the SLOs a policy selects, their budgets in status.
+inline const kube::ResourceRef kServiceLevelObjectives =
+    common::serviceLevelObjectives<kube::ResourceRef>();
 inline const kube::ResourceRef kAdmissionPolicies{"admissionregistration.k8s.io", "v1",
                                                   "validatingadmissionpolicies",
                                                   "ValidatingAdmissionPolicy", false};
@@ -95,4 +99,4 @@ class PolicyReconciler final : public runtime::Reconciler {
   std::map<std::string, std::map<std::string, TimePoint>> missing_;
 };
 
-}  // namespace relops::slo
+}  // namespace relops::policy

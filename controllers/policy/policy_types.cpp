@@ -1,11 +1,9 @@
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/policy_types.h"
 
 #include <algorithm>
 #include <set>
 
-#include "controllers/slo/slo_types.h"
-
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using nlohmann::json;
@@ -274,4 +272,4 @@ nlohmann::json policyJson(const ErrorBudgetPolicy& policy) {
           {"status", policyStatusJson(policy.status)}};
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,11 +1,9 @@
-#include "controllers/slo/freeze.h"
+#include "controllers/policy/freeze.h"
 
 #include <algorithm>
 #include <set>
 
-#include "controllers/slo/budget.h"
-
-namespace relops::slo {
+namespace relops::policy {
 
 bool budgetRuleHolds(const PolicyRule& rule, bool heldBefore,
                      std::optional<double> remainingPercent) {
@@ -130,4 +128,4 @@ std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& f
          std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).";
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,10 +1,10 @@
-#include "controllers/slo/policy_decide.h"
+#include "controllers/policy/policy_decide.h"
 
 #include <algorithm>
 
 #include "controllers/common/conditions.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 using nlohmann::json;
 
@@ -141,4 +141,4 @@ void markFreezeNotEnforced(PolicyDecision& decision, const json& storedStatus,
   }
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "controllers/slo/vocabulary.h"
+#include "controllers/policy/vocabulary.h"
 #include "operator/base/result.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
+inline constexpr std::string_view kApiVersion = "relops.dev/v1alpha1";
 inline constexpr std::string_view kPolicyKind = "ErrorBudgetPolicy";
 // The one annotation that exempts an object from a freeze. It is fixed, and it only counts
 // when whoever makes the change may `exempt` errorbudgetpolicies.relops.dev in that
@@ -86,4 +87,4 @@ nlohmann::json policyJson(const ErrorBudgetPolicy& policy);
 nlohmann::json policySpecJson(const PolicySpec& spec);
 nlohmann::json policyStatusJson(const PolicyStatus& status);
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -8,13 +8,13 @@
 #include <regex>
 
 #include "controllers/common/conditions.h"
-#include "controllers/slo/bounded_names.h"
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_decide.h"
-#include "controllers/slo/policy_reconciler.h"
+#include "controllers/policy/bounded_names.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_decide.h"
+#include "controllers/policy/policy_reconciler.h"
 #include "operator/base/digest.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using nlohmann::json;
@@ -233,4 +233,4 @@ TEST(PolicyTypes, TheExemptionKeyIsFixed) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy
