@@ -1,9 +1,7 @@
 // The ErrorBudgetPolicy reconciler: reads the budgets of the SLOs a policy selects
 // (from their status, which the SLO controller keeps), decides which SLOs are frozen
 // (decideFreezes), writes the policy's status, and keeps the API server's enforcement in
-// step: one ValidatingAdmissionPolicy for all freezes (parameterised by the
-// ErrorBudgetPolicy itself, so its denial message reads the live status) and, per policy
-// with an active freeze, a binding that names the frozen workloads.
+// step by applying and deleting the admission objects admission.h builds.
 #pragma once
 
 #include <map>
@@ -12,6 +10,7 @@
 #include <string>
 
 #include "controllers/common/slo_status.h"
+#include "controllers/policy/admission.h"
 #include "controllers/policy/policy_types.h"
 #include "controllers/policy/vocabulary.h"
 #include "operator/kube/resource.h"
@@ -38,42 +37,6 @@ inline const kube::ResourceRef kAdmissionBindings{"admissionregistration.k8s.io"
 
 inline const kube::ResourceRef kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
-// The CRD that owns the admission policy: removing relops's CRDs removes every freeze.
-inline constexpr char kErrorBudgetPolicyCrd[] = "errorbudgetpolicies.relops.dev";
-
-// The one admission policy every freeze binding points at.
-inline constexpr char kFreezeAdmissionPolicy[] = "relops.dev-freeze";
-// Labels on a binding: which ErrorBudgetPolicy it enforces. The name may be longer than a
-// label value can be, so the label is a hash and the name is an annotation.
-inline constexpr char kPolicyNamespaceLabel[] = "relops.dev/policy-namespace";
-inline constexpr char kPolicyHashLabel[] = "relops.dev/policy-hash";
-inline constexpr char kPolicyNameAnnotation[] = "relops.dev/policy-name";
-
-// A policy's freeze has up to two bindings: the workloads it names, and — when more are
-// selected than kMaxNamedWorkloads — whatever its workloadSelector selects.
-enum class FreezeBindingKind { kNamed, kBySelector };
-
-// The ValidatingAdmissionPolicy (admissionregistration.k8s.io/v1) relops applies.
-// `crdUid`, the UID of the CRD kErrorBudgetPolicyCrd, makes that CRD its owner: without the
-// CRD the policy's parameters cannot be read, so it goes (and its bindings with it) when the
-// CRD goes.
-nlohmann::json freezeAdmissionPolicy(const std::string& crdUid = "");
-// The binding of one ErrorBudgetPolicy: its frozen workloads ("Deployment/web") in its
-// namespace. Its name is derived from the policy's and is at most 253 characters.
-// `admissionPolicyUid`, the UID of the ValidatingAdmissionPolicy kFreezeAdmissionPolicy,
-// makes that policy the binding's owner: deleting it (by hand, or with relops gone) lets
-// garbage collection remove every freeze binding, so no freeze outlives relops.
-nlohmann::json freezeBinding(const std::string& namespace_, const std::string& policy,
-                             const std::vector<std::string>& workloads,
-                             const std::string& admissionPolicyUid = "");
-// The binding that freezes by label: the policy's workloadSelector as its objectSelector.
-nlohmann::json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
-                                     const LabelSelector& workloadSelector,
-                                     const std::string& admissionPolicyUid = "");
-std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
-                              FreezeBindingKind kind = FreezeBindingKind::kNamed);
-// The value of kPolicyHashLabel: 40 hex digits of SHA-256 of namespace/policy.
-std::string policyLabelValue(const std::string& namespace_, const std::string& policy);
 
 class PolicyReconciler final : public runtime::Reconciler {
  public:

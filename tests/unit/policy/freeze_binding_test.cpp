@@ -8,10 +8,10 @@
 #include <regex>
 
 #include "controllers/common/conditions.h"
+#include "controllers/policy/admission.h"
 #include "controllers/policy/bounded_names.h"
 #include "controllers/policy/freeze.h"
 #include "controllers/policy/policy_decide.h"
-#include "controllers/policy/policy_reconciler.h"
 #include "operator/base/digest.h"
 
 namespace relops::policy {
