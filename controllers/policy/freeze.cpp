@@ -96,7 +96,9 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
       const auto left =
           std::chrono::duration_cast<std::chrono::seconds>(kMissingSloGrace - (now - since));
       if (!decision.recheckAfter || left < *decision.recheckAfter) decision.recheckAfter = left;
-      decision.activeFreezes.push_back(*freeze);
+      ActiveFreeze held = *freeze;
+      held.missingSince = formatRfc3339(since);
+      decision.activeFreezes.push_back(std::move(held));
       continue;
     }
     decision.events.push_back({"Normal", "Thawed", name,
@@ -126,6 +128,17 @@ std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& f
          "allowed. For a P0 or security fix, annotate the object with " +
          std::string(kExemptAnnotation) + ": \"<ticket or reason>\" (needs permission to " +
          std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).";
+}
+
+std::map<std::string, TimePoint> missingSinceOf(const PolicyStatus& status) {
+  std::map<std::string, TimePoint> missing;
+  for (const ActiveFreeze& freeze : status.activeFreezes) {
+    if (freeze.missingSince.empty()) continue;
+    if (const auto since = parseRfc3339(freeze.missingSince, "missingSince")) {
+      missing[freeze.slo] = *since;
+    }
+  }
+  return missing;
 }
 
 }  // namespace relops::policy

@@ -181,11 +181,6 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
 
   const runtime::ObjectPtr object = context_.cached(kErrorBudgetPolicies, key);
   if (!object || (*object)["metadata"].contains("deletionTimestamp")) {
-    {
-      std::lock_guard lock(mutex_);
-      firing_.erase(key.str());
-      missing_.erase(key.str());
-    }
     if (auto result = removeBindings()) return *result;
     return ReconcileResult::done();
   }
@@ -219,16 +214,8 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
        context_.cachedList(kServiceLevelObjectives, key.namespace_)) {
     inputs.push_back(budgetInput(context_, policy.spec, *slo, key.namespace_));
   }
-  // Decide.
-  FiringSet firingBefore;
-  std::map<std::string, TimePoint> missingBefore;
-  {
-    std::lock_guard lock(mutex_);
-    firingBefore = firing_[key.str()];
-    missingBefore = missing_[key.str()];
-  }
-  PolicyDecision decision =
-      decidePolicy(policy, inputs, storedStatus, firingBefore, key.namespace_, now, missingBefore);
+  // Decide: what fired and which gone SLOs are in their grace is remembered in status.
+  PolicyDecision decision = decidePolicy(policy, inputs, storedStatus, key.namespace_, now);
 
   // Act. A freeze: the admission policy and the bindings first, so status says Frozen only
   // once the API server has what enforces it (the denial itself waits for the status: the
@@ -276,11 +263,6 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   status = std::move(decision.status);
   if (auto result = writeStatus()) return *result;
   context_.recorder().recordAll(regarding, decision.events);
-  {
-    std::lock_guard lock(mutex_);
-    firing_[key.str()] = std::move(decision.firing);
-    missing_[key.str()] = std::move(decision.missing);
-  }
   if (enforceError) return ReconcileResult::error(std::move(*enforceError));
   // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
   if (decision.frozenWorkloads.empty()) {

@@ -4,9 +4,6 @@
 // step by applying and deleting the admission objects admission.h builds.
 #pragma once
 
-#include <map>
-#include <mutex>
-#include <set>
 #include <string>
 
 #include "controllers/common/slo_status.h"
@@ -54,12 +51,6 @@ class PolicyReconciler final : public runtime::Reconciler {
   std::string crdOwnerUid(const runtime::Logger& log);
 
   runtime::Context& context_;
-  std::mutex mutex_;
-  // (slo, rule) pairs that fired at the last reconcile, so a rule's Event is sent when it
-  // starts firing, not at every reconcile.
-  std::map<std::string, std::set<std::pair<std::string, std::string>>> firing_;
-  // Per policy: its frozen SLOs that are gone, and since when (kMissingSloGrace).
-  std::map<std::string, std::map<std::string, TimePoint>> missing_;
 };
 
 }  // namespace relops::policy
