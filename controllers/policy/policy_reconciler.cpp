@@ -1,14 +1,13 @@
 #include "controllers/policy/policy_reconciler.h"
 
-#include <algorithm>
-#include <functional>
+#include <map>
+#include <set>
+#include <utility>
 
 #include "controllers/common/conditions.h"
 #include "controllers/policy/admission.h"
-#include "controllers/policy/freeze.h"
-#include "controllers/policy/policy_decide.h"
-#include "controllers/policy/policy_types.h"
 #include "operator/kube/client.h"
+#include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 
@@ -18,6 +17,12 @@ using nlohmann::json;
 using runtime::ReconcileResult;
 
 namespace {
+
+// A Deployment, StatefulSet or DaemonSet of the namespace, as a workloadSelector sees it.
+struct LabelledWorkload {
+  std::string workload;  // kind/name
+  std::map<std::string, std::string> labels;
+};
 
 std::map<std::string, std::string> labelsOf(const json& object) {
   std::map<std::string, std::string> labels;
@@ -29,60 +34,43 @@ std::map<std::string, std::string> labelsOf(const json& object) {
   return labels;
 }
 
-std::optional<double> number(const std::string& text) {
-  try {
-    size_t used = 0;
-    const double value = std::stod(text, &used);
-    if (used == text.size()) return value;
-  } catch (const std::exception&) {
-  }
-  return std::nullopt;
+// The SLO's status through the shared reader; an SLO without one (or with one that does not
+// read) has no data yet.
+common::SloStatus sloStatusOf(const json& sloObject) {
+  const auto status = sloObject.find("status");
+  if (status == sloObject.end() || status->is_null()) return {};
+  auto parsed = common::parseSloStatus(*status);
+  return parsed.ok() ? std::move(*parsed) : common::SloStatus{};
 }
 
-// What a freeze of this SLO covers: its workload indicator's target, plus what the
-// policy's workloadSelector selects in the namespace.
-std::vector<std::string> workloadsOf(runtime::Context& context, const PolicySpec& policy,
-                                     const json& sloObject, const std::string& namespace_) {
-  std::set<std::string> workloads;
-  static const json::json_pointer kWorkload("/spec/indicator/workload");
-  if (sloObject.contains(kWorkload)) {
-    const json& workload = sloObject.at(kWorkload);
-    workloads.insert(workload.value("kind", "Deployment") + "/" + workload.value("name", ""));
-  }
-  if (policy.workloadSelector) {
-    for (const kube::ResourceRef* resource :
-         {&kube::resources::kDeployments, &kube::resources::kStatefulSets,
-          &kube::resources::kDaemonSets}) {
-      for (const runtime::ObjectPtr& object : context.cachedList(*resource, namespace_)) {
-        if (policy.workloadSelector->matches(labelsOf(*object))) {
-          workloads.insert(resource->kind + "/" + (*object)["metadata"].value("name", ""));
-        }
-      }
-    }
-  }
-  return {workloads.begin(), workloads.end()};
-}
-
-SloBudgetInput budgetInput(runtime::Context& context, const PolicySpec& policy,
-                           const json& sloObject, const std::string& namespace_) {
+// What the policy reads of an SLO: its labels, its budget and burn rates (the shared
+// status reader), and what a freeze of it covers — its workload indicator's target plus the
+// `workloads` the policy's workloadSelector selects.
+SloBudgetInput budgetInput(const PolicySpec& policy, const json& sloObject,
+                           const std::vector<LabelledWorkload>& workloads) {
   SloBudgetInput input;
   input.name = sloObject["metadata"].value("name", "");
   input.labels = labelsOf(sloObject);
-  const json status = sloObject.value("status", json::object());
-  if (status.contains("errorBudget")) {
-    input.remainingPercent = number(status["errorBudget"].value("remaining", ""));
-  }
-  for (const json& rate : status.value("burnRates", json::array())) {
-    if (const auto value = number(rate.value("rate", ""))) {
-      input.burnRates[rate.value("window", "")] = *value;
+  const common::SloStatus status = sloStatusOf(sloObject);
+  input.remainingPercent = status.budgetRemainingPercent();
+  input.burnRates = status.burnRatesByWindow();
+  // What a freeze of this SLO covers: its workload indicator's target, plus what the
+  // policy's workloadSelector selects in the namespace.
+  std::set<std::string> covered;
+  static const json::json_pointer kWorkload("/spec/indicator/workload");
+  if (sloObject.contains(kWorkload)) {
+    const json& workload = sloObject.at(kWorkload);
+    covered.insert(workload.value("kind", "Deployment") + "/" + workload.value("name", ""));
+    if (workload.is_object()) {
+      input.target = workload.value("kind", "Deployment") + "/" + workload.value("name", "");
     }
   }
-  input.workloads = workloadsOf(context, policy, sloObject, namespace_);
-  static const json::json_pointer kWorkload("/spec/indicator/workload");
-  if (sloObject.contains(kWorkload) && sloObject.at(kWorkload).is_object()) {
-    const json& workload = sloObject.at(kWorkload);
-    input.target = workload.value("kind", "Deployment") + "/" + workload.value("name", "");
+  if (policy.workloadSelector) {
+    for (const LabelledWorkload& workload : workloads) {
+      if (policy.workloadSelector->matches(workload.labels)) covered.insert(workload.workload);
+    }
   }
+  input.workloads = {covered.begin(), covered.end()};
   return input;
 }
 
@@ -110,9 +98,7 @@ void PolicyReconciler::add(runtime::Manager& manager, PolicyReconciler& reconcil
   for (runtime::Informer* informer : manager.informers(kServiceLevelObjectives)) {
     controller.watches(*informer, policiesOfNamespace);
   }
-  for (const kube::ResourceRef* resource :
-       {&kube::resources::kDeployments, &kube::resources::kStatefulSets,
-        &kube::resources::kDaemonSets}) {
+  for (const kube::ResourceRef* resource : kWorkloadResources) {
     for (runtime::Informer* informer : manager.informers(*resource)) {
       controller.watches(*informer, policiesOfNamespace);
     }
@@ -151,7 +137,8 @@ std::string PolicyReconciler::crdOwnerUid(const runtime::Logger& log) {
       }
     }
   }
-  auto crd = context_.client().get(kCustomResourceDefinitions, {"", kErrorBudgetPolicyCrd});
+  auto crd = context_.client().get(kube::resources::kCustomResourceDefinitions,
+                                   {"", kErrorBudgetPolicyCrd});
   if (!crd.ok()) {
     log.info("admission policy applied without its CRD owner", {{"error", crd.error().message()}});
     return "";
@@ -159,121 +146,132 @@ std::string PolicyReconciler::crdOwnerUid(const runtime::Logger& log) {
   return crd->value("metadata", json::object()).value("uid", "");
 }
 
-ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
-                                            const runtime::Logger& log) {
-  const std::string namedBinding =
-      freezeBindingName(key.namespace_, key.name, FreezeBindingKind::kNamed);
-  const std::string selectorBinding =
-      freezeBindingName(key.namespace_, key.name, FreezeBindingKind::kBySelector);
-  auto removeBinding = [&](const std::string& bindingName) -> std::optional<ReconcileResult> {
-    if (!context_.cached(kAdmissionBindings, {"", bindingName})) return std::nullopt;
-    auto removed = context_.client().remove(kAdmissionBindings, {"", bindingName});
+PolicyReconciler::Input PolicyReconciler::gather(const json& object, ErrorBudgetPolicy policy) {
+  Input input;
+  const std::string& namespace_ = policy.metadata.namespace_;
+  std::vector<LabelledWorkload> workloads;
+  if (policy.spec.workloadSelector) {
+    for (const kube::ResourceRef* resource : kWorkloadResources) {
+      for (const runtime::ObjectPtr& workload : context_.cachedList(*resource, namespace_)) {
+        workloads.push_back({resource->kind + "/" + (*workload)["metadata"].value("name", ""),
+                             labelsOf(*workload)});
+      }
+    }
+  }
+  for (const runtime::ObjectPtr& slo : context_.cachedList(kServiceLevelObjectives, namespace_)) {
+    input.slos.push_back(budgetInput(policy.spec, *slo, workloads));
+  }
+  input.storedStatus = object.value("status", json());
+  input.policy = std::move(policy);
+  return input;
+}
+
+ReconcileResult PolicyReconciler::stall(const kube::ObjectKey& key, const json& object,
+                                        const std::string& message, const runtime::Logger& log) {
+  const json stored = object.value("status", json());
+  json status = stored.is_object() ? stored : json::object();
+  const bool wasStalled = common::isTrue(status.value("conditions", json()), "Stalled");
+  common::markStalled(status, object["metadata"].value("generation", int64_t{0}), "InvalidSpec",
+                      message, context_.clock().now());
+  runtime::Outcome<std::vector<PolicyEvent>> outcome;
+  if (common::statusChanged(stored, status)) outcome.status = std::move(status);
+  if (!wasStalled) outcome.events.push_back({"Warning", "InvalidSpec", "", message});
+  const ReconcileResult acted = runtime::act(context_, kErrorBudgetPolicies, object, outcome);
+  if (acted.kind() == ReconcileResult::Kind::kError) return acted;
+  // An unusable policy freezes nothing.
+  return removeBindings(key, {}, log).value_or(acted);
+}
+
+base::Result<std::string> PolicyReconciler::applyIfChanged(const kube::ResourceRef& resource,
+                                                           const json& desired, const char* what,
+                                                           const runtime::Logger& log) {
+  const std::string name = desired["metadata"].value("name", "");
+  const runtime::ObjectPtr cached = context_.cached(resource, {"", name});
+  if (appliedAsIs(cached.get(), desired)) return (*cached)["metadata"].value("uid", "");
+  auto applied = kube::apply(context_.client(), resource, desired);
+  if (!applied.ok()) return std::move(applied).error().context(what);
+  log.info("applied", {{"object", name}});
+  return applied->value("metadata", json::object()).value("uid", "");
+}
+
+std::optional<base::Error> PolicyReconciler::enforce(const kube::ObjectKey& key,
+                                                     const ErrorBudgetPolicy& policy,
+                                                     const PolicyDecision& decision,
+                                                     const runtime::Logger& log) {
+  if (decision.frozenWorkloads.empty() && !decision.freezeBySelector) return std::nullopt;
+  // The admission policy owns the bindings (freezeBinding): its UID goes into them.
+  auto owner =
+      applyIfChanged(kAdmissionPolicies, stampAppliedHash(freezeAdmissionPolicy(crdOwnerUid(log))),
+                     "apply admission policy", log);
+  if (!owner.ok()) return std::move(owner).error();
+  std::vector<json> bindings;
+  if (!decision.frozenWorkloads.empty()) {
+    bindings.push_back(freezeBinding(key.namespace_, key.name, decision.frozenWorkloads, *owner));
+  }
+  if (decision.freezeBySelector && policy.spec.workloadSelector) {
+    bindings.push_back(
+        freezeSelectorBinding(key.namespace_, key.name, *policy.spec.workloadSelector, *owner));
+  }
+  for (json& binding : bindings) {
+    auto applied = applyIfChanged(kAdmissionBindings, stampAppliedHash(std::move(binding)),
+                                  "apply freeze binding", log);
+    if (!applied.ok()) return std::move(applied).error();
+  }
+  return std::nullopt;
+}
+
+std::optional<ReconcileResult> PolicyReconciler::removeBindings(const kube::ObjectKey& key,
+                                                                Unneeded unneeded,
+                                                                const runtime::Logger& log) {
+  for (const auto& [kind, remove] :
+       {std::pair{FreezeBindingKind::kNamed, unneeded.named},
+        std::pair{FreezeBindingKind::kBySelector, unneeded.bySelector}}) {
+    const std::string name = freezeBindingName(key.namespace_, key.name, kind);
+    if (!remove || !context_.cached(kAdmissionBindings, {"", name})) continue;
+    auto removed = context_.client().remove(kAdmissionBindings, {"", name});
     if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
       return ReconcileResult::error(std::move(removed).error().context("delete freeze binding"));
     }
-    log.info("freeze binding deleted", {{"binding", bindingName}});
-    return std::nullopt;
-  };
-  auto removeBindings = [&]() -> std::optional<ReconcileResult> {
-    if (auto result = removeBinding(namedBinding)) return result;
-    return removeBinding(selectorBinding);
-  };
+    log.info("freeze binding deleted", {{"binding", name}});
+  }
+  return std::nullopt;
+}
 
+ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
+                                            const runtime::Logger& log) {
   const runtime::ObjectPtr object = context_.cached(kErrorBudgetPolicies, key);
   if (!object || (*object)["metadata"].contains("deletionTimestamp")) {
-    if (auto result = removeBindings()) return *result;
-    return ReconcileResult::done();
+    return removeBindings(key, {}, log).value_or(ReconcileResult::done());
   }
-  const auto now = context_.clock().now();
-  const int64_t generation = (*object)["metadata"].value("generation", int64_t{0});
-  const json storedStatus = object->value("status", json());
-  json status = storedStatus.is_object() ? storedStatus : json::object();
-  const auto regarding = runtime::ObjectReference::fromObject(*object);
-
-  auto writeStatus = [&]() -> std::optional<ReconcileResult> {
-    if (!common::statusChanged(storedStatus, status)) return std::nullopt;
-    return runtime::applyStatus(context_.client(), kErrorBudgetPolicies, key, status);
-  };
-
   auto parsed = parsePolicy(*object);
-  if (!parsed.ok()) {
-    const bool wasStalled = common::isTrue(status.value("conditions", json()), "Stalled");
-    common::markStalled(status, generation, "InvalidSpec", parsed.error().message(), now);
-    if (auto result = writeStatus()) return *result;
-    if (!wasStalled) {
-      context_.recorder().warning(regarding, "InvalidSpec", "Reconcile", parsed.error().message());
-    }
-    if (auto result = removeBindings()) return *result;  // an unusable policy freezes nothing
-    return ReconcileResult::done();
-  }
-  const ErrorBudgetPolicy& policy = *parsed;
+  if (!parsed.ok()) return stall(key, *object, parsed.error().message(), log);
+  // Gather, decide.
+  const Input input = gather(*object, std::move(*parsed));
+  const auto now = context_.clock().now();
+  PolicyDecision decision =
+      decidePolicy(input.policy, input.slos, input.storedStatus, key.namespace_, now);
 
-  // Gather: the selected SLOs' budgets as their status shows them.
-  std::vector<SloBudgetInput> inputs;
-  for (const runtime::ObjectPtr& slo :
-       context_.cachedList(kServiceLevelObjectives, key.namespace_)) {
-    inputs.push_back(budgetInput(context_, policy.spec, *slo, key.namespace_));
+  // Act. A freeze: the admission objects first, so status says Frozen only once the API
+  // server has what enforces it (the denial itself waits for the status: the admission
+  // policy reads activeFreezes). A thaw: status first, then the bindings go.
+  std::optional<base::Error> notEnforced = enforce(key, input.policy, decision, log);
+  if (notEnforced) {
+    markFreezeNotEnforced(decision, input.storedStatus, notEnforced->message(),
+                          input.policy.metadata.generation, now);
   }
-  // Decide: what fired and which gone SLOs are in their grace is remembered in status.
-  PolicyDecision decision = decidePolicy(policy, inputs, storedStatus, key.namespace_, now);
-
-  // Act. A freeze: the admission policy and the bindings first, so status says Frozen only
-  // once the API server has what enforces it (the denial itself waits for the status: the
-  // admission policy reads activeFreezes). A thaw: status first, then the bindings go.
-  std::optional<base::Error> enforceError;
-  // The UID of what is applied (nullopt: it could not be, enforceError says why).
-  auto applyIfChanged = [&](const kube::ResourceRef& resource, const json& desired,
-                            const char* what) -> std::optional<std::string> {
-    const runtime::ObjectPtr cached =
-        context_.cached(resource, {"", desired["metadata"].value("name", "")});
-    if (appliedAsIs(cached.get(), desired)) return (*cached)["metadata"].value("uid", "");
-    auto applied = kube::apply(context_.client(), resource, desired);
-    if (!applied.ok()) {
-      enforceError = std::move(applied).error().context(what);
-      return std::nullopt;
-    }
-    log.info("applied", {{"object", desired["metadata"].value("name", "")}});
-    return applied->value("metadata", json::object()).value("uid", "");
-  };
-  const bool freezing = !decision.frozenWorkloads.empty() || decision.freezeBySelector;
-  if (freezing) {
-    // The admission policy owns the bindings (freezeBinding): its UID goes into them.
-    const std::optional<std::string> owner = applyIfChanged(
-        kAdmissionPolicies, stampAppliedHash(freezeAdmissionPolicy(crdOwnerUid(log))),
-        "apply admission policy");
-    bool ok = owner.has_value();
-    if (ok && !decision.frozenWorkloads.empty()) {
-      ok = applyIfChanged(kAdmissionBindings,
-                          stampAppliedHash(freezeBinding(key.namespace_, key.name,
-                                                         decision.frozenWorkloads, *owner)),
-                          "apply freeze binding")
-               .has_value();
-    }
-    if (ok && decision.freezeBySelector && policy.spec.workloadSelector) {
-      ok = applyIfChanged(kAdmissionBindings,
-                          stampAppliedHash(freezeSelectorBinding(
-                              key.namespace_, key.name, *policy.spec.workloadSelector, *owner)),
-                          "apply freeze binding")
-               .has_value();
-    }
-    if (!ok) {
-      markFreezeNotEnforced(decision, storedStatus, enforceError->message(), generation, now);
-    }
+  runtime::Outcome<std::vector<PolicyEvent>> outcome;
+  if (common::statusChanged(input.storedStatus, decision.status)) {
+    outcome.status = std::move(decision.status);
   }
-  status = std::move(decision.status);
-  if (auto result = writeStatus()) return *result;
-  context_.recorder().recordAll(regarding, decision.events);
-  if (enforceError) return ReconcileResult::error(std::move(*enforceError));
-  // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
-  if (decision.frozenWorkloads.empty()) {
-    if (auto result = removeBinding(namedBinding)) return *result;
-  }
-  if (!decision.freezeBySelector) {
-    if (auto result = removeBinding(selectorBinding)) return *result;
-  }
+  outcome.events = std::move(decision.events);
   // A gone SLO's freeze is held for a grace: look again when it ends.
-  if (decision.recheckAfter) return ReconcileResult::requeueAfter(*decision.recheckAfter);
-  return ReconcileResult::done();
+  if (decision.recheckAfter) outcome.requeueAt = now + *decision.recheckAfter;
+  const ReconcileResult acted = runtime::act(context_, kErrorBudgetPolicies, *object, outcome);
+  if (acted.kind() == ReconcileResult::Kind::kError) return acted;
+  if (notEnforced) return ReconcileResult::error(std::move(*notEnforced));
+  // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
+  const Unneeded unneeded{decision.frozenWorkloads.empty(), !decision.freezeBySelector};
+  return removeBindings(key, unneeded, log).value_or(acted);
 }
 
 }  // namespace relops::policy
