@@ -14,7 +14,7 @@ export CCACHE_BASEDIR := $(CURDIR)
 export CCACHE_NOHASHDIR := 1
 
 .PHONY: help deps build unit unit-asan unit-tsan fuzz e2e test demo run cluster-up cluster-down \
-	binaries bench clean
+	binaries bench clean sanitizer-builds
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-13s %s\n", $$1, $$2}'
@@ -59,17 +59,34 @@ fuzz: deps ## build the libFuzzer targets (clang) and run each for FUZZ_SECONDS 
 	cmake --build --preset fuzz --target relops_fuzz_targets
 	ctest --preset fuzz
 
+# The sanitizer and fuzz builds only compile and link: `make test` starts them beside the unit
+# and e2e tests, which mostly wait on the clusters, at the lowest CPU priority (nice 19), so
+# they take the CPU the tests leave idle (on a fresh machine that is most of their 20 minutes
+# of compiling) and a test never waits for them. Their log is build/sanitizer-builds.log.
+sanitizer-builds: deps ## build (not run) the asan, tsan and fuzz trees, one after the other
+	@cmake --preset asan >/dev/null
+	cmake --build --preset asan --target relops_unit_test_targets
+	@cmake --preset tsan >/dev/null
+	cmake --build --preset tsan --target relops_unit_test_targets
+	@cmake --preset fuzz -DRELOPS_FUZZ_SECONDS=$(CI_FUZZ_SECONDS) -DRELOPS_FUZZ_SEED=1 >/dev/null
+	cmake --build --preset fuzz --target relops_fuzz_targets
+
 # `make test` removes each sanitizer build tree once its tests have passed (ccache keeps the
 # objects, so a rerun relinks in a minute): with debug info they are 2-4 GB each, and a fresh
 # machine may have little disk. The control-plane binaries are built before relops, so their
 # Go build cache (4 GB, removed when they are done) never sits beside the C++ trees.
 # DISK_NEED_GIB is the measured peak of a run on a fresh machine.
 CI_FUZZ_SECONDS ?= 5
-DISK_NEED_GIB ?= 8
+DISK_NEED_GIB ?= 12
 test: ## everything CI runs: unit and e2e tests, the unit tests under ASan/UBSan and TSan, a short run of each fuzz target
 	@tests/disk-check.sh $(DISK_NEED_GIB)
 	@$(MAKE) --no-print-directory deps binaries build
-	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' -j$(E2E_JOBS) --output-on-failure
+	@mkdir -p build; \
+	setsid nice -n 19 $(MAKE) --no-print-directory sanitizer-builds >build/sanitizer-builds.log 2>&1 & \
+	builds=$$!; \
+	ctest --test-dir $(BUILD_DIR) -L 'unit|e2e' -j$(E2E_JOBS) --output-on-failure; tests=$$?; \
+	if [ $$tests -ne 0 ]; then kill -- -$$builds 2>/dev/null; wait $$builds; exit $$tests; fi; \
+	wait $$builds || { echo "sanitizer builds failed:"; tail -50 build/sanitizer-builds.log; exit 1; }
 	@$(MAKE) --no-print-directory unit-asan
 	rm -rf build/asan
 	@$(MAKE) --no-print-directory unit-tsan

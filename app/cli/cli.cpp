@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "app/cli/drill_command.h"
-#include "app/cli/flags.h"
 #include "app/cli/generate_command.h"
 #include "app/cli/oncall_command.h"
 #include "app/cli/run_command.h"
 #include "app/cli/version_command.h"
+#include "operator/cli/flags.h"
 
 namespace relops::cli {
 namespace {

@@ -8,17 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "operator/cli/streams.h"
+
 namespace relops::cli {
-
-// Process exit codes, following sysexits(3) where one fits.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;
-inline constexpr int kExitUsage = 64;
-
-struct Streams {
-  std::ostream& out;
-  std::ostream& err;
-};
 
 struct Command {
   std::string_view name;

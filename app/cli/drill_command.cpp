@@ -4,12 +4,12 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "app/cli/flags.h"
 #include "app/cli/input.h"
 #include "controllers/drill/cron.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/drill/report.h"
 #include "controllers/drill/scheduling.h"
+#include "operator/cli/flags.h"
 #include "operator/kube/client.h"
 #include "operator/kube/config.h"
 #include "operator/kube/http_client.h"

@@ -12,11 +12,11 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/flags.h"
 #include "controllers/common/yaml_json.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
 #include "controllers/slo/slo_types.h"
+#include "operator/cli/flags.h"
 
 namespace relops::cli {
 namespace {

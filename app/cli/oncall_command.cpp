@@ -8,13 +8,13 @@
 #include <ostream>
 #include <string>
 
-#include "app/cli/flags.h"
 #include "app/cli/input.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
 #include "controllers/oncall/rotation_state.h"
 #include "controllers/oncall/schedule.h"
+#include "operator/cli/flags.h"
 
 namespace relops::cli {
 namespace {

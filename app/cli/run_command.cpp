@@ -9,9 +9,9 @@
 #include <optional>
 #include <thread>
 
-#include "app/cli/flags.h"
 #include "app/kinds.h"
 #include "operator/base/clock.h"
+#include "operator/cli/flags.h"
 #include "operator/kube/config.h"
 #include "operator/kube/http_client.h"
 #include "operator/runtime/event_recorder.h"
@@ -48,7 +48,6 @@ struct RunFlags {
   double kubeApiQps = 50;
   int kubeApiBurst = 100;
   int workers = 2;
-  app::ControllerFlags controllers;
 };
 
 // rest_client_requests_total and rest_client_request_duration_seconds, fed by
@@ -75,7 +74,7 @@ std::string podNamespace() {
   return "relops-system";
 }
 
-// --metrics-cert-dir or --calendar-cert-dir, or a self-signed certificate
+// --metrics-cert-dir, or a self-signed certificate
 // (controller-runtime's metrics server does the same when given no certificate).
 base::Result<server::TlsCertificate> servingCertificate(const std::string& certDir) {
   if (!certDir.empty()) return server::loadTlsCertificate(certDir);
@@ -85,6 +84,8 @@ base::Result<server::TlsCertificate> servingCertificate(const std::string& certD
 }  // namespace
 
 int runRunCommand(std::span<const std::string_view> args, Streams streams) {
+  // First: the kinds own what their flags are bound to, and must outlive every listener.
+  const std::vector<std::unique_ptr<server::Kind>> kinds = app::kinds();
   RunFlags flags;
   FlagSet set("relops run");
   set.addString("kubeconfig", &flags.kubeconfig,
@@ -119,7 +120,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                 "Sustained requests per second to the API; negative: no client-side limit");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
-  app::addControllerFlags(set, flags.controllers);
+  for (const auto& kind : kinds) kind->addFlags(set);
 
   if (base::Result<void> parsed = set.parse(args); !parsed.ok()) {
     streams.err << parsed.error().message() << "\nRun 'relops run --help' for the flags.\n";
@@ -212,10 +213,11 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
 
   runtime::KubeEventRecorder recorder(**client, clock, {}, &registry, log.named("events"));
   runtime::Manager manager(**client, clock, metrics, recorder, log, managerOptions);
-  auto registered = app::registerControllers(manager, flags.controllers, flags.workers);
-  if (!registered.ok()) {
-    log.error("cannot set up the controllers", {{"error", registered.error().describe()}});
-    return kExitFailure;
+  for (const auto& kind : kinds) {
+    if (base::Result<void> ready = kind->setup(manager, flags.workers); !ready.ok()) {
+      log.error("cannot set up the controllers", {{"error", ready.error().describe()}});
+      return kExitFailure;
+    }
   }
 
   // Reviews get a client of their own: requests with made-up tokens spend its
@@ -254,34 +256,12 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   server::addMetricsRoute(metricsServer, registry, flags.metricsSecure ? &reviewer : nullptr,
                           log.named("metrics-auth"));
 
-  server::ServerOptions calendarOptions;
-  calendarOptions.bindAddress = flags.controllers.calendarBindAddress;
-  calendarOptions.name = "calendars";
-  if (!flags.controllers.calendarCertDir.empty()) {
-    auto certificate = server::loadTlsCertificate(flags.controllers.calendarCertDir);
-    if (!certificate.ok()) {
-      log.error("cannot load the calendar certificate",
-                {{"error", certificate.error().describe()}});
-      return kExitFailure;
-    }
-    calendarOptions.tls = std::move(*certificate);
-  }
-  server::HttpServer calendarServer(calendarOptions, log.named("calendar-server"));
-  app::addCalendarRoutes(calendarServer, *registered, &reviewer);
-
   // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
   std::optional<server::CertificateWatcher> metricsCertificates;
   if (metricsOptions.tls && !flags.metricsCertDir.empty()) {
     metricsCertificates.emplace(metricsServer, flags.metricsCertDir, *metricsOptions.tls,
                                 std::chrono::seconds(10), log.named("metrics-server"));
   }
-  std::optional<server::CertificateWatcher> calendarCertificates;
-  if (calendarOptions.tls) {
-    calendarCertificates.emplace(calendarServer, flags.controllers.calendarCertDir,
-                                 *calendarOptions.tls, std::chrono::seconds(10),
-                                 log.named("calendar-server"));
-  }
-
   server::ServerOptions probeOptions;
   probeOptions.bindAddress = flags.healthProbeBindAddress;
   probeOptions.name = "probes";
@@ -293,7 +273,16 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   server::HttpServer probeServer(probeOptions, log.named("probe-server"));
   server::addProbeRoutes(probeServer, probes);
 
-  for (server::HttpServer* httpServer : {&metricsServer, &probeServer, &calendarServer}) {
+  std::vector<server::HttpServer*> httpServers = {&metricsServer, &probeServer};
+  for (const auto& kind : kinds) {
+    auto own = kind->servers(reviewer);
+    if (!own.ok()) {
+      log.error("cannot set up a listener", {{"error", own.error().describe()}});
+      return kExitFailure;
+    }
+    httpServers.insert(httpServers.end(), own->begin(), own->end());
+  }
+  for (server::HttpServer* httpServer : httpServers) {
     if (base::Result<void> started = httpServer->start(); !started.ok()) {
       log.error("cannot start an HTTP server", {{"error", started.error().describe()}});
       return kExitFailure;
@@ -310,9 +299,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                         {"leaderElection", flags.leaderElect},
                         {"watchNamespaces", static_cast<int64_t>(flags.watchNamespaces.size())}});
   const int code = manager.run();
-  metricsServer.stop();
-  calendarServer.stop();
-  probeServer.stop();
+  for (server::HttpServer* httpServer : httpServers) httpServer->stop();
   recorder.shutdown(std::chrono::seconds(2));
   // The signal thread is still in sigwait when the manager stopped itself
   // (lost lease): wake it so it can be joined.

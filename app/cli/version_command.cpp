@@ -3,7 +3,7 @@
 #include <ostream>
 #include <string>
 
-#include "app/cli/flags.h"
+#include "operator/cli/flags.h"
 #include "relops/build_info.h"
 
 namespace relops::cli {

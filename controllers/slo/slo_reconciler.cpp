@@ -11,6 +11,7 @@
 #include "controllers/slo/slo_types.h"
 #include "controllers/slo/status_reading.h"
 #include "operator/kube/client.h"
+#include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
 #include "operator/runtime/metrics.h"
@@ -140,19 +141,20 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
   }
 }
 
-std::chrono::nanoseconds SloReconciler::untilNextRefresh(const kube::ObjectKey& key) const {
+std::chrono::system_clock::time_point SloReconciler::nextRefresh(const kube::ObjectKey& key) const {
   // Each SLO refreshes at its own offset within the interval, so a thousand SLOs do not
   // query Prometheus in the same second.
   const auto interval =
       std::chrono::duration_cast<std::chrono::milliseconds>(options_.refreshInterval);
-  if (interval.count() <= 0) return std::chrono::seconds(60);
+  const auto wallNow = context_.clock().now();
+  if (interval.count() <= 0) return wallNow + std::chrono::seconds(60);
   const auto offset = std::chrono::milliseconds(static_cast<int64_t>(
       std::hash<std::string>{}(key.str()) % static_cast<size_t>(interval.count())));
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-      context_.clock().now().time_since_epoch());
+  const auto now =
+      std::chrono::duration_cast<std::chrono::milliseconds>(wallNow.time_since_epoch());
   auto next = now - (now % interval) + offset;
   while (next <= now) next += interval;
-  return next - now;
+  return wallNow + (next - now);
 }
 
 void SloReconciler::forget(const kube::ObjectKey& key) {
@@ -171,7 +173,7 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
 struct SloReconciler::Pass {
   const kube::ObjectKey& key;
   const runtime::Logger& log;
-  runtime::ObjectReference regarding;
+  const json& object;
   TimePoint now;
 };
 
@@ -188,7 +190,7 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   observed.generation = metadata.value("generation", int64_t{0});
   observed.status = object->value("status", json());
   observed.noDataGrace = options_.noDataGrace;
-  const Pass pass{key, log, runtime::ObjectReference::fromObject(*object),
+  const Pass pass{key, log, *object,
                   std::chrono::floor<std::chrono::seconds>(context_.clock().now())};
   auto parsed = parseSlo(*object);
   if (!parsed.ok()) {
@@ -206,20 +208,22 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
 
   if (slo.isWorkload()) {
     observed.workload = readWorkload(pass, slo, metadata.value("uid", ""));
-    // Decide, act.
-    if (auto result = act(pass, decideSlo(slo, observed, pass.now))) return *result;
-    exportLedger(key, observed.workload->totals);
-    return ReconcileResult::requeueAfter(untilNextMinute());  // the ledger advances by minute
+    // Decide, act; the ledger advances by minute.
+    ReconcileResult result = act(pass, decideSlo(slo, observed, pass.now), nextMinute());
+    if (result.kind() != ReconcileResult::Kind::kError) {
+      exportLedger(key, observed.workload->totals);
+    }
+    return result;
   }
 
   // Rules first, then the live numbers they record.
   std::vector<AlertWindow> alertWindows;
   if (auto stopped = applyRules(pass, slo, observed, alertWindows)) return *stopped;
   if (options_.prometheus) readPrometheus(pass, slo, alertWindows, observed);
-  // Decide, act.
-  if (auto result = act(pass, decideSlo(slo, observed, pass.now))) return *result;
-  if (!options_.prometheus || observed.invalidQuery) return ReconcileResult::done();
-  return ReconcileResult::requeueAfter(untilNextRefresh(key));
+  // Decide, act; with live numbers, look again at this SLO's next refresh.
+  std::optional<std::chrono::system_clock::time_point> refresh;
+  if (options_.prometheus && !observed.invalidQuery) refresh = nextRefresh(key);
+  return act(pass, decideSlo(slo, observed, pass.now), refresh);
 }
 
 WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
@@ -341,16 +345,15 @@ void SloReconciler::readPrometheus(const Pass& pass, const ServiceLevelObjective
       slo, alertWindows, options_.prometheus->query(statusQueries(slo, alertWindows).combined));
 }
 
-std::optional<ReconcileResult> SloReconciler::act(const Pass& pass, const SloDecision& decision) {
+ReconcileResult SloReconciler::act(const Pass& pass, SloDecision decision,
+                                   std::optional<std::chrono::system_clock::time_point> requeueAt) {
+  runtime::Outcome<std::vector<SloEvent>> outcome;
+  if (decision.statusChanged) outcome.status = std::move(decision.status);
+  outcome.events = std::move(decision.events);
+  outcome.requeueAt = requeueAt;
+  ReconcileResult result = runtime::act(context_, kServiceLevelObjectives, pass.object, outcome);
+  if (result.kind() == ReconcileResult::Kind::kError) return result;
   const kube::ObjectKey& key = pass.key;
-  if (decision.statusChanged) {
-    if (auto result = runtime::applyStatus(context_.client(), kServiceLevelObjectives, key,
-                                           decision.status)) {
-      return result;
-    }
-    pass.log.debug("status written");
-  }
-  context_.recorder().recordAll(pass.regarding, decision.events);
   if (decision.budget) {
     budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
     sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
@@ -361,15 +364,13 @@ std::optional<ReconcileResult> SloReconciler::act(const Pass& pass, const SloDec
     budgetRemaining_.removeMatching(ofSlo);
     sli_.removeMatching(ofSlo);
   }
-  return std::nullopt;
+  return result;
 }
 
 ReconcileResult SloReconciler::stall(const Pass& pass, const SloObserved& observed,
                                      std::string_view message) {
-  const SloDecision decision =
-      decideInvalidSlo(observed.generation, observed.status, message, pass.now);
-  if (auto result = act(pass, decision)) return *result;
-  return ReconcileResult::done();
+  return act(pass, decideInvalidSlo(observed.generation, observed.status, message, pass.now),
+             std::nullopt);
 }
 
 void SloReconciler::exportLedger(const kube::ObjectKey& key, const SliceTotals& totals) {
@@ -379,11 +380,11 @@ void SloReconciler::exportLedger(const kube::ObjectKey& key, const SliceTotals& 
       .set(static_cast<double>(totals.unknown));
 }
 
-std::chrono::nanoseconds SloReconciler::untilNextMinute() const {
-  const auto nextMinute = std::chrono::ceil<std::chrono::minutes>(context_.clock().now() +
-                                                                  std::chrono::milliseconds(1)) +
-                          std::chrono::seconds(1);
-  return nextMinute - context_.clock().now();
+std::chrono::system_clock::time_point SloReconciler::nextMinute() const {
+  // A second past the minute, so the minute that just ended is complete.
+  return std::chrono::ceil<std::chrono::minutes>(context_.clock().now() +
+                                                 std::chrono::milliseconds(1)) +
+         std::chrono::seconds(1);
 }
 
 }  // namespace relops::slo

@@ -90,16 +90,17 @@ class SloReconciler final : public runtime::Reconciler {
                                                      std::vector<AlertWindow>& alertWindows);
   void readPrometheus(const Pass& pass, const ServiceLevelObjective& slo,
                       const std::vector<AlertWindow>& alertWindows, SloObserved& observed);
-  // Act: write the status if it changed, record the events, export the budget. A result
-  // when the status write failed.
-  std::optional<runtime::ReconcileResult> act(const Pass& pass, const SloDecision& decision);
+  // Act (runtime::act: status if it changed, the events, the requeue), then export the
+  // budget unless the status write failed.
+  runtime::ReconcileResult act(const Pass& pass, SloDecision decision,
+                               std::optional<std::chrono::system_clock::time_point> requeueAt);
   // A spec relops cannot use: Stalled (decideInvalidSlo), then done.
   runtime::ReconcileResult stall(const Pass& pass, const SloObserved& observed,
                                  std::string_view message);
   void exportLedger(const kube::ObjectKey& key, const SliceTotals& totals);
 
-  std::chrono::nanoseconds untilNextRefresh(const kube::ObjectKey& key) const;
-  std::chrono::nanoseconds untilNextMinute() const;
+  std::chrono::system_clock::time_point nextRefresh(const kube::ObjectKey& key) const;
+  std::chrono::system_clock::time_point nextMinute() const;
   void forget(const kube::ObjectKey& key);
 
   runtime::Context& context_;

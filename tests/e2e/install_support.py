@@ -46,8 +46,9 @@ CONTROLLED_KINDS = [
 
 RELOPS_KINDS = ["ServiceLevelObjective", "ErrorBudgetPolicy", "OnCallRotation", "DRDrill",
                 "DRDrillRun"]
-RELOPS_RESOURCES = ["servicelevelobjectives", "errorbudgetpolicies", "oncallrotations",
-                    "drdrills", "drdrillruns"]
+# In the order the chart lists them (crds/ file names, via deploy/kinds.py).
+RELOPS_RESOURCES = ["drdrillruns", "drdrills", "errorbudgetpolicies", "oncallrotations",
+                    "servicelevelobjectives"]
 
 
 def helm(*args: str, timeout: float = 180, check: bool = True,

@@ -1,11 +1,14 @@
 // The runtime::Context test double for reconciler unit tests: the cache is the FakeClient's
-// store (what a synced informer would hold, read at the moment of the call), the clock a
+// store (what a synced informer would hold, read at the moment of the call, through the
+// transforms a test sets as a kind's add() sets them on the manager), the clock a
 // FakeClock, Events go to a FakeEventRecorder, metrics to a registry of the context's own.
 // Like the FakeClient it never stands in for the API server in a test that claims cluster
 // behaviour (DESIGN.md): it tests what a reconciler decides and writes, not how the API
 // server answers.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,17 +54,24 @@ class FakeContext final : public runtime::Context {
   explicit FakeContext(std::chrono::system_clock::time_point start = {})
       : fakeClock(start), fakeClient(&fakeClock) {}
 
+  // As Manager::setTransform: what the cache keeps of each object of `resource` (a kind's
+  // add() sets these on the manager; a test sets the same ones here).
+  void setTransform(const kube::ResourceRef& resource,
+                    std::function<void(nlohmann::json&)> transform) {
+    transforms_[resource.group + "/" + resource.resource] = std::move(transform);
+  }
+
   runtime::ObjectPtr cached(const kube::ResourceRef& resource,
                             const kube::ObjectKey& key) override {
     auto object = fakeClient.object(resource, key);
     if (!object) return nullptr;
-    return std::make_shared<const nlohmann::json>(std::move(*object));
+    return cache(resource, std::move(*object));
   }
   std::vector<runtime::ObjectPtr> cachedList(const kube::ResourceRef& resource,
                                              const std::string& namespace_) override {
     std::vector<runtime::ObjectPtr> out;
     for (nlohmann::json& object : fakeClient.objects(resource, namespace_)) {
-      out.push_back(std::make_shared<const nlohmann::json>(std::move(object)));
+      out.push_back(cache(resource, std::move(object)));
     }
     return out;
   }
@@ -74,6 +84,15 @@ class FakeContext final : public runtime::Context {
   FakeClient fakeClient;
   FakeEventRecorder events;
   runtime::Registry metrics;
+
+ private:
+  runtime::ObjectPtr cache(const kube::ResourceRef& resource, nlohmann::json object) const {
+    const auto transform = transforms_.find(resource.group + "/" + resource.resource);
+    if (transform != transforms_.end()) transform->second(object);
+    return std::make_shared<const nlohmann::json>(std::move(object));
+  }
+
+  std::map<std::string, std::function<void(nlohmann::json&)>> transforms_;
 };
 
 }  // namespace relops::testing

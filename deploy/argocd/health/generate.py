@@ -22,17 +22,21 @@ end
 """
 DRDRILL_PRECEDENCE = "--   2b. spec.suspend: true -> Suspended"
 
-# Kind -> (extra checks after Stalled, extra line in the precedence comment).
-KINDS = {
-    "ServiceLevelObjective": ("", None),
-    "ErrorBudgetPolicy": ("", None),
-    "OnCallRotation": ("", None),
+# Kind -> (extra checks after Stalled, extra line in the precedence comment); every other kind
+# gets the template alone.
+EXTRAS = {
     "DRDrill": (DRDRILL_CHECKS, DRDRILL_PRECEDENCE),
 }
 
+sys.path.insert(0, str(HERE.parent.parent))
+import kinds  # noqa: E402  (deploy/kinds.py: the kinds, read from crds/)
+
+# One script per kind users write (their objects are what an Application syncs).
+KINDS = [k.kind for k in kinds.kinds() if k.written_by_users]
+
 
 def render(kind: str) -> str:
-    checks, precedence = KINDS[kind]
+    checks, precedence = EXTRAS.get(kind, ("", None))
     text = TEMPLATE.read_text()
     text = text.replace("@KIND_CHECKS@\n", checks + "\n" if checks else "")
     text = text.replace("--@KIND_PRECEDENCE@\n", precedence + "\n" if precedence else "")

@@ -7,7 +7,7 @@
 
 #include "operator/runtime/informer.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/informer/scripted_client.h"
+#include "tests/unit/operator/runtime/scripted_client.h"
 
 namespace relops::runtime {
 namespace {

@@ -7,7 +7,7 @@
 #include <atomic>
 
 #include "operator/runtime/metrics.h"
-#include "tests/unit/server/http_test_client.h"
+#include "tests/unit/operator/server/http_test_client.h"
 
 namespace relops::server {
 namespace {

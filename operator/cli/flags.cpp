@@ -1,12 +1,13 @@
-#include "app/cli/flags.h"
+#include "operator/cli/flags.h"
 
 #include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <optional>
 #include <ostream>
+#include <stdexcept>
 
-#include "app/cli/cli.h"
+#include "operator/cli/streams.h"
 
 namespace relops::cli {
 
@@ -90,6 +91,8 @@ FlagSet::Flag& FlagSet::Flag::required() {
 
 FlagSet::Flag& FlagSet::add(std::string name, std::string help, std::string defaultValue,
                             std::function<base::Result<void>(std::string_view)> set) {
+  // A programming error, caught by any test that builds the set (pflag panics likewise).
+  if (find(name) != nullptr) throw std::logic_error(command_ + ": flag redefined: --" + name);
   Flag& flag = flags_.emplace_back();
   flag.name_ = std::move(name);
   flag.help_ = std::move(help);

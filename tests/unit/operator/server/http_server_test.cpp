@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/unit/server/http_test_client.h"
+#include "tests/unit/operator/server/http_test_client.h"
 
 namespace relops::server {
 namespace {

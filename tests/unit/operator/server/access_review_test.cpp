@@ -7,7 +7,7 @@
 
 #include "operator/server/kube_access_reviewer.h"
 #include "tests/support/fake_clock.h"
-#include "tests/unit/server/fake_access_reviewer.h"
+#include "tests/unit/operator/server/fake_access_reviewer.h"
 
 namespace relops::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "app/cli/flags.h"
+#include "operator/cli/flags.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -6,6 +6,7 @@
 #include <chrono>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -213,6 +214,14 @@ TEST(JoinAlternatives, ReadsAsAChoice) {
   EXPECT_EQ(joinAlternatives(std::vector<std::string>{"json"}), "json");
   EXPECT_EQ(joinAlternatives(std::vector<std::string>{"md", "json"}), "md or json");
   EXPECT_EQ(joinAlternatives(std::vector<std::string>{"a", "b", "c"}), "a, b or c");
+}
+
+TEST(FlagSet, AFlagAddedTwiceIsAProgrammingError) {
+  FlagSet set("relops run");
+  std::string first;
+  std::string second;
+  set.addString("velero-namespace", &first, "one kind's");
+  EXPECT_THROW(set.addString("velero-namespace", &second, "another kind's"), std::logic_error);
 }
 
 }  // namespace

@@ -20,8 +20,8 @@
 #include "operator/server/http_server.h"
 #include "operator/server/standard_routes.h"
 #include "tests/support/temp_dir.h"
-#include "tests/unit/server/fake_access_reviewer.h"
-#include "tests/unit/server/http_test_client.h"
+#include "tests/unit/operator/server/fake_access_reviewer.h"
+#include "tests/unit/operator/server/http_test_client.h"
 
 namespace relops::server {
 namespace {

@@ -14,8 +14,8 @@
 #include <string_view>
 #include <vector>
 
-#include "app/cli/cli.h"
 #include "operator/base/result.h"
+#include "operator/cli/streams.h"
 
 namespace relops::cli {
 

@@ -1,0 +1,99 @@
+#include "controllers/oncall/oncall_controller.h"
+
+#include <optional>
+#include <string>
+
+#include "controllers/oncall/calendar_feed.h"
+#include "controllers/oncall/oncall_reconciler.h"
+#include "operator/cli/flags.h"
+#include "operator/runtime/manager.h"
+#include "operator/server/certificate_watcher.h"
+#include "operator/server/http_server.h"
+#include "operator/server/tls.h"
+
+namespace relops::oncall {
+namespace {
+
+struct Options {
+  // The feeds' own listener (never the metrics one); "0", the default, turns them off.
+  std::string calendarBindAddress = "0";
+  std::string calendarKeyFile;  // the HMAC key of feed tokens; required with feeds on
+  std::string calendarCertDir;  // tls.crt/tls.key: serve the feeds over HTTPS
+};
+
+class OnCallKind final : public server::Kind {
+ public:
+  std::vector<kube::ResourceRef> primaries() const override { return {kOnCallRotations}; }
+
+  void addFlags(cli::FlagSet& flags) override {
+    flags.addString("calendar-bind-address", &options_.calendarBindAddress,
+                    "Address of the OnCallRotation iCalendar feeds "
+                    "(/calendars/<namespace>/<name>/<token>.ics, the path in each rotation's "
+                    "status.calendarPath); 0 disables them");
+    flags.addString("calendar-key-file", &options_.calendarKeyFile,
+                    "File with the secret (at least 32 bytes) feed tokens are derived from; "
+                    "required when feeds are on, the same for every replica");
+    flags.addString("calendar-cert-dir", &options_.calendarCertDir,
+                    "Directory with tls.crt and tls.key to serve the feeds over HTTPS; plain "
+                    "HTTP (behind a TLS-terminating Ingress) when empty");
+  }
+
+  base::Result<void> setup(runtime::Manager& manager, int workers) override {
+    manager_ = &manager;
+    if (options_.calendarBindAddress != "0") {
+      if (options_.calendarKeyFile.empty()) {
+        return base::Error(base::ErrorKind::kConfig,
+                           "--calendar-key-file is required with --calendar-bind-address: feed "
+                           "URLs are derived from it");
+      }
+      RELOPS_ASSIGN(feedKey_, FeedKey::load(options_.calendarKeyFile));
+    }
+    reconciler_ = std::make_unique<OnCallReconciler>(manager, feedKey_);
+    runtime::Controller::Options controller;
+    controller.name = "oncallrotation";
+    controller.workers = workers;
+    manager.addController(controller, kOnCallRotations, *reconciler_);
+    return {};
+  }
+
+  base::Result<std::vector<server::HttpServer*>> servers(
+      server::AccessReviewer& reviewer) override {
+    if (!feedKey_) return std::vector<server::HttpServer*>{};
+    const runtime::Logger log = manager_->log().named("calendar-server");
+    server::ServerOptions options;
+    options.bindAddress = options_.calendarBindAddress;
+    options.name = "calendars";
+    if (!options_.calendarCertDir.empty()) {
+      auto certificate = server::loadTlsCertificate(options_.calendarCertDir);
+      if (!certificate.ok()) {
+        return std::move(certificate).error().context("load the calendar certificate");
+      }
+      options.tls = std::move(*certificate);
+    }
+    server_ = std::make_unique<server::HttpServer>(options, log);
+    feeds_ = std::make_unique<CalendarFeeds>(*manager_, *feedKey_, &reviewer,
+                                             manager_->log().named("calendars"));
+    feeds_->addRoutes(*server_);
+    // Certificates are re-read as they rotate (controller-runtime's certwatcher).
+    if (options.tls) {
+      certificates_ = std::make_unique<server::CertificateWatcher>(
+          *server_, options_.calendarCertDir, *options.tls, std::chrono::seconds(10), log);
+    }
+    return std::vector<server::HttpServer*>{server_.get()};
+  }
+
+ private:
+  Options options_;
+  runtime::Manager* manager_ = nullptr;
+  std::optional<FeedKey> feedKey_;  // loaded when feeds are on
+  std::unique_ptr<OnCallReconciler> reconciler_;
+  std::unique_ptr<server::HttpServer> server_;
+  std::unique_ptr<CalendarFeeds> feeds_;
+  std::unique_ptr<server::CertificateWatcher> certificates_;
+};
+
+}  // namespace
+
+std::unique_ptr<server::Kind> makeKind() { return std::make_unique<OnCallKind>(); }
+
+}  // namespace relops::oncall

@@ -1,0 +1,187 @@
+// The ServiceLevelObjective reconciler against the in-memory context and a Prometheus double:
+// what it applies, writes, records and exports, and when it looks again. The rules' meaning
+// and the numbers Prometheus computes are the e2e tests' (tests/e2e/test_slo_*.py).
+#include "controllers/slo/slo_reconciler.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <memory>
+
+#include "controllers/common/object_trim.h"
+#include "controllers/slo/rule_output.h"
+#include "controllers/slo/rules.h"
+#include "operator/runtime/log.h"
+#include "tests/support/fake_context.h"
+#include "tests/unit/slo/fake_prometheus.h"
+#include "tests/unit/slo/slo_builder.h"
+
+namespace relops::slo {
+namespace {
+
+using ::testing::ElementsAre;
+using testing::FakePrometheus;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using testing::SloBuilder;
+
+const auto kStart = std::chrono::sys_days(std::chrono::March / 2 / 2026) + std::chrono::hours(10);
+
+class SloReconcilerTest : public ::testing::Test {
+ protected:
+  SloReconcilerTest() : context_(kStart) {
+    context_.fakeClient.enableStatusSubresource(kServiceLevelObjectives);
+    // What SloReconciler::add() sets on the manager.
+    context_.setTransform(kConfigMaps, keepChildEssentials);
+    context_.setTransform(kDeployments, common::keepWorkloadEssentials);
+  }
+
+  // A reconciler writing ConfigMap rules; with Prometheus when `live`.
+  SloReconciler& reconciler(bool live) {
+    SloControllerOptions options;
+    options.output = RuleOutput::kConfigMap;
+    options.refreshInterval = std::chrono::seconds(60);
+    if (live) options.prometheus = prometheus_;
+    reconciler_ = std::make_unique<SloReconciler>(context_, std::move(options));
+    return *reconciler_;
+  }
+  void addSlo(const nlohmann::json& object) {
+    context_.fakeClient.add(kServiceLevelObjectives, object);
+  }
+  runtime::ReconcileResult reconcile() {
+    return reconciler_->reconcile(kKey, runtime::discardLogger());
+  }
+  nlohmann::json status() const {
+    return context_.fakeClient.object(kServiceLevelObjectives, kKey)
+        ->value("status", nlohmann::json());
+  }
+  std::string condition(const std::string& type, const std::string& field = "status") const {
+    const nlohmann::json written = status();
+    for (const auto& condition : written.value("conditions", nlohmann::json::array())) {
+      if (condition["type"] == type) return condition.value(field, "");
+    }
+    return "";
+  }
+  size_t writes() const {
+    return context_.fakeClient.actions("patch").size() +
+           context_.fakeClient.actions("create").size();
+  }
+
+  const kube::ObjectKey kKey{"shop", "checkout"};
+  relops::testing::FakeContext context_;
+  std::shared_ptr<FakePrometheus> prometheus_ = std::make_shared<FakePrometheus>();
+  std::unique_ptr<SloReconciler> reconciler_;
+};
+
+TEST_F(SloReconcilerTest, RulesOnlyAppliesTheRuleFileAndIsDone) {
+  reconciler(false);
+  addSlo(SloBuilder().window("30d").json());
+
+  const runtime::ReconcileResult result = reconcile();
+
+  EXPECT_EQ(result.kind(), runtime::ReconcileResult::Kind::kDone);
+  const auto ruleFiles = context_.fakeClient.objects(kConfigMaps, "shop");
+  ASSERT_EQ(ruleFiles.size(), 1u);
+  EXPECT_EQ(ruleFiles[0]["metadata"]["ownerReferences"][0]["name"], "checkout");
+  EXPECT_EQ(condition("Ready"), "True");
+  EXPECT_THAT(condition("Ready", "message"), HasSubstr("ConfigMap"));
+}
+
+TEST_F(SloReconcilerTest, ASecondPassWithNothingChangedWritesNothing) {
+  reconciler(false);
+  addSlo(SloBuilder().window("30d").json());
+  reconcile();
+  const size_t before = writes();
+  context_.fakeClock.advance(std::chrono::minutes(3));
+
+  reconcile();
+
+  EXPECT_EQ(writes(), before);
+  EXPECT_THAT(context_.events.reasons(), IsEmpty());
+}
+
+TEST_F(SloReconcilerTest, LiveNumbersGoToStatusAndTheNextRefreshIsWithinTheInterval) {
+  reconciler(true);
+  addSlo(SloBuilder().window("30d").json());
+  prometheus_->answer([](const std::string& expr) -> base::Result<std::vector<PromSample>> {
+    if (expr.find("__name__=~") == std::string::npos) return std::vector<PromSample>{};
+    const auto at = std::chrono::system_clock::time_point(kStart);
+    const std::map<std::string, std::string> labels = {{"namespace", "shop"}, {"slo", "checkout"}};
+    auto named = [&](const std::string& name) {
+      auto result = labels;
+      result["__name__"] = name;
+      return result;
+    };
+    // Half of a 99.9% budget spent over the window.
+    return std::vector<PromSample>{{named("relops_slo:sli_error:ratio_rate4w2d"), 0.0005, at},
+                                   {named("relops_slo:sli_total:increase4w2d"), 1e6, at}};
+  });
+
+  const runtime::ReconcileResult result = reconcile();
+
+  ASSERT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_GT(result.delay(), std::chrono::seconds(0));
+  EXPECT_LE(result.delay(), std::chrono::seconds(60));
+  EXPECT_EQ(status()["errorBudget"]["remaining"], "50");
+  // One validation of the SLO's own expression, then the one combined status query.
+  ASSERT_EQ(prometheus_->queries().size(), 2u);
+  EXPECT_EQ(prometheus_->queries()[1],
+            statusQueries(*parseSlo(SloBuilder().window("30d").json())).combined);
+  const std::string metrics = context_.metrics.exposition();
+  EXPECT_THAT(metrics, HasSubstr("relops_slo_error_budget_remaining"));
+}
+
+TEST_F(SloReconcilerTest, AnExpressionPrometheusRejectsStallsWithoutAskingAgain) {
+  reconciler(true);
+  addSlo(SloBuilder().window("30d").json());
+  prometheus_->answer([](const std::string&) -> base::Result<std::vector<PromSample>> {
+    return base::Error(base::ErrorKind::kBadRequest, "parse error: unexpected character");
+  });
+
+  const runtime::ReconcileResult result = reconcile();
+  reconcile();
+
+  EXPECT_EQ(result.kind(), runtime::ReconcileResult::Kind::kDone);
+  EXPECT_EQ(condition("Ready", "reason"), "InvalidQuery");
+  EXPECT_THAT(condition("Ready", "message"), HasSubstr("unexpected character"));
+  EXPECT_EQ(prometheus_->queries().size(), 1u);  // once per generation
+}
+
+TEST_F(SloReconcilerTest, AWorkloadSloCountsMinutesAndLooksAgainAfterTheMinute) {
+  reconciler(false);
+  addSlo(SloBuilder().window("7d").workload("Deployment", "web").json());
+  context_.fakeClient.add(
+      kDeployments,
+      {{"apiVersion", "apps/v1"},
+       {"kind", "Deployment"},
+       {"metadata", {{"name", "web"}, {"namespace", "shop"}}},
+       {"status",
+        {{"conditions", {{{"type", "Available"}, {"status", "True"}}}}, {"readyReplicas", 1}}}});
+
+  const runtime::ReconcileResult result = reconcile();
+
+  ASSERT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(result.delay(), std::chrono::minutes(1) + std::chrono::seconds(1));
+  EXPECT_TRUE(status().contains("workload")) << status().dump();
+}
+
+TEST_F(SloReconcilerTest, ASpecRelopsCannotUseIsStalledWithOneEvent) {
+  reconciler(false);
+  addSlo(SloBuilder().window("30d").objective("100").json());
+
+  const runtime::ReconcileResult result = reconcile();
+
+  EXPECT_EQ(result.kind(), runtime::ReconcileResult::Kind::kDone);
+  EXPECT_EQ(condition("Stalled"), "True");
+  EXPECT_THAT(context_.events.reasons(), ElementsAre("InvalidSpec"));
+  EXPECT_THAT(context_.fakeClient.objects(kConfigMaps, "shop"), IsEmpty());
+}
+
+TEST_F(SloReconcilerTest, ADeletedSloForgetsItsSeries) {
+  reconciler(false);
+  EXPECT_EQ(reconcile().kind(), runtime::ReconcileResult::Kind::kDone);
+  EXPECT_THAT(context_.fakeClient.actions("patch"), IsEmpty());
+}
+
+}  // namespace
+}  // namespace relops::slo
