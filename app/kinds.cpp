@@ -2,7 +2,7 @@
 
 #include "controllers/drill/drill_controller.h"
 #include "controllers/oncall/oncall_controller.h"
-#include "controllers/slo/policy_controller.h"
+#include "controllers/policy/policy_controller.h"
 #include "controllers/slo/slo_controller.h"
 
 namespace relops::app {
@@ -12,7 +12,7 @@ std::vector<std::unique_ptr<server::Kind>> kinds() {
   all.push_back(oncall::makeKind());
   all.push_back(drill::makeKind());
   all.push_back(slo::makeKind());
-  all.push_back(slo::makePolicyKind());
+  all.push_back(policy::makeKind());
   return all;
 }
 

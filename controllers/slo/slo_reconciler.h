@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "controllers/common/slo_status.h"
 #include "controllers/slo/ledger_store.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
@@ -34,8 +35,8 @@ struct SloDecision;
 struct SloObserved;
 struct WorkloadReading;
 
-inline const kube::ResourceRef kServiceLevelObjectives{
-    "relops.dev", "v1alpha1", "servicelevelobjectives", "ServiceLevelObjective", true};
+inline const kube::ResourceRef kServiceLevelObjectives =
+    common::serviceLevelObjectives<kube::ResourceRef>();
 inline const kube::ResourceRef kPrometheusRules{"monitoring.coreos.com", "v1", "prometheusrules",
                                                 "PrometheusRule", true};
 inline const kube::ResourceRef kConfigMaps{"", "v1", "configmaps", "ConfigMap", true};

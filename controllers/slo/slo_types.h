@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "controllers/common/slo_status.h"
 #include "controllers/slo/selector.h"
 #include "controllers/slo/vocabulary.h"
 #include "operator/base/result.h"
@@ -88,43 +89,13 @@ struct SloSpec {
   std::optional<std::string> onCallRef;
 };
 
-struct BurnRateStatus {
-  std::string window;
-  std::string rate;
-  friend bool operator==(const BurnRateStatus&, const BurnRateStatus&) = default;
-};
-
-struct ErrorBudgetStatus {
-  std::string remaining;  // percent of the budget, may be negative
-  std::string consumed;
-  friend bool operator==(const ErrorBudgetStatus&, const ErrorBudgetStatus&) = default;
-};
-
-// Timeslice accounting of a workload SLI (see timeslices.h), persisted in status.
-struct WorkloadStatus {
-  int64_t goodMinutes = 0;
-  int64_t badMinutes = 0;
-  int64_t unknownMinutes = 0;
-  std::string ledgerStart;
-  std::string lastObservedTime;
-  std::string lastObservedState;  // Good, Bad, Unknown
-  std::string ledger;
-  // The workload's metadata.resourceVersion when last observed: unchanged after an
-  // operator restart, the workload cannot have changed state in between.
-  std::string workloadResourceVersion;
-  friend bool operator==(const WorkloadStatus&, const WorkloadStatus&) = default;
-};
-
-struct SloStatus {
-  std::optional<int64_t> observedGeneration;
-  std::vector<Condition> conditions;
-  std::optional<std::string> sli;
-  std::optional<ErrorBudgetStatus> errorBudget;
-  std::vector<BurnRateStatus> burnRates;
-  std::optional<std::string> evaluationTime;
-  std::optional<WorkloadStatus> workload;
-  friend bool operator==(const SloStatus&, const SloStatus&) = default;
-};
+// The status is shared with the kinds that read an SLO's budget (controllers/common/).
+using common::BurnRateStatus;
+using common::ErrorBudgetStatus;
+using common::parseSloStatus;
+using common::SloStatus;
+using common::sloStatusJson;
+using common::WorkloadStatus;
 
 struct ServiceLevelObjective {
   ObjectMeta metadata;
@@ -138,10 +109,8 @@ struct ServiceLevelObjective {
 // and name the field path.
 base::Result<ServiceLevelObjective> parseSlo(const nlohmann::json& object);
 base::Result<SloSpec> parseSloSpec(const nlohmann::json& spec);
-base::Result<SloStatus> parseSloStatus(const nlohmann::json& status);
 
 nlohmann::json sloJson(const ServiceLevelObjective& slo);
 nlohmann::json sloSpecJson(const SloSpec& spec);
-nlohmann::json sloStatusJson(const SloStatus& status);
 
 }  // namespace relops::slo

@@ -1,4 +1,4 @@
-// ErrorBudgetPolicy objects (controllers/slo/policy_types.h parsePolicy) as JSON, then the
+// ErrorBudgetPolicy objects (controllers/policy/policy_types.h parsePolicy) as JSON, then the
 // freeze decision an accepted policy drives, over a fixed namespace of SLOs whose budgets
 // are spent, healthy and unknown. Checked: an accepted object serializes to JSON that
 // parses again to the same JSON.
@@ -10,11 +10,11 @@
 #include <string_view>
 #include <vector>
 
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_types.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace relops::slo;
+  using namespace relops::policy;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const nlohmann::json object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (object.is_discarded()) return 0;

@@ -12,7 +12,7 @@
 #include "controllers/common/yaml_json.h"
 #include "controllers/drill/decide.h"
 #include "controllers/drill/drill_types.h"
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/policy_types.h"
 #include "controllers/slo/slo_types.h"
 
 namespace {
@@ -176,7 +176,7 @@ TEST(FuzzRegression, KindThatIsNotAStringIsAnError) {
   ASSERT_FALSE(parsedSlo.ok());
   EXPECT_THAT(parsedSlo.error().message(), HasSubstr("no kind"));
   const json policy = {{"apiVersion", 1}, {"kind", "ErrorBudgetPolicy"}};
-  EXPECT_FALSE(relops::slo::parsePolicy(policy).ok());
+  EXPECT_FALSE(relops::policy::parsePolicy(policy).ok());
 }
 
 // fuzz_drill: a stored condition that is not an object, or whose type is not a string,

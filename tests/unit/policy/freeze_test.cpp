@@ -1,9 +1,9 @@
-#include "controllers/slo/freeze.h"
+#include "controllers/policy/freeze.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using ::testing::HasSubstr;
@@ -210,4 +210,4 @@ TEST(LabelSelector, MatchesLikeMetav1) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy

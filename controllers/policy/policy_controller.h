@@ -6,8 +6,8 @@
 
 #include "operator/server/kind.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
-std::unique_ptr<server::Kind> makePolicyKind();
+std::unique_ptr<server::Kind> makeKind();
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,9 +1,9 @@
-#include "controllers/slo/policy_controller.h"
+#include "controllers/policy/policy_controller.h"
 
-#include "controllers/slo/policy_reconciler.h"
+#include "controllers/policy/policy_reconciler.h"
 #include "operator/runtime/manager.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 class PolicyKind final : public server::Kind {
@@ -24,6 +24,6 @@ class PolicyKind final : public server::Kind {
 
 }  // namespace
 
-std::unique_ptr<server::Kind> makePolicyKind() { return std::make_unique<PolicyKind>(); }
+std::unique_ptr<server::Kind> makeKind() { return std::make_unique<PolicyKind>(); }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

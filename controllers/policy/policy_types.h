@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "controllers/slo/vocabulary.h"
+#include "controllers/policy/vocabulary.h"
 #include "operator/base/result.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
+inline constexpr std::string_view kApiVersion = "relops.dev/v1alpha1";
 inline constexpr std::string_view kPolicyKind = "ErrorBudgetPolicy";
 // The one annotation that exempts an object from a freeze. It is fixed, and it only counts
 // when whoever makes the change may `exempt` errorbudgetpolicies.relops.dev in that
@@ -22,6 +23,9 @@ inline constexpr std::string_view kExemptVerb = "exempt";
 // How many workloads a freeze lists by name (status, binding); a larger selection is frozen
 // by the policy's workloadSelector instead.
 inline constexpr size_t kMaxNamedWorkloads = 64;
+// How many firing (SLO, rule) pairs status remembers (status.firingRules, the CRD's
+// maxItems): a pair beyond it is neither remembered nor announced.
+inline constexpr size_t kMaxFiringRules = 256;
 
 struct LabelSelectorRequirement {
   std::string key;
@@ -63,7 +67,18 @@ struct ActiveFreeze {
   // More than kMaxNamedWorkloads selected: everything the workloadSelector selects is
   // frozen (by label), and `workloads` lists only the workload indicator's target.
   bool bySelector = false;
+  // RFC 3339: when the SLO was first found gone ("" while it exists). Its freeze is held
+  // through kMissingSloGrace from then, across restarts of relops.
+  std::string missingSince = {};
   friend bool operator==(const ActiveFreeze&, const ActiveFreeze&) = default;
+};
+
+// One rule of the policy that fires for one SLO.
+struct FiringRule {
+  std::string slo;
+  std::string rule;
+  friend bool operator==(const FiringRule&, const FiringRule&) = default;
+  friend auto operator<=>(const FiringRule&, const FiringRule&) = default;
 };
 
 struct PolicyStatus {
@@ -71,6 +86,9 @@ struct PolicyStatus {
   std::vector<Condition> conditions;
   int32_t frozenCount = 0;
   std::vector<ActiveFreeze> activeFreezes;
+  // The (SLO, rule) pairs that fired at the last evaluation, sorted, at most
+  // kMaxFiringRules: a rule's Event is sent when it starts firing, once, restarts included.
+  std::vector<FiringRule> firingRules;
   friend bool operator==(const PolicyStatus&, const PolicyStatus&) = default;
 };
 
@@ -86,4 +104,4 @@ nlohmann::json policyJson(const ErrorBudgetPolicy& policy);
 nlohmann::json policySpecJson(const PolicySpec& spec);
 nlohmann::json policyStatusJson(const PolicyStatus& status);
 
-}  // namespace relops::slo
+}  // namespace relops::policy

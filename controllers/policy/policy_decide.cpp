@@ -1,10 +1,10 @@
-#include "controllers/slo/policy_decide.h"
+#include "controllers/policy/policy_decide.h"
 
 #include <algorithm>
 
 #include "controllers/common/conditions.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 using nlohmann::json;
 
@@ -41,14 +41,25 @@ void setFrozenCondition(json& status, const std::vector<ActiveFreeze>& freezes, 
                              generation, now);
 }
 
+// What status remembers of the rules that fire: the first kMaxFiringRules, in order.
+std::vector<FiringRule> remembered(const FiringSet& firing) {
+  std::vector<FiringRule> out;
+  for (const auto& [slo, rule] : firing) {
+    if (out.size() == kMaxFiringRules) break;
+    out.push_back({slo, rule});
+  }
+  return out;
+}
+
 // Events for the non-freeze rules that fire now and did not before (a freeze has its
 // own Frozen Event).
-void announceNewlyFiring(const ErrorBudgetPolicy& policy, const FiringSet& firingNow,
+// Only what status remembers is announced, so an Event is never repeated.
+void announceNewlyFiring(const ErrorBudgetPolicy& policy, const std::vector<FiringRule>& firingNow,
                          const FiringSet& firingBefore, std::vector<PolicyEvent>& events) {
-  for (const auto& firing : firingNow) {
-    if (firingBefore.contains(firing)) continue;
-    const std::string& slo = firing.first;
-    const std::string& ruleName = firing.second;
+  for (const FiringRule& firing : firingNow) {
+    if (firingBefore.contains({firing.slo, firing.rule})) continue;
+    const std::string& slo = firing.slo;
+    const std::string& ruleName = firing.rule;
     const auto rule = std::find_if(policy.spec.rules.begin(), policy.spec.rules.end(),
                                    [&](const PolicyRule& r) { return r.name == ruleName; });
     if (rule == policy.spec.rules.end() || rule->freeze) continue;
@@ -63,29 +74,41 @@ void announceNewlyFiring(const ErrorBudgetPolicy& policy, const FiringSet& firin
 
 }  // namespace
 
+FiringSet firingOf(const json& storedStatus) {
+  FiringSet firing;
+  if (!storedStatus.is_object()) return firing;
+  for (const json& item : storedStatus.value("firingRules", json::array())) {
+    if (!item.is_object()) continue;
+    firing.insert({item.value("slo", ""), item.value("rule", "")});
+  }
+  return firing;
+}
+
 PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                             const std::vector<SloBudgetInput>& slos, const json& storedStatus,
-                            const FiringSet& firingBefore, const std::string& namespace_,
-                            std::chrono::system_clock::time_point now,
-                            const std::map<std::string, TimePoint>& missingBefore) {
+                            const std::string& namespace_,
+                            std::chrono::system_clock::time_point now) {
   PolicyDecision decision;
   decision.status = storedStatus.is_object() ? storedStatus : json::object();
   json& status = decision.status;
   const int64_t generation = policy.metadata.generation;
 
-  const FreezeDecision freezes =
-      decideFreezes(policy, slos, std::chrono::floor<std::chrono::seconds>(now), missingBefore);
-  decision.missing = freezes.missing;
+  const FreezeDecision freezes = decideFreezes(
+      policy, slos, std::chrono::floor<std::chrono::seconds>(now), missingSinceOf(policy.status));
   decision.recheckAfter = freezes.recheckAfter;
+  for (const FiringRule& rule : freezes.firing) decision.firing.insert({rule.slo, rule.rule});
   PolicyStatus next;
   next.frozenCount = static_cast<int32_t>(freezes.activeFreezes.size());
   next.activeFreezes = freezes.activeFreezes;
+  next.firingRules = remembered(decision.firing);
   const json computed = policyStatusJson(next);
   status["frozenCount"] = computed["frozenCount"];
-  if (computed.contains("activeFreezes")) {
-    status["activeFreezes"] = computed["activeFreezes"];
-  } else {
-    status.erase("activeFreezes");
+  for (const char* list : {"activeFreezes", "firingRules"}) {
+    if (computed.contains(list)) {
+      status[list] = computed[list];
+    } else {
+      status.erase(list);
+    }
   }
   setFrozenCondition(status, freezes.activeFreezes, generation, now);
 
@@ -118,8 +141,7 @@ PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                                    namespace_ + ", so this policy can neither warn nor freeze"});
   }
   decision.events.insert(decision.events.end(), freezes.events.begin(), freezes.events.end());
-  for (const FiringRule& rule : freezes.firing) decision.firing.insert({rule.slo, rule.rule});
-  announceNewlyFiring(policy, decision.firing, firingBefore, decision.events);
+  announceNewlyFiring(policy, next.firingRules, firingOf(storedStatus), decision.events);
   return decision;
 }
 
@@ -141,4 +163,4 @@ void markFreezeNotEnforced(PolicyDecision& decision, const json& storedStatus,
   }
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,8 +1,11 @@
 // The ErrorBudgetPolicy controller's pure decision (DESIGN.md: gather, decide, act). The
 // reconciler gathers each SLO's budget as its status shows it and hands it to
-// decidePolicy(); it writes the returned status only when it changed, then applies (or
-// deletes) the freeze binding for the returned workloads, records the returned Events and
-// keeps the returned firing rules for the next call.
+// decidePolicy(); it applies the admission objects for the returned workloads, writes the
+// returned status only when it changed, records the returned Events, then deletes the
+// bindings no longer needed. What it must remember between calls is in the status it
+// writes: the rules that fire (firingRules), and since when a frozen SLO is gone
+// (activeFreezes[].missingSince), so a restart of relops neither repeats an Event nor
+// restarts a grace.
 //
 // Conditions (kstatus):
 //   Ready   True once evaluated. Reason Evaluated, or NoSLOSelected when the sloSelector
@@ -27,10 +30,10 @@
 #include <utility>
 #include <vector>
 
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_types.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 inline constexpr std::string_view kReasonNoSLOSelected = "NoSLOSelected";
 inline constexpr std::string_view kReasonFreezeNotEnforced = "FreezeNotEnforced";
@@ -45,21 +48,21 @@ struct PolicyDecision {
   // workloadSelector selects, by label.
   bool freezeBySelector = false;
   std::vector<PolicyEvent> events;  // in the order to record them
-  FiringSet firing;                 // pass back as firingBefore next time
-  // Frozen SLOs that are gone, held through kMissingSloGrace: pass back as missingBefore.
-  std::map<std::string, TimePoint> missing;
-  std::optional<std::chrono::seconds> recheckAfter;  // when such a grace ends
+  FiringSet firing;                 // every (SLO, rule) that fires now
+  // When the grace of a frozen SLO that is gone ends (kMissingSloGrace): look again then.
+  std::optional<std::chrono::seconds> recheckAfter;
 };
 
-// `storedStatus` is the policy's status as stored (null or an object); `firingBefore`
-// what the previous call returned for this policy (empty after a restart, so a rule that
-// fires is announced once per process).
+// The (SLO, rule) pairs a stored status (null or an object) remembers as firing.
+FiringSet firingOf(const nlohmann::json& storedStatus);
+
+// `storedStatus` is the policy's status as stored (null or an object): a rule that fires is
+// announced when it is not in its firingRules. The grace of a gone SLO is measured from
+// the missingSince of its freeze in `policy.status`.
 PolicyDecision decidePolicy(const ErrorBudgetPolicy& policy,
                             const std::vector<SloBudgetInput>& slos,
-                            const nlohmann::json& storedStatus, const FiringSet& firingBefore,
-                            const std::string& namespace_,
-                            std::chrono::system_clock::time_point now,
-                            const std::map<std::string, TimePoint>& missingBefore = {});
+                            const nlohmann::json& storedStatus, const std::string& namespace_,
+                            std::chrono::system_clock::time_point now);
 
 // The binding of a decided freeze could not be applied (`error`): Frozen becomes False with
 // reason FreezeNotEnforced, the Frozen Events are dropped, and one Warning Event is added
@@ -68,4 +71,4 @@ void markFreezeNotEnforced(PolicyDecision& decision, const nlohmann::json& store
                            const std::string& error, int64_t generation,
                            std::chrono::system_clock::time_point now);
 
-}  // namespace relops::slo
+}  // namespace relops::policy

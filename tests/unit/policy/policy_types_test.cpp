@@ -1,4 +1,4 @@
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/policy_types.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -8,9 +8,10 @@
 
 #include "controllers/common/yaml_json.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
+using common::parseYamlDocuments;
 using ::testing::HasSubstr;
 
 nlohmann::json examplePolicy() {
@@ -36,7 +37,15 @@ TEST(PolicyTypes, RoundTrips) {
   policy->status.frozenCount = 1;
   policy->status.activeFreezes = {
       {"checkout", "budget-exhausted", "2026-03-01T12:00:00Z", "-3.2", {"Deployment/checkout"}},
-      {"search", "budget-exhausted", "2026-03-01T12:00:00Z", "-1", {}, true}};
+      {"search", "budget-exhausted", "2026-03-01T12:00:00Z", "-1", {}, true},
+      {"gone",
+       "budget-exhausted",
+       "2026-03-01T11:00:00Z",
+       "-4",
+       {},
+       false,
+       "2026-03-01T12:01:00Z"}};
+  policy->status.firingRules = {{"checkout", "budget-exhausted"}, {"checkout", "budget-low"}};
   policy->status.frozenCount = 2;
   const nlohmann::json json = policyJson(*policy);
   auto again = parsePolicy(json);
@@ -84,4 +93,4 @@ TEST(PolicyTypes, RejectsInvalidRulesNamingTheField) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,11 +1,9 @@
-#include "controllers/slo/policy_types.h"
+#include "controllers/policy/policy_types.h"
 
 #include <algorithm>
 #include <set>
 
-#include "controllers/slo/slo_types.h"
-
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using nlohmann::json;
@@ -223,7 +221,21 @@ base::Result<ErrorBudgetPolicy> parsePolicy(const nlohmann::json& object) {
       std::optional<bool> bySelector;
       RELOPS_ASSIGN(bySelector, item.optionalBool("bySelector"));
       freeze.bySelector = bySelector.value_or(false);
+      std::optional<std::string> missingSince;
+      RELOPS_ASSIGN(missingSince, item.optionalString("missingSince", 64));
+      freeze.missingSince = missingSince.value_or("");
       policy.status.activeFreezes.push_back(std::move(freeze));
+    }
+  }
+  if (const json* firing = status.get("firingRules"); firing != nullptr && firing->is_array()) {
+    for (size_t i = 0; i < firing->size() && i < kMaxFiringRules; ++i) {
+      JsonObject item;
+      RELOPS_ASSIGN(item, JsonObject::at(&(*firing)[i], status.child("firingRules") + "[" +
+                                                            std::to_string(i) + "]"));
+      FiringRule rule;
+      RELOPS_ASSIGN(rule.slo, item.requiredString("slo", 253));
+      RELOPS_ASSIGN(rule.rule, item.requiredString("rule", 63));
+      policy.status.firingRules.push_back(std::move(rule));
     }
   }
   return policy;
@@ -259,9 +271,17 @@ nlohmann::json policyStatusJson(const PolicyStatus& status) {
       if (!freeze.budgetRemaining.empty()) item["budgetRemaining"] = freeze.budgetRemaining;
       if (!freeze.workloads.empty()) item["workloads"] = freeze.workloads;
       if (freeze.bySelector) item["bySelector"] = true;
+      if (!freeze.missingSince.empty()) item["missingSince"] = freeze.missingSince;
       list.push_back(std::move(item));
     }
     out["activeFreezes"] = std::move(list);
+  }
+  if (!status.firingRules.empty()) {
+    json list = json::array();
+    for (const FiringRule& rule : status.firingRules) {
+      list.push_back({{"slo", rule.slo}, {"rule", rule.rule}});
+    }
+    out["firingRules"] = std::move(list);
   }
   return out;
 }
@@ -274,4 +294,4 @@ nlohmann::json policyJson(const ErrorBudgetPolicy& policy) {
           {"status", policyStatusJson(policy.status)}};
 }
 
-}  // namespace relops::slo
+}  // namespace relops::policy

@@ -1,11 +1,9 @@
-#include "controllers/slo/freeze.h"
+#include "controllers/policy/freeze.h"
 
 #include <algorithm>
 #include <set>
 
-#include "controllers/slo/budget.h"
-
-namespace relops::slo {
+namespace relops::policy {
 
 bool budgetRuleHolds(const PolicyRule& rule, bool heldBefore,
                      std::optional<double> remainingPercent) {
@@ -98,7 +96,9 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
       const auto left =
           std::chrono::duration_cast<std::chrono::seconds>(kMissingSloGrace - (now - since));
       if (!decision.recheckAfter || left < *decision.recheckAfter) decision.recheckAfter = left;
-      decision.activeFreezes.push_back(*freeze);
+      ActiveFreeze held = *freeze;
+      held.missingSince = formatRfc3339(since);
+      decision.activeFreezes.push_back(std::move(held));
       continue;
     }
     decision.events.push_back({"Normal", "Thawed", name,
@@ -130,4 +130,15 @@ std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& f
          std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).";
 }
 
-}  // namespace relops::slo
+std::map<std::string, TimePoint> missingSinceOf(const PolicyStatus& status) {
+  std::map<std::string, TimePoint> missing;
+  for (const ActiveFreeze& freeze : status.activeFreezes) {
+    if (freeze.missingSince.empty()) continue;
+    if (const auto since = parseRfc3339(freeze.missingSince, "missingSince")) {
+      missing[freeze.slo] = *since;
+    }
+  }
+  return missing;
+}
+
+}  // namespace relops::policy

@@ -8,13 +8,13 @@
 #include <regex>
 
 #include "controllers/common/conditions.h"
-#include "controllers/slo/bounded_names.h"
-#include "controllers/slo/freeze.h"
-#include "controllers/slo/policy_decide.h"
-#include "controllers/slo/policy_reconciler.h"
+#include "controllers/policy/admission.h"
+#include "controllers/policy/bounded_names.h"
+#include "controllers/policy/freeze.h"
+#include "controllers/policy/policy_decide.h"
 #include "operator/base/digest.h"
 
-namespace relops::slo {
+namespace relops::policy {
 namespace {
 
 using nlohmann::json;
@@ -180,8 +180,7 @@ TEST(DecideFreezes, MoreWorkloadsThanABindingNamesFreezeBySelector) {
     std::vector<std::string> workloads;
     for (size_t i = 0; i < c.selected; ++i) workloads.push_back("Deployment/w" + std::to_string(i));
     SloBudgetInput slo{"web", {{"tier", "1"}}, -5.0, {}, workloads, "Deployment/w0"};
-    const PolicyDecision decision =
-        decidePolicy(selectingPolicy(), {slo}, json(), {}, "shop", kNow);
+    const PolicyDecision decision = decidePolicy(selectingPolicy(), {slo}, json(), "shop", kNow);
     ASSERT_EQ(decision.status["activeFreezes"].size(), 1u) << c.name;
     const json& freeze = decision.status["activeFreezes"][0];
     EXPECT_EQ(decision.freezeBySelector, c.bySelector) << c.name;
@@ -198,7 +197,7 @@ TEST(DecideFreezes, MoreWorkloadsThanABindingNamesFreezeBySelector) {
 
 TEST(MarkFreezeNotEnforced, FrozenIsFalseWithAReasonAndOneWarning) {
   const SloBudgetInput slo{"web", {{"tier", "1"}}, -5.0, {}, {"Deployment/web"}, "Deployment/web"};
-  PolicyDecision first = decidePolicy(selectingPolicy(), {slo}, json(), {}, "shop", kNow);
+  PolicyDecision first = decidePolicy(selectingPolicy(), {slo}, json(), "shop", kNow);
   markFreezeNotEnforced(first, json(), "apply freeze binding: 422 name too long", 2, kNow);
   const json* frozen = common::findCondition(first.status["conditions"], "Frozen");
   ASSERT_NE(frozen, nullptr);
@@ -211,7 +210,7 @@ TEST(MarkFreezeNotEnforced, FrozenIsFalseWithAReasonAndOneWarning) {
   EXPECT_EQ(first.events[0].type, "Warning");
 
   // Still failing at the next reconcile: no second Warning.
-  PolicyDecision again = decidePolicy(selectingPolicy(), {slo}, first.status, {}, "shop", kNow);
+  PolicyDecision again = decidePolicy(selectingPolicy(), {slo}, first.status, "shop", kNow);
   markFreezeNotEnforced(again, first.status, "apply freeze binding: 422 name too long", 2, kNow);
   EXPECT_TRUE(again.events.empty());
 }
@@ -233,4 +232,4 @@ TEST(PolicyTypes, TheExemptionKeyIsFixed) {
 }
 
 }  // namespace
-}  // namespace relops::slo
+}  // namespace relops::policy

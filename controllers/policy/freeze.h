@@ -11,10 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "controllers/slo/policy_types.h"
-#include "controllers/slo/vocabulary.h"
+#include "controllers/policy/policy_types.h"
+#include "controllers/policy/vocabulary.h"
 
-namespace relops::slo {
+namespace relops::policy {
 
 // Hysteresis of one budget rule, in percent of the budget: it starts to hold when the
 // remaining budget falls below the threshold, and lets go only once it is above
@@ -43,12 +43,6 @@ struct PolicyEvent {
   friend bool operator==(const PolicyEvent&, const PolicyEvent&) = default;
 };
 
-struct FiringRule {
-  std::string slo;
-  std::string rule;
-  friend bool operator==(const FiringRule&, const FiringRule&) = default;
-};
-
 // How long a frozen SLO that has disappeared keeps its freeze: a delete and recreate (an
 // Argo CD replace, a CRD reinstall, a restore) must not thaw it in between. The same
 // tolerance as the workload ledger's (TimesliceLedger::kDefaultMaxGap).
@@ -69,7 +63,8 @@ struct FreezeDecision {
 
 // `previous` is the policy's current status.activeFreezes. SLOs the policy no longer
 // selects thaw; SLOs that are gone thaw once kMissingSloGrace has passed since they were
-// first missed (`missingBefore`, what the previous call returned as `missing`).
+// first missed (`missingBefore`, what the previous call returned as `missing`; the held
+// freeze carries it as missingSince, so status remembers it: missingSinceOf()).
 FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
                              const std::vector<SloBudgetInput>& slos, TimePoint now,
                              const std::map<std::string, TimePoint>& missingBefore = {});
@@ -78,4 +73,7 @@ FreezeDecision decideFreezes(const ErrorBudgetPolicy& policy,
 // the way out.
 std::string freezeMessage(const ErrorBudgetPolicy& policy, const ActiveFreeze& freeze);
 
-}  // namespace relops::slo
+// The `missingBefore` a status remembers: the missingSince of its active freezes.
+std::map<std::string, TimePoint> missingSinceOf(const PolicyStatus& status);
+
+}  // namespace relops::policy

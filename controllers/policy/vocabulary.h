@@ -1,0 +1,28 @@
+// The shared types (controllers/common/) the ErrorBudgetPolicy kind speaks in, by their
+// short names inside relops::policy: Duration and Percent, instants, conditions, the JSON
+// field reader.
+#pragma once
+
+#include "controllers/common/json_fields.h"
+#include "controllers/common/rfc3339.h"
+#include "controllers/common/units.h"
+
+namespace relops::policy {
+
+using common::Condition;
+using common::conditionsJson;
+using common::Duration;
+using common::fieldError;
+using common::formatDecimal;
+using common::formatRfc3339;
+using common::JsonObject;
+using common::ObjectMeta;
+using common::objectMetaJson;
+using common::parseConditions;
+using common::parseObjectMeta;
+using common::parseRfc3339;
+using common::Percent;
+using common::stringOrEmpty;
+using common::TimePoint;
+
+}  // namespace relops::policy
