@@ -202,32 +202,31 @@ void Controller::process(const std::string& keyText) {
     metrics->reconcileTime.with({options_.name}).observe(took.count());
   }
   active_.fetch_sub(1);
+  // Counted before reconcileCount() moves: whoever waits on the count sees the outcome too.
+  const char* outcome = result.kind() == ReconcileResult::Kind::kDone           ? "success"
+                        : result.kind() == ReconcileResult::Kind::kRequeueAfter ? "requeue_after"
+                                                                                : "error";
+  if (metrics != nullptr) metrics->reconcileTotal.with({options_.name, outcome}).inc();
   reconciles_.fetch_add(1);
   // Which object is expensive must be visible without debug logging.
   if (took >= options_.slowReconcile) {
     log.info("slow reconcile", {{"seconds", took.count()}});
   }
 
-  auto count = [&](const char* outcome) {
-    if (metrics != nullptr) metrics->reconcileTotal.with({options_.name, outcome}).inc();
-  };
   switch (result.kind()) {
     case ReconcileResult::Kind::kDone:
       queue_.forget(keyText);
-      count("success");
       return;
     case ReconcileResult::Kind::kRequeueAfter:
       log.debug("requeue after",
                 {{"seconds", std::chrono::duration<double>(result.delay()).count()}});
       queue_.forget(keyText);
       queue_.addAfter(keyText, result.delay());
-      count("requeue_after");
       return;
     case ReconcileResult::Kind::kError:
       break;
   }
   const base::Error& error = result.errorValue();
-  count("error");
   if (kube::isNamespaceTerminating(error)) {
     // The namespace's deletion removes this object too; retrying would only
     // be refused again until it is gone.
