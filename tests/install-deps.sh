@@ -41,13 +41,13 @@ if ! python3 -c 'import pytest' 2>/dev/null; then
   echo "install-deps: installing pytest" >&2
   python3 -m pip install --quiet pytest
 fi
-# icalendar: the independent parser the on-call ICS check (tests/unit/oncall) uses.
+# icalendar: the independent parser the on-call ICS check (tests/unit/controllers/oncall) uses.
 if ! python3 -c 'import icalendar' 2>/dev/null; then
   echo "install-deps: installing icalendar" >&2
   python3 -m pip install --quiet icalendar
 fi
 # croniter: the independent cron implementation the DRDrill schedule check
-# (tests/unit/drill) compares the engine with.
+# (tests/unit/controllers/drill) compares the engine with.
 if ! python3 -c 'import croniter' 2>/dev/null; then
   echo "install-deps: installing croniter" >&2
   python3 -m pip install --quiet croniter

@@ -15,8 +15,8 @@
 #include "controllers/common/yaml_json.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/schedule.h"
-#include "tests/unit/oncall/rotation_builder.h"
-#include "tests/unit/oncall/schedule_oracle.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/schedule_oracle.h"
 
 namespace relops::oncall {
 

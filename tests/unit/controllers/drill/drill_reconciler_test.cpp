@@ -9,7 +9,7 @@
 
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
-#include "tests/unit/drill/drill_objects.h"
+#include "tests/unit/controllers/drill/drill_objects.h"
 
 namespace relops::drill {
 namespace {

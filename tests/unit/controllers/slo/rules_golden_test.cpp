@@ -1,5 +1,5 @@
 // Whole generated rule groups against golden files (Pyrra tests slo/rules.go the same
-// way). RELOPS_UPDATE_GOLDEN=1 rewrites them; review the diff. tests/unit/slo/
+// way). RELOPS_UPDATE_GOLDEN=1 rewrites them; review the diff. tests/unit/controllers/slo/
 // check_goldens.sh runs promtool on every one.
 #include <gtest/gtest.h>
 

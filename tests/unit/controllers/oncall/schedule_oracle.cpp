@@ -1,4 +1,4 @@
-#include "tests/unit/oncall/schedule_oracle.h"
+#include "tests/unit/controllers/oncall/schedule_oracle.h"
 
 #include <date/tz.h>
 

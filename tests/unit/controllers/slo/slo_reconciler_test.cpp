@@ -13,8 +13,8 @@
 #include "controllers/slo/rules.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
-#include "tests/unit/slo/fake_prometheus.h"
-#include "tests/unit/slo/slo_builder.h"
+#include "tests/unit/controllers/slo/fake_prometheus.h"
+#include "tests/unit/controllers/slo/slo_builder.h"
 
 namespace relops::slo {
 namespace {

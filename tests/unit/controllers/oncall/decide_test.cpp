@@ -6,7 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "tests/unit/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
 namespace {

@@ -10,7 +10,7 @@
 #include <set>
 
 #include "controllers/oncall/schedule.h"
-#include "tests/unit/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
 namespace {

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "tests/unit/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
 namespace {

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "tests/unit/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
 namespace {

@@ -8,7 +8,7 @@
 
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
-#include "tests/unit/oncall/rotation_builder.h"
+#include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
 namespace {
