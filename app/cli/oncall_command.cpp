@@ -9,6 +9,7 @@
 #include <string>
 
 #include "app/cli/input.h"
+#include "controllers/common/rfc3339.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
@@ -118,7 +119,7 @@ int runWho(const Loaded& loaded, const oncall::Schedule& schedule, Instant at, S
   };
   streams.out << "Rotation:  " << (loaded.name.empty() ? "(unnamed)" : loaded.name) << " ("
               << loaded.spec.timeZone << ")\n";
-  streams.out << "At:        " << schedule.formatLocal(at) << " (" << oncall::formatInstant(at)
+  streams.out << "At:        " << schedule.formatLocal(at) << " (" << common::formatRfc3339(at)
               << ")\n";
   if (current.participant.empty()) {
     streams.out << "On call:   nobody (coverage gap from " << when(current.start) << " to "
@@ -129,7 +130,7 @@ int runWho(const Loaded& loaded, const oncall::Schedule& schedule, Instant at, S
   }
   if (const auto handoff = schedule.nextHandoff(at)) {
     streams.out << "Next:      " << schedule.formatLocal(handoff->time) << " ("
-                << oncall::formatInstant(handoff->time) << ") " << orDash(handoff->from) << " -> "
+                << common::formatRfc3339(handoff->time) << ") " << orDash(handoff->from) << " -> "
                 << orDash(handoff->to) << "\n";
   } else {
     streams.out << "Next:      no handoff within two years\n";
@@ -163,19 +164,19 @@ int runSchedule(const Loaded& loaded, const oncall::Schedule& schedule, Instant 
   const std::vector<oncall::Interval> gaps = schedule.gaps(from, to);
   if (format == "json") {
     json out = {{"timeZone", loaded.spec.timeZone},
-                {"from", oncall::formatInstant(from)},
-                {"to", oncall::formatInstant(to)},
+                {"from", common::formatRfc3339(from)},
+                {"to", common::formatRfc3339(to)},
                 {"shifts", json::array()},
                 {"gaps", json::array()}};
     for (const oncall::Shift& shift : shifts) {
       out["shifts"].push_back({{"participant", shift.participant},
                                {"layer", shift.layer},
-                               {"start", oncall::formatInstant(shift.start)},
-                               {"end", oncall::formatInstant(shift.end)}});
+                               {"start", common::formatRfc3339(shift.start)},
+                               {"end", common::formatRfc3339(shift.end)}});
     }
     for (const oncall::Interval& gap : gaps) {
       out["gaps"].push_back(
-          {{"start", oncall::formatInstant(gap.start)}, {"end", oncall::formatInstant(gap.end)}});
+          {{"start", common::formatRfc3339(gap.start)}, {"end", common::formatRfc3339(gap.end)}});
     }
     streams.out << out.dump(2) << "\n";
     return kExitOk;

@@ -4,6 +4,8 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 
+#include "controllers/common/rfc3339.h"
+
 namespace relops::common {
 namespace {
 
@@ -283,6 +285,34 @@ void markStalled(json& status, int64_t generation, std::string_view reason,
   setStatusCondition(status, generation, kConditionStalled, condition_status::kTrue, reason,
                      message, now);
   removeCondition(conditionsOf(status), kConditionReconciling);
+}
+
+void setCondition(std::vector<Condition>& conditions, std::string_view type,
+                  std::string_view status, std::string_view reason, std::string message,
+                  int64_t observedGeneration, std::chrono::sys_seconds now) {
+  for (Condition& condition : conditions) {
+    if (condition.type != type) continue;
+    if (condition.status != status || condition.lastTransitionTime.empty()) {
+      condition.lastTransitionTime = formatRfc3339(now);
+    }
+    condition.status = std::string(status);
+    condition.reason = std::string(reason);
+    condition.message = std::move(message);
+    condition.observedGeneration = observedGeneration;
+    return;
+  }
+  Condition condition;
+  condition.type = std::string(type);
+  condition.status = std::string(status);
+  condition.reason = std::string(reason);
+  condition.message = std::move(message);
+  condition.observedGeneration = observedGeneration;
+  condition.lastTransitionTime = formatRfc3339(now);
+  conditions.push_back(std::move(condition));
+}
+
+void removeCondition(std::vector<Condition>& conditions, std::string_view type) {
+  std::erase_if(conditions, [&](const Condition& c) { return c.type == type; });
 }
 
 }  // namespace relops::common

@@ -15,7 +15,9 @@
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "controllers/common/json_fields.h"
 #include "operator/base/result.h"
 
 namespace relops::common {
@@ -72,6 +74,13 @@ bool isValidConditionType(std::string_view type);
 // Everything the API server would check of one condition; an error is a relops
 // bug (kInternal) that would otherwise surface as a rejected status write.
 base::Result<void> validateCondition(const nlohmann::json& condition);
+
+// meta.SetStatusCondition on the typed list (json_fields.h's Condition): lastTransitionTime moves
+// only when the status changes; the order of first appearance is kept.
+void setCondition(std::vector<Condition>& conditions, std::string_view type,
+                  std::string_view status, std::string_view reason, std::string message,
+                  int64_t observedGeneration, std::chrono::sys_seconds now);
+void removeCondition(std::vector<Condition>& conditions, std::string_view type);
 
 // Whether writing newStatus over oldStatus would change anything. Deep
 // comparison, where a null, an empty array or an empty object counts as the

@@ -9,35 +9,11 @@
 namespace relops::oncall {
 namespace {
 
-constexpr std::string_view kTrue = "True";
-constexpr std::string_view kFalse = "False";
-constexpr std::string_view kUnknown = "Unknown";
-
-// meta.SetStatusCondition: lastTransitionTime moves only when the status of
-// the condition changes; order of first appearance is kept.
-void setCondition(std::vector<Condition>& conditions, std::string_view type,
-                  std::string_view status, std::string_view reason, std::string message,
-                  int64_t generation, Instant now) {
-  for (Condition& condition : conditions) {
-    if (condition.type != type) continue;
-    if (condition.status != status || condition.lastTransitionTime.empty()) {
-      condition.lastTransitionTime = formatInstant(now);
-    }
-    condition.status = std::string(status);
-    condition.reason = std::string(reason);
-    condition.message = std::move(message);
-    condition.observedGeneration = generation;
-    return;
-  }
-  conditions.push_back({std::string(type), std::string(status), std::string(reason),
-                        std::move(message), generation, formatInstant(now)});
-}
-
-void removeCondition(std::vector<Condition>& conditions, std::string_view type) {
-  conditions.erase(std::remove_if(conditions.begin(), conditions.end(),
-                                  [&](const Condition& c) { return c.type == type; }),
-                   conditions.end());
-}
+using common::removeCondition;
+using common::setCondition;
+using common::condition_status::kFalse;
+using common::condition_status::kTrue;
+using common::condition_status::kUnknown;
 
 bool conditionIs(const Status& status, std::string_view type, std::string_view value) {
   const Condition* condition = status.findCondition(type);

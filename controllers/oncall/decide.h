@@ -45,10 +45,10 @@ struct Desired {
 };
 
 // Condition types and reasons.
-inline constexpr std::string_view kConditionReady = "Ready";
+using common::kConditionReady;
 inline constexpr std::string_view kConditionCovered = "Covered";
 inline constexpr std::string_view kConditionBalanced = "Balanced";
-inline constexpr std::string_view kConditionStalled = "Stalled";
+using common::kConditionStalled;
 inline constexpr std::string_view kReasonScheduled = "Scheduled";
 inline constexpr std::string_view kReasonFullyCovered = "FullyCovered";
 inline constexpr std::string_view kReasonCoverageGap = "CoverageGap";

@@ -7,7 +7,7 @@ constexpr size_t kMaxLineOctets = 75;
 
 // 20260105T140000Z (RFC 5545 3.3.5, form #2: UTC).
 std::string basicUtc(Instant time) {
-  std::string text = formatInstant(time);  // 2026-01-05T14:00:00Z
+  std::string text = common::formatRfc3339(time);  // 2026-01-05T14:00:00Z
   std::string out;
   for (char c : text) {
     if (c != '-' && c != ':') out += c;

@@ -345,7 +345,7 @@ const json& arrayOr(const json& object, std::string_view key) {
 }
 
 void putInstant(json& object, std::string_view key, const std::optional<Instant>& value) {
-  if (value) object[std::string(key)] = formatInstant(*value);
+  if (value) object[std::string(key)] = common::formatRfc3339(*value);
 }
 
 void putString(json& object, std::string_view key, const std::string& value) {
@@ -491,10 +491,6 @@ base::Result<Instant> parseInstant(std::string_view text, std::string_view path)
     return fail();
   }
   return Instant(local->time_since_epoch() - offset);
-}
-
-std::string formatInstant(Instant time) {
-  return formatLocalTime(LocalTime(time.time_since_epoch())) + "Z";
 }
 
 base::Result<TimeRef> parseTimeRef(std::string_view text, std::string_view path) {
@@ -708,10 +704,14 @@ base::Result<Status> parseStatus(const json& node) {
   status.calendarPath = stringOr(node, "calendarPath");
   for (const json& item : arrayOr(node, "conditions")) {
     if (!item.is_object()) continue;
-    status.conditions.push_back({stringOr(item, "type"), stringOr(item, "status"),
-                                 stringOr(item, "reason"), stringOr(item, "message"),
-                                 intOr(item, "observedGeneration"),
-                                 stringOr(item, "lastTransitionTime")});
+    Condition condition;
+    condition.type = stringOr(item, "type");
+    condition.status = stringOr(item, "status");
+    condition.reason = stringOr(item, "reason");
+    condition.message = stringOr(item, "message");
+    condition.observedGeneration = intOr(item, "observedGeneration");
+    condition.lastTransitionTime = stringOr(item, "lastTransitionTime");
+    status.conditions.push_back(std::move(condition));
   }
   if (const auto it = node.find("onCall"); it != node.end() && it->is_object()) {
     status.onCall = CurrentOnCall{stringOr(*it, "participant"), stringOr(*it, "layer"),
@@ -782,7 +782,7 @@ json toJson(const Status& status) {
   for (const Condition& condition : status.conditions) {
     conditions.push_back({{"type", condition.type},
                           {"status", condition.status},
-                          {"observedGeneration", condition.observedGeneration},
+                          {"observedGeneration", condition.observedGeneration.value_or(0)},
                           {"lastTransitionTime", condition.lastTransitionTime},
                           {"reason", condition.reason},
                           {"message", condition.message}});
@@ -812,7 +812,7 @@ json toJson(const Status& status) {
     out["layers"] = std::move(layers);
   }
   if (status.nextHandoff) {
-    json item = {{"time", formatInstant(status.nextHandoff->time)}};
+    json item = {{"time", common::formatRfc3339(status.nextHandoff->time)}};
     putString(item, "from", status.nextHandoff->from);
     putString(item, "to", status.nextHandoff->to);
     out["nextHandoff"] = std::move(item);
@@ -822,8 +822,8 @@ json toJson(const Status& status) {
     for (const ShiftStatus& shift : status.upcomingShifts) {
       shifts.push_back({{"participant", shift.participant},
                         {"layer", shift.layer},
-                        {"start", formatInstant(shift.start)},
-                        {"end", formatInstant(shift.end)}});
+                        {"start", common::formatRfc3339(shift.start)},
+                        {"end", common::formatRfc3339(shift.end)}});
     }
     out["upcomingShifts"] = std::move(shifts);
   }
@@ -845,8 +845,8 @@ json toJson(const Status& status) {
                               {"offHours", load.offHours},
                               {"weekendHours", load.weekendHours}});
     }
-    out["load"] = {{"from", formatInstant(status.load->from)},
-                   {"to", formatInstant(status.load->to)},
+    out["load"] = {{"from", common::formatRfc3339(status.load->from)},
+                   {"to", common::formatRfc3339(status.load->to)},
                    {"participants", std::move(participants)}};
   }
   if (status.balance) {

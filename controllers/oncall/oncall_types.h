@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "controllers/common/conditions.h"
+#include "controllers/common/rfc3339.h"
 #include "operator/base/result.h"
 
 namespace relops::oncall {
@@ -163,7 +165,6 @@ std::string formatLocalTime(LocalTime time);
 // RFC 3339 with "Z" or "+hh:mm"/"-hh:mm"; fractional seconds are truncated.
 base::Result<Instant> parseInstant(std::string_view text, std::string_view path);
 // RFC 3339 in UTC, whole seconds: "2026-01-05T14:00:00Z" (metav1.Time).
-std::string formatInstant(Instant time);
 base::Result<TimeRef> parseTimeRef(std::string_view text, std::string_view path);
 // allowedUnits: any of "mhdw".
 base::Result<Duration> parseDuration(std::string_view text, std::string_view path,
@@ -172,15 +173,7 @@ base::Result<Duration> parseDuration(std::string_view text, std::string_view pat
 // ---------------------------------------------------------------------------
 // Status, as the controller writes it to /status.
 
-struct Condition {
-  std::string type;
-  std::string status;  // True, False, Unknown
-  std::string reason;
-  std::string message;
-  int64_t observedGeneration = 0;
-  std::string lastTransitionTime;  // RFC 3339
-  bool operator==(const Condition&) const = default;
-};
+using common::Condition;
 
 // Who is on call overall now. participant is empty during a coverage gap;
 // since/until are absent when further away than the engine searches.

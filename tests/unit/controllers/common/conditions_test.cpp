@@ -225,5 +225,24 @@ TEST(KStatus, RetryingIsNotReadyButStillReconciling) {
   EXPECT_TRUE(isTrue(status["conditions"], kConditionReconciling));
 }
 
+TEST(TypedConditions, TransitionTimeMovesOnlyWhenTheStatusChangesAndOrderIsKept) {
+  const std::chrono::sys_seconds t0{std::chrono::sys_days(std::chrono::March / 1 / 2026)};
+  std::vector<Condition> conditions;
+  setCondition(conditions, "Ready", "True", "Scheduled", "ok", 1, t0);
+  setCondition(conditions, "Covered", "True", "FullyCovered", "ok", 1, t0);
+  setCondition(conditions, "Ready", "True", "Scheduled", "still ok", 2, t0 + 1h);
+  ASSERT_EQ(conditions.size(), 2u);
+  EXPECT_EQ(conditions[0].type, "Ready");
+  EXPECT_EQ(conditions[0].message, "still ok");
+  EXPECT_EQ(conditions[0].observedGeneration, 2);
+  EXPECT_EQ(conditions[0].lastTransitionTime, "2026-03-01T00:00:00Z");
+
+  setCondition(conditions, "Ready", "False", "InvalidSpec", "bad", 3, t0 + 2h);
+  EXPECT_EQ(conditions[0].lastTransitionTime, "2026-03-01T02:00:00Z");
+  removeCondition(conditions, "Covered");
+  ASSERT_EQ(conditions.size(), 1u);
+  EXPECT_EQ(conditions[0].reason, "InvalidSpec");
+}
+
 }  // namespace
 }  // namespace relops::common

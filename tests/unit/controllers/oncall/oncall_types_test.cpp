@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "controllers/common/rfc3339.h"
 #include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
@@ -53,7 +54,7 @@ TEST(OncallTypes, RoundTripsTheCrdShape) {
   EXPECT_EQ(spec->fairness.allowedImbalanceBasisPoints, 1250);
   EXPECT_TRUE(spec->overrides[0].start.local);
   EXPECT_FALSE(spec->overrides[1].start.local);
-  EXPECT_EQ(formatInstant(spec->overrides[1].start.instant), "2026-03-12T13:00:00Z");
+  EXPECT_EQ(common::formatRfc3339(spec->overrides[1].start.instant), "2026-03-12T13:00:00Z");
 }
 
 TEST(OncallTypes, SchemaDefaultsAreApplied) {

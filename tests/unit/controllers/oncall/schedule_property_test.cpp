@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "controllers/common/rfc3339.h"
 #include "controllers/oncall/schedule.h"
 #include "tests/unit/controllers/oncall/rotation_builder.h"
 
@@ -115,10 +116,10 @@ TEST_P(YearOfHandoffs, EveryInstantHasThePersonTheOrderSays) {
     while (s < shifts.size() && shifts[s].end <= t) ++s;
     ASSERT_LT(s, shifts.size());
     const std::string& want = kMembers[static_cast<size_t>(k % 3)];
-    ASSERT_EQ(shifts[s].participant, want) << caseName(c) << " at " << formatInstant(t);
+    ASSERT_EQ(shifts[s].participant, want) << caseName(c) << " at " << common::formatRfc3339(t);
     if (checked % 997 == 0) {
-      ASSERT_EQ(schedule->shiftAt(t).participant, want) << formatInstant(t);
-      ASSERT_EQ(schedule->turnAt(0, t).index, k) << formatInstant(t);
+      ASSERT_EQ(schedule->shiftAt(t).participant, want) << common::formatRfc3339(t);
+      ASSERT_EQ(schedule->turnAt(0, t).index, k) << common::formatRfc3339(t);
     }
   }
   EXPECT_GT(checked, 70000);
@@ -174,10 +175,10 @@ TEST_P(YearOfRestrictions, MaskedLayerKeepsItsOrder) {
     const bool covered = s < shifts.size() && shifts[s].start <= t;
     const minutes local = oracle.localTimeOfDay(t);
     const bool night = local >= hours(22) || local < hours(6);
-    ASSERT_EQ(covered, night) << zone << " at " << formatInstant(t);
+    ASSERT_EQ(covered, night) << zone << " at " << common::formatRfc3339(t);
     if (covered) {
       ASSERT_EQ(shifts[s].participant, kMembers[static_cast<size_t>(k % 3)])
-          << zone << " at " << formatInstant(t);
+          << zone << " at " << common::formatRfc3339(t);
     }
   }
 }

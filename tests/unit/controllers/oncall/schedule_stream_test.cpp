@@ -12,6 +12,7 @@
 #include <random>
 #include <sstream>
 
+#include "controllers/common/rfc3339.h"
 #include "controllers/common/yaml_json.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/schedule.h"
@@ -22,14 +23,16 @@ namespace relops::oncall {
 
 // gtest prints these in failure messages.
 void PrintTo(const Shift& shift, std::ostream* out) {
-  *out << "{" << formatInstant(shift.start) << " " << formatInstant(shift.end) << " "
-       << shift.participant << " " << shift.layer << "}";
+  *out << "{" << common::formatRfc3339(shift.start) << " " << common::formatRfc3339(shift.end)
+       << " " << shift.participant << " " << shift.layer << "}";
 }
 void PrintTo(const Interval& interval, std::ostream* out) {
-  *out << "{" << formatInstant(interval.start) << " " << formatInstant(interval.end) << "}";
+  *out << "{" << common::formatRfc3339(interval.start) << " " << common::formatRfc3339(interval.end)
+       << "}";
 }
 void PrintTo(const Handoff& handoff, std::ostream* out) {
-  *out << "{" << formatInstant(handoff.time) << " " << handoff.from << " -> " << handoff.to << "}";
+  *out << "{" << common::formatRfc3339(handoff.time) << " " << handoff.from << " -> " << handoff.to
+       << "}";
 }
 
 namespace {
@@ -41,13 +44,13 @@ using std::chrono::seconds;
 using testing::at;
 using testing::ScheduleOracle;
 
-std::string show(const std::optional<Instant>& t) { return t ? formatInstant(*t) : "-"; }
+std::string show(const std::optional<Instant>& t) { return t ? common::formatRfc3339(*t) : "-"; }
 
 // Everything the engine answers, streamed and by the oracle, over [from, to)
 // and at each probe.
 void expectSameAsOracle(const Schedule& schedule, const ScheduleOracle& oracle, Instant from,
                         Instant to, const std::vector<Instant>& probes) {
-  SCOPED_TRACE("window " + formatInstant(from) + " .. " + formatInstant(to));
+  SCOPED_TRACE("window " + common::formatRfc3339(from) + " .. " + common::formatRfc3339(to));
   EXPECT_EQ(schedule.shifts(from, to), oracle.shifts(from, to));
   EXPECT_EQ(schedule.gaps(from, to), oracle.gaps(from, to));
   for (size_t layer = 0; layer < schedule.layerCount(); ++layer) {
@@ -64,7 +67,7 @@ void expectSameAsOracle(const Schedule& schedule, const ScheduleOracle& oracle, 
     EXPECT_EQ(streamed[i].weekend, expected[i].weekend) << expected[i].participant;
   }
   for (const Instant t : probes) {
-    SCOPED_TRACE("at " + formatInstant(t));
+    SCOPED_TRACE("at " + common::formatRfc3339(t));
     const OpenShift got = schedule.shiftAt(t);
     const OpenShift want = oracle.shiftAt(t);
     EXPECT_EQ(got.participant, want.participant);
@@ -289,7 +292,7 @@ class RandomRotation {
   // favour the small hours, where DST changes happen.
   Instant instant() { return at("2025-06-01T00:00:00Z") + minutes(uniform(0, 2 * 365 * 24 * 60)); }
   std::string localText(Instant t) {
-    std::string text = formatInstant(t);
+    std::string text = common::formatRfc3339(t);
     text.pop_back();  // no "Z": a civil time
     if (chance(0.5)) text.replace(11, 2, "0" + std::to_string(uniform(0, 3)));
     return text;
@@ -320,9 +323,10 @@ class RandomRotation {
       const Instant start = instant();
       const Instant end = start + minutes(uniform(30, 3 * 24 * 60));
       const bool local = chance(0.5);
-      spec["overrides"].push_back({{"participant", name(uniform(0, people - 1))},
-                                   {"start", local ? localText(start) : formatInstant(start)},
-                                   {"end", local ? localText(end) : formatInstant(end)}});
+      spec["overrides"].push_back(
+          {{"participant", name(uniform(0, people - 1))},
+           {"start", local ? localText(start) : common::formatRfc3339(start)},
+           {"end", local ? localText(end) : common::formatRfc3339(end)}});
       // Two local times may come out in the wrong order; keep them apart.
       if (local && spec["overrides"].back()["end"] <= spec["overrides"].back()["start"]) {
         spec["overrides"].erase(spec["overrides"].size() - 1);

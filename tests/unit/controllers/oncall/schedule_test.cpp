@@ -7,6 +7,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "controllers/common/rfc3339.h"
 #include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
@@ -44,8 +45,8 @@ TEST_P(ShiftLength, HandoffsFallWhereTheWallClockSays) {
       RotationBuilder(c.zone).people({"a", "b"}).layer("primary", {"a", "b"}, c.start, c.turn));
   const OpenShift shift = schedule.shiftAt(at(c.shiftStart) + minutes(1));
   ASSERT_TRUE(shift.start && shift.end);
-  EXPECT_EQ(formatInstant(*shift.start), c.shiftStart);
-  EXPECT_EQ(formatInstant(*shift.end), c.shiftEnd);
+  EXPECT_EQ(common::formatRfc3339(*shift.start), c.shiftStart);
+  EXPECT_EQ(common::formatRfc3339(*shift.end), c.shiftEnd);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -131,7 +132,7 @@ TEST(Schedule, AnchorInTheFutureLeavesAGapUntilTheLayerStarts) {
   EXPECT_EQ(who(schedule, "2026-05-31T12:00:00Z"), "");
   const OpenShift gap = schedule.shiftAt(at("2026-05-31T12:00:00Z"));
   ASSERT_TRUE(gap.end);
-  EXPECT_EQ(formatInstant(*gap.end), "2026-06-01T07:00:00Z");  // 09:00 CEST
+  EXPECT_EQ(common::formatRfc3339(*gap.end), "2026-06-01T07:00:00Z");  // 09:00 CEST
   EXPECT_FALSE(gap.start);  // nobody, as far back as the engine looks
   EXPECT_EQ(who(schedule, "2026-06-01T07:00:00Z"), "a");
   EXPECT_EQ(schedule.turnAt(0, at("2026-05-01T00:00:00Z")).index, -32);
@@ -158,8 +159,8 @@ TEST(Schedule, OvernightRestrictionRunsIntoTheNextDay) {
   const std::vector<Shift> shifts =
       schedule.shifts(at("2026-01-05T00:00:00Z"), at("2026-01-12T00:00:00Z"));
   ASSERT_EQ(shifts.size(), 1u);
-  EXPECT_EQ(formatInstant(shifts[0].start), "2026-01-09T23:00:00Z");
-  EXPECT_EQ(formatInstant(shifts[0].end), "2026-01-10T14:00:00Z");
+  EXPECT_EQ(common::formatRfc3339(shifts[0].start), "2026-01-09T23:00:00Z");
+  EXPECT_EQ(common::formatRfc3339(shifts[0].end), "2026-01-10T14:00:00Z");
   EXPECT_EQ(shifts[0].participant, "a");
 }
 
