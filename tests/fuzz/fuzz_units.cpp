@@ -44,7 +44,7 @@ void oncallDuration(std::string_view text) {
 
 void instant(std::string_view text) {
   if (const auto parsed = relops::oncall::parseInstant(text, "f"); parsed.ok()) {
-    const auto again = relops::oncall::parseInstant(relops::oncall::formatInstant(*parsed), "f");
+    const auto again = relops::oncall::parseInstant(relops::common::formatRfc3339(*parsed), "f");
     if (!again.ok() || *again != *parsed) std::abort();
   }
   if (const auto parsed = relops::common::parseRfc3339(text, "f"); parsed.ok()) {
