@@ -45,7 +45,7 @@ struct RunFlags {
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
   std::string logFormat = "json";
-  double kubeApiQps = 50;
+  double kubeApiQps = -1;  // controller-runtime's default: API Priority and Fairness paces
   int kubeApiBurst = 100;
   int workers = 2;
 };
@@ -117,7 +117,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   set.addString("log-level", &flags.logLevel, "debug, info, warn or error");
   set.addString("log-format", &flags.logFormat, "json or text");
   set.addDouble("kube-api-qps", &flags.kubeApiQps,
-                "Sustained requests per second to the API; negative: no client-side limit");
+                "Sustained requests per second to the API; negative (the default): no client-side limit, API Priority and Fairness paces the client");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
   for (const auto& kind : kinds) kind->addFlags(set);

@@ -291,7 +291,12 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
       options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
   const runtime::ObjectPtr cachedChild =
       context_.cached(childResource, {key.namespace_, childName});
-  if (!childUpToDate(cachedChild.get(), desiredChild)) {
+  const kube::ObjectKey childKey{key.namespace_, childName};
+  const std::string childVersion =
+      cachedChild ? (*cachedChild)["metadata"].value("resourceVersion", "") : "";
+  const std::string childContent = desiredChild.dump();
+  if (!childUpToDate(cachedChild.get(), desiredChild) &&
+      !context_.writeMemo().replay(childResource, childKey, "apply", childVersion, childContent)) {
     auto applied = kube::apply(context_.client(), childResource, desiredChild);
     if (!applied.ok()) {
       base::Error error = std::move(applied).error();
@@ -303,6 +308,7 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
       }
       return ReconcileResult::error(std::move(error.context("apply rules")));
     }
+    context_.writeMemo().wrote(childResource, childKey, "apply", childVersion, childContent);
     pass.log.debug("rules applied");
   }
   observed.rulesTarget = childDescription(options_.output, key.namespace_, childName);

@@ -43,10 +43,18 @@ ReconcileResult act(Context& context, const kube::ResourceRef& resource,
   if (outcome.status) {
     const nlohmann::json& metadata = object.at("metadata");
     const kube::ObjectKey key{metadata.value("namespace", ""), metadata.value("name", "")};
+    const std::string version = metadata.value("resourceVersion", "");
+    const std::string content = outcome.status->dump();
+    if (context.writeMemo().replay(resource, key, "status", version, content)) {
+      // Decided again from the version this status was written from, before the cache
+      // showed the write: written, and its Events recorded, by that first pass.
+      return requeueAt(context.clock(), outcome.requeueAt);
+    }
     if (auto failed =
             applyStatus(context.client(), resource, key, *outcome.status, outcome.decidedFrom)) {
       return *failed;
     }
+    context.writeMemo().wrote(resource, key, "status", version, content);
   }
   context.recorder().recordAll(ObjectReference::fromObject(object), outcome.events, outcome.action);
   return requeueAt(context.clock(), outcome.requeueAt);

@@ -12,6 +12,7 @@
 #include "operator/kube/client.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/object_cache.h"
+#include "operator/runtime/write_memo.h"
 
 namespace relops::runtime {
 
@@ -31,6 +32,8 @@ class Context {
   virtual EventRecorder& recorder() = 0;
   // Where a reconciler registers its own metric families (in its constructor).
   virtual Registry& registry() = 0;
+  // The writes whose watch events the caches have not shown yet (write_memo.h).
+  virtual WriteMemo& writeMemo() = 0;
 };
 
 }  // namespace relops::runtime

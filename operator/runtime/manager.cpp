@@ -69,6 +69,17 @@ std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
           client_, resource, clock_,
           log_.named("informer").with({{"resource", resource.resource}, {"namespace", scope}}),
           options);
+      // Any event for an object means the cache shows relops's writes to it, or that it
+      // changed: either way no write to it is a replay any more.
+      const auto forget = [this, resource](const ObjectPtr& object) {
+        const nlohmann::json& metadata = object->at("metadata");
+        writeMemo_.forget(resource, {metadata.value("namespace", ""), metadata.value("name", "")});
+      };
+      informer->addHandlers(
+          {.onAdd = forget,
+           .onUpdate = [forget](const ObjectPtr&,
+                                const ObjectPtr& newObject) { forget(newObject); },
+           .onDelete = forget});
     }
     result.push_back(informer.get());
   }

@@ -82,6 +82,7 @@ class Manager final : public Context {
   const base::Clock& clock() const override { return clock_; }
   EventRecorder& recorder() override { return recorder_; }
   Registry& registry() override;
+  WriteMemo& writeMemo() override { return writeMemo_; }
   const StandardMetrics& metrics() const { return metrics_; }
   const Logger& log() const { return log_; }
   bool watches(const std::string& namespace_) const;
@@ -114,6 +115,7 @@ class Manager final : public Context {
   std::map<std::string, std::string> labelSelectors_;           // by informerKey(resource, "")
   std::map<std::string, std::function<void(nlohmann::json&)>> transforms_;  // likewise
   std::vector<std::unique_ptr<Controller>> controllers_;
+  WriteMemo writeMemo_;  // forgets an object at each of its watch events
   std::unique_ptr<LeaderElector> elector_;
   bool stopRequested_ = false;
   bool leadershipLost_ = false;

@@ -16,7 +16,7 @@ import time
 from kube import Kubectl, wait_until
 
 RUNS = 20
-CLIENT_QPS = 50  # relops run's --kube-api-qps default
+CLIENT_QPS = 50  # the bound held here: the former --kube-api-qps default (now no client limit)
 
 
 def deployment(namespace: str, name: str, *, opt_in: bool = False,

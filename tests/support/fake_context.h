@@ -63,9 +63,24 @@ class FakeContext final : public runtime::Context {
 
   runtime::ObjectPtr cached(const kube::ResourceRef& resource,
                             const kube::ObjectKey& key) override {
+    const std::string id = resource.group + "/" + resource.resource + "/" + key.str();
+    if (holding_) {
+      if (const auto held = held_.find(id); held != held_.end()) return held->second;
+    }
     auto object = fakeClient.object(resource, key);
-    if (!object) return nullptr;
-    return cache(resource, std::move(*object));
+    runtime::ObjectPtr result = object ? cache(resource, std::move(*object)) : nullptr;
+    if (holding_) held_[id] = result;
+    return result;
+  }
+  // From now on cached() answers each object as it first reads it, as an informer whose
+  // watch events have not arrived yet: what a reconcile sees between its write and the
+  // write's event. releaseCache() ends it, as the events arriving would (and forgets the
+  // memo's entries, as the Manager does on each event).
+  void holdCache() { holding_ = true; }
+  void releaseCache() {
+    holding_ = false;
+    held_.clear();
+    memo.clear();
   }
   std::vector<runtime::ObjectPtr> cachedList(const kube::ResourceRef& resource,
                                              const std::string& namespace_) override {
@@ -79,11 +94,13 @@ class FakeContext final : public runtime::Context {
   const base::Clock& clock() const override { return fakeClock; }
   runtime::EventRecorder& recorder() override { return events; }
   runtime::Registry& registry() override { return metrics; }
+  runtime::WriteMemo& writeMemo() override { return memo; }
 
   FakeClock fakeClock;
   FakeClient fakeClient;
   FakeEventRecorder events;
   runtime::Registry metrics;
+  runtime::WriteMemo memo;
 
  private:
   runtime::ObjectPtr cache(const kube::ResourceRef& resource, nlohmann::json object) const {
@@ -93,6 +110,8 @@ class FakeContext final : public runtime::Context {
   }
 
   std::map<std::string, std::function<void(nlohmann::json&)>> transforms_;
+  bool holding_ = false;
+  std::map<std::string, runtime::ObjectPtr> held_;
 };
 
 }  // namespace relops::testing

@@ -100,6 +100,33 @@ TEST_F(SloReconcilerTest, ASecondPassWithNothingChangedWritesNothing) {
   EXPECT_THAT(context_.events.reasons(), IsEmpty());
 }
 
+// The pass an owned child's event starts, before the cache shows the first pass's writes:
+// it decides the same rule file and the same status from the same versions, and sends
+// neither again (nor the Events of a transition already announced).
+TEST_F(SloReconcilerTest, APassBeforeTheCacheShowsItsWritesWritesNothingAgain) {
+  reconciler(false);
+  addSlo(SloBuilder().window("30d").json());
+  context_.holdCache();
+  reconcile();
+  const size_t before = writes();
+  const size_t events = context_.events.reasons().size();
+  ASSERT_EQ(before, 2u);  // the rule file and the status
+
+  reconcile();
+
+  EXPECT_EQ(writes(), before);
+  EXPECT_EQ(context_.events.reasons().size(), events);
+  // Once the cache shows the writes, a change is written again as usual.
+  context_.releaseCache();
+  ASSERT_TRUE(context_.fakeClient
+                  .patch(kServiceLevelObjectives, kKey, kube::PatchType::kMerge,
+                         R"({"spec":{"window":"7d"}})")
+                  .ok());
+  const size_t afterChange = writes();
+  reconcile();
+  EXPECT_EQ(writes(), afterChange + 2);  // the new rule file and the new status
+}
+
 TEST_F(SloReconcilerTest, LiveNumbersGoToStatusAndTheNextRefreshIsWithinTheInterval) {
   reconciler(true);
   addSlo(SloBuilder().window("30d").json());
