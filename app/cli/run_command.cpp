@@ -117,7 +117,8 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   set.addString("log-level", &flags.logLevel, "debug, info, warn or error");
   set.addString("log-format", &flags.logFormat, "json or text");
   set.addDouble("kube-api-qps", &flags.kubeApiQps,
-                "Sustained requests per second to the API; negative (the default): no client-side limit, API Priority and Fairness paces the client");
+                "Sustained requests per second to the API; negative (the default): no "
+                "client-side limit, API Priority and Fairness paces the client");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
   for (const auto& kind : kinds) kind->addFlags(set);
