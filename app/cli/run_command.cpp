@@ -48,6 +48,7 @@ struct RunFlags {
   double kubeApiQps = -1;  // controller-runtime's default: API Priority and Fairness paces
   int kubeApiBurst = 100;
   int workers = 2;
+  std::chrono::milliseconds syncPeriod{10 * 3600 * 1000};
 };
 
 // rest_client_requests_total and rest_client_request_duration_seconds, fed by
@@ -121,6 +122,8 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                 "client-side limit, API Priority and Fairness paces the client");
   set.addInt("kube-api-burst", &flags.kubeApiBurst, "Burst of requests to the API");
   set.addInt("workers", &flags.workers, "Concurrent reconciles per controller");
+  set.addDuration("sync-period", &flags.syncPeriod,
+                  "How often every object is reconciled although nothing changed; 0 never");
   for (const auto& kind : kinds) kind->addFlags(set);
 
   if (base::Result<void> parsed = set.parse(args); !parsed.ok()) {
@@ -177,6 +180,11 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
 
   runtime::ManagerOptions managerOptions;
   managerOptions.watchNamespaces = flags.watchNamespaces;
+  if (flags.syncPeriod < std::chrono::seconds(1) && flags.syncPeriod.count() != 0) {
+    streams.err << "relops run: --sync-period must be 0 or at least 1s\n";
+    return kExitUsage;
+  }
+  managerOptions.syncPeriod = std::chrono::duration_cast<std::chrono::seconds>(flags.syncPeriod);
   if (flags.leaderElect) {
     runtime::LeaderElectionConfig election;
     election.leaseNamespace =

@@ -129,6 +129,17 @@ void Controller::watches(Informer& related, MapFunction map) {
   });
 }
 
+size_t Controller::resync() {
+  size_t queued = 0;
+  for (const Informer* primary : primaries_) {
+    for (const std::string& key : primary->cache().keys()) {
+      queue_.add(key);
+      ++queued;
+    }
+  }
+  return queued;
+}
+
 void Controller::start() {
   if (started_) return;
   started_ = true;

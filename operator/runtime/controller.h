@@ -104,6 +104,11 @@ class Controller {
   // Stops taking keys, waits (bounded) for in-flight reconciles, joins workers.
   void stop();
 
+  // Queues every primary object the caches hold: the periodic resync (the Manager's
+  // syncPeriod), which reconciles what no event announced, such as a child deleted while
+  // relops was not watching it. A reconcile with nothing to change writes nothing.
+  size_t resync();
+
   WorkQueue& queue() { return queue_; }
   const std::string& name() const { return options_.name; }
   // Reconciles completed so far, for tests and the readiness of the process.

@@ -131,6 +131,16 @@ void Manager::startControllers() {
   for (auto& controller : controllers_) controller->start();
 }
 
+void Manager::resync() {
+  std::lock_guard lock(mutex_);
+  if (!controllersStarted_) return;  // a replica that does not lead reconciles nothing
+  for (auto& controller : controllers_) {
+    const size_t queued = controller->resync();
+    log_.info("resync", {{"controller", controller->name()},
+                         {"objects", static_cast<int64_t>(queued)}});
+  }
+}
+
 int Manager::run() {
   {
     std::lock_guard lock(mutex_);
@@ -181,7 +191,18 @@ int Manager::run() {
   }
 
   std::unique_lock lock(mutex_);
-  wake_.wait(lock, [this] { return stopRequested_ || leadershipLost_; });
+  const auto woken = [this] { return stopRequested_ || leadershipLost_; };
+  if (options_.syncPeriod.count() > 0) {
+    auto nextSync = std::chrono::steady_clock::now() + options_.syncPeriod;
+    while (!wake_.wait_until(lock, nextSync, woken)) {
+      lock.unlock();
+      resync();
+      lock.lock();
+      nextSync += options_.syncPeriod;
+    }
+  } else {
+    wake_.wait(lock, woken);
+  }
   const bool lost = leadershipLost_;
   lock.unlock();
 

@@ -46,6 +46,9 @@ struct ManagerOptions {
   kube::Client* leaderElectionClient = nullptr;
   std::chrono::seconds cacheSyncTimeout{120};
   std::chrono::seconds gracefulShutdownTimeout{30};
+  // How often every primary object is reconciled although nothing changed
+  // (controller-runtime's SyncPeriod, 10 h by default); zero: never.
+  std::chrono::seconds syncPeriod{10 * 3600};
 };
 
 class Manager final : public Context {
@@ -101,6 +104,7 @@ class Manager final : public Context {
  private:
   std::string informerKey(const kube::ResourceRef& resource, const std::string& namespace_) const;
   void startControllers();
+  void resync();
 
   kube::Client& client_;
   const base::Clock& clock_;

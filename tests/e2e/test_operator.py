@@ -1,15 +1,17 @@
 """The relops process on a real cluster: steady state causes no writes (as
-the API server's audit log records them), leader election lets exactly one of
+the API server's audit log records them), also across resyncs; leader election lets exactly one of
 two replicas reconcile and hands over on kill -9 and on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import signal
 import textwrap
 import time
 
 import pytest
 
+from fairness_support import ratio_slo
 from kube import Kubectl, wait_until
 from relops_process import Operator, wait_for, writes_by
 
@@ -42,19 +44,39 @@ def ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
             and conditions.get("Ready") == "True")
 
 
+def slo_ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
+    obj = kubectl.get("servicelevelobjective", name, namespace)
+    status = obj.get("status", {})
+    conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
+    return (status.get("observedGeneration") == obj["metadata"]["generation"]
+            and conditions.get("Ready") == "True")
+
+
+# Every 4 s every object is reconciled again (--sync-period), as every 10 h by default: a
+# reconcile that finds nothing to change must write nothing, neither status nor rules.
+SYNC_SECONDS = 4
+
+
 def test_steady_state_causes_no_writes(kubectl: Kubectl, namespace: str, crds, operators):
-    op = operators("--watch-namespace", namespace)
+    op = operators("--watch-namespace", namespace, "--rule-output=configmap",
+                   "--sync-period", f"{SYNC_SECONDS}s")
     kubectl.apply(rotation("steady", namespace))
+    kubectl.apply(json.dumps(ratio_slo(namespace, "steady-slo")))
     wait_until("the rotation to be Ready", lambda: ready(kubectl, "steady", namespace))
+    wait_until("the SLO to be Ready", lambda: slo_ready(kubectl, "steady-slo", namespace))
     wait_for("relops to be ready", op.ready)
     time.sleep(3)  # let the status write's own watch event come back and settle
 
     before = writes_by(kubectl.kubeconfig, "relops", namespace)
     assert before, "the audit log shows no write by relops at all: the count is not measuring"
-    time.sleep(20)
+    reconciles = op.metric("controller_runtime_reconcile_total")
+    time.sleep(5 * SYNC_SECONDS)
     after = writes_by(kubectl.kubeconfig, "relops", namespace)
     assert len(after) == len(before), [
         (e["verb"], e["requestURI"]) for e in after[len(before):]]
+    # The resyncs happened: both objects were reconciled again, several times.
+    assert op.log().count('"msg":"resync"') >= 3, op.log()[-3000:]
+    assert op.metric("controller_runtime_reconcile_total") >= reconciles + 2 * 3
 
     # A spec change is one status write, then quiet again.
     kubectl.run("patch", "oncallrotation", "steady", "-n", namespace, "--type=merge",
