@@ -1,5 +1,7 @@
 // informer_bench: how relops's informer does with many objects on a real API
-// server. Creates N ConfigMaps, then measures:
+// server. Creates N objects — small ConfigMaps, or copies of a template object (--object,
+// e.g. tests/bench/objects/servicelevelobjective.json: a converged SLO with the status relops
+// wrote, written through the status subresource) — then measures:
 //   - list time: informer start until its cache holds all N (paged LIST);
 //   - change-to-handler latency (p50/p99): from just before a PATCH is sent
 //     until the informer's update handler runs for it;
@@ -7,12 +9,13 @@
 // Prints a Markdown table. A benchmark: it reports, it does not pass or fail
 // on speed.
 //
-//   informer_bench [--objects N] [--changes M] [--kubeconfig PATH]
+//   informer_bench [--objects N] [--changes M] [--kubeconfig PATH] [--object FILE]
 #include <malloc.h>
 #include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -32,7 +35,6 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
-using relops::kube::resources::kConfigMaps;
 using relops::kube::resources::kNamespaces;
 
 long residentKiB() {
@@ -57,12 +59,34 @@ int64_t nowMicros() {
       .count();
 }
 
+// The resource of `object`: its apiVersion and kind, the plural by English's regular rule
+// (every kind this benchmark is run with follows it).
+relops::kube::ResourceRef resourceOf(const relops::kube::Json& object) {
+  const std::string apiVersion = object.value("apiVersion", "v1");
+  const auto slash = apiVersion.find('/');
+  relops::kube::ResourceRef resource;
+  resource.group = slash == std::string::npos ? "" : apiVersion.substr(0, slash);
+  resource.version = slash == std::string::npos ? apiVersion : apiVersion.substr(slash + 1);
+  resource.kind = object.value("kind", "ConfigMap");
+  resource.resource = resource.kind + "s";
+  std::transform(resource.resource.begin(), resource.resource.end(), resource.resource.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return resource;
+}
+
+relops::kube::WriteOptions statusOptions() {
+  relops::kube::WriteOptions options;
+  options.subresource = "status";
+  return options;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int objects = 10'000;
   int changes = 500;
   std::string kubeconfigPath;
+  std::string templatePath;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--objects")
@@ -71,6 +95,8 @@ int main(int argc, char** argv) {
       changes = std::stoi(argv[i + 1]);
     else if (flag == "--kubeconfig")
       kubeconfigPath = argv[i + 1];
+    else if (flag == "--object")
+      templatePath = argv[i + 1];
   }
   relops::kube::KubeconfigOptions kubeconfig;
   kubeconfig.path = kubeconfigPath;
@@ -89,6 +115,24 @@ int main(int argc, char** argv) {
   }
   relops::kube::HttpClient& client = **created;
   const std::string ns = "bench-" + std::to_string(std::random_device{}() % 100000);
+  // The object to copy: a template from --object, or a ConfigMap with 200 bytes of data.
+  relops::kube::Json model = {{"apiVersion", "v1"},
+                              {"kind", "ConfigMap"},
+                              {"metadata", relops::kube::Json::object()},
+                              {"data", {{"payload", std::string(200, 'x')}}}};
+  if (!templatePath.empty()) {
+    std::ifstream in(templatePath);
+    model = relops::kube::Json::parse(in, nullptr, false);
+    if (model.is_discarded() || !model.is_object()) {
+      std::cerr << "informer_bench: " << templatePath << " is not a JSON object\n";
+      return 1;
+    }
+  }
+  const relops::kube::ResourceRef resource = resourceOf(model);
+  relops::kube::Json status = model.value("status", relops::kube::Json());
+  model.erase("status");
+  model["metadata"] = {{"namespace", ns},
+                       {"labels", model["metadata"].value("labels", relops::kube::Json::object())}};
   if (auto made = client.create(
           kNamespaces, {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}});
       !made.ok()) {
@@ -104,12 +148,19 @@ int main(int argc, char** argv) {
   for (int w = 0; w < 4; ++w) {
     writers.emplace_back([&] {
       for (int i = next++; i < objects; i = next++) {
-        const relops::kube::Json object = {
-            {"apiVersion", "v1"},
-            {"kind", "ConfigMap"},
-            {"metadata", {{"name", "cm-" + std::to_string(i)}, {"namespace", ns}}},
-            {"data", {{"index", std::to_string(i)}, {"payload", std::string(200, 'x')}}}};
-        if (!client.create(kConfigMaps, object).ok()) ++failures;
+        relops::kube::Json object = model;
+        object["metadata"]["name"] = "obj-" + std::to_string(i);
+        if (!client.create(resource, object).ok()) {
+          ++failures;
+          continue;
+        }
+        if (!status.is_null() &&
+            !client
+                 .patch(resource, {ns, "obj-" + std::to_string(i)}, relops::kube::PatchType::kMerge,
+                        relops::kube::Json{{"status", status}}.dump(), statusOptions())
+                 .ok()) {
+          ++failures;
+        }
       }
     });
   }
@@ -127,7 +178,7 @@ int main(int argc, char** argv) {
   reflectorOptions.namespace_ = ns;
   malloc_trim(0);
   const long rssBefore = residentKiB();
-  relops::runtime::Informer informer(client, kConfigMaps, clock, relops::runtime::discardLogger(),
+  relops::runtime::Informer informer(client, resource, clock, relops::runtime::discardLogger(),
                                      reflectorOptions);
   relops::runtime::EventHandlers handlers;
   handlers.onUpdate = [&](const relops::runtime::ObjectPtr&,
@@ -152,10 +203,10 @@ int main(int argc, char** argv) {
 
   // Changes, one at a time so each latency is the path's, not a queue's.
   for (int i = 0; i < changes; ++i) {
-    const std::string name = "cm-" + std::to_string(i * (objects / std::max(1, changes)));
+    const std::string name = "obj-" + std::to_string(i * (objects / std::max(1, changes)));
     const std::string patch = R"({"metadata":{"annotations":{"bench.relops.dev/sent":")" +
                               std::to_string(nowMicros()) + R"("}}})";
-    (void)client.patch(kConfigMaps, {ns, name}, relops::kube::PatchType::kMerge, patch);
+    (void)client.patch(resource, {ns, name}, relops::kube::PatchType::kMerge, patch);
   }
   const auto deadline = Clock::now() + std::chrono::seconds(60);
   while (Clock::now() < deadline) {
@@ -171,7 +222,9 @@ int main(int argc, char** argv) {
   std::lock_guard lock(mutex);
   const double perThousandMiB =
       static_cast<double>(rssAfter - rssBefore) / 1024.0 / (objects / 1000.0);
-  std::printf("| informer benchmark (%d ConfigMaps, %d changes) | value |\n", objects, changes);
+  std::printf("| informer benchmark (%d %ss of %zu bytes, %d changes) | value |\n", objects,
+              resource.kind.c_str(),
+              model.dump().size() + (status.is_null() ? 0 : status.dump().size()), changes);
   std::printf("|---|---|\n");
   std::printf("| create %d objects (4 writers, setup) | %.1f s |\n", objects, fillSeconds);
   std::printf("| list until the cache holds all (pages of 500) | %.2f s |\n", listSeconds);
