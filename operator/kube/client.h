@@ -127,4 +127,13 @@ Result<Json> apply(Client& client, const ResourceRef& resource, const Json& obje
 Result<ListPage> listAll(Client& client, const ResourceRef& resource, const std::string& namespace_,
                          ListOptions options = {});
 
+// The same list handed over page by page as it arrives, so a caller that keeps less than the
+// parsed objects never holds the whole list at once. `onRestart` runs when an expired
+// continue token restarts the list: drop what earlier pages gave. Returns the list's
+// resourceVersion.
+Result<std::string> listPages(Client& client, const ResourceRef& resource,
+                              const std::string& namespace_, ListOptions options,
+                              const std::function<void(std::vector<Json>& items)>& onPage,
+                              const std::function<void()>& onRestart);
+
 }  // namespace relops::kube

@@ -14,6 +14,21 @@ Result<Json> apply(Client& client, const ResourceRef& resource, const Json& obje
 Result<ListPage> listAll(Client& client, const ResourceRef& resource, const std::string& namespace_,
                          ListOptions options) {
   ListPage all;
+  auto version = listPages(
+      client, resource, namespace_, std::move(options),
+      [&](std::vector<Json>& items) {
+        for (Json& item : items) all.items.push_back(std::move(item));
+      },
+      [&] { all.items.clear(); });
+  if (!version.ok()) return std::move(version).error();
+  all.resourceVersion = std::move(*version);
+  return all;
+}
+
+Result<std::string> listPages(Client& client, const ResourceRef& resource,
+                              const std::string& namespace_, ListOptions options,
+                              const std::function<void(std::vector<Json>& items)>& onPage,
+                              const std::function<void()>& onRestart) {
   bool restarted = false;
   while (true) {
     Result<ListPage> page = client.list(resource, namespace_, options);
@@ -23,16 +38,15 @@ Result<ListPage> listAll(Client& client, const ResourceRef& resource, const std:
       if (page.error().kind() == base::ErrorKind::kGone && !options.continueToken.empty() &&
           !restarted) {
         restarted = true;
-        all = {};
+        onRestart();
         options.continueToken.clear();
         options.limit = 0;
         continue;
       }
       return std::move(page).error();
     }
-    for (Json& item : page->items) all.items.push_back(std::move(item));
-    all.resourceVersion = page->resourceVersion;
-    if (page->continueToken.empty()) return all;
+    onPage(page->items);
+    if (page->continueToken.empty()) return std::move(page->resourceVersion);
     // A continue token carries the list's snapshot; the API server rejects
     // resourceVersion and resourceVersionMatch beside it.
     options.continueToken = page->continueToken;

@@ -136,8 +136,8 @@ void Manager::resync() {
   if (!controllersStarted_) return;  // a replica that does not lead reconciles nothing
   for (auto& controller : controllers_) {
     const size_t queued = controller->resync();
-    log_.info("resync", {{"controller", controller->name()},
-                         {"objects", static_cast<int64_t>(queued)}});
+    log_.info("resync",
+              {{"controller", controller->name()}, {"objects", static_cast<int64_t>(queued)}});
   }
 }
 

@@ -84,106 +84,135 @@ bool LabelSelector::matches(const json& labels) const {
   return true;
 }
 
-void ObjectCache::indexLocked(const std::string& key, const json& object) {
-  const json& metadata = metadataOf(object);
-  byNamespace_[stringField(metadata, "namespace")].insert(key);
-  if (const auto labels = metadata.find("labels");
-      labels != metadata.end() && labels->is_object()) {
-    for (const auto& [label, value] : labels->items()) {
-      if (value.is_string()) byLabel_[label + "=" + value.get<std::string>()].insert(key);
-    }
-  }
+struct ObjectCache::Replacement::Entry {
+  std::string resourceVersion;
+  std::string body;  // CBOR
+};
+
+namespace {
+
+using Entry = ObjectCache::Replacement::Entry;
+
+std::shared_ptr<const Entry> compact(const json& object) {
+  auto entry = std::make_shared<Entry>();
+  entry->resourceVersion = stringField(metadataOf(object), "resourceVersion");
+  // Into a string of exactly the encoded size: a vector grown by to_cbor keeps up to twice
+  // the capacity it needs.
+  std::vector<std::uint8_t> encoded = json::to_cbor(object);
+  entry->body.assign(encoded.begin(), encoded.end());
+  return entry;
 }
 
-void ObjectCache::unindexLocked(const std::string& key, const json& object) {
-  auto eraseFrom = [&](std::map<std::string, std::set<std::string>>& index,
-                       const std::string& indexKey) {
-    const auto it = index.find(indexKey);
-    if (it == index.end()) return;
-    it->second.erase(key);
-    if (it->second.empty()) index.erase(it);
-  };
-  const json& metadata = metadataOf(object);
-  eraseFrom(byNamespace_, stringField(metadata, "namespace"));
-  if (const auto labels = metadata.find("labels");
-      labels != metadata.end() && labels->is_object()) {
-    for (const auto& [label, value] : labels->items()) {
-      if (value.is_string()) eraseFrom(byLabel_, label + "=" + value.get<std::string>());
-    }
-  }
+ObjectPtr decode(const std::shared_ptr<const Entry>& entry) {
+  if (!entry) return nullptr;
+  // The cache's own encoding of a parsed object: it decodes. Should it not, the object
+  // reads as absent rather than throwing into a reconcile.
+  json object = json::from_cbor(entry->body, /*strict=*/true, /*allow_exceptions=*/false);
+  if (object.is_discarded()) return nullptr;
+  return std::make_shared<const json>(std::move(object));
 }
 
-ObjectPtr ObjectCache::upsert(json object) {
+// The first key after every "namespace/..." key: '0' follows '/'.
+std::string namespaceEnd(const std::string& namespace_) { return namespace_ + "0"; }
+
+}  // namespace
+
+void ObjectCache::Replacement::add(const json& object) {
+  objects_[objectKey(object)] = compact(object);
+}
+
+template <typename Visit>
+void ObjectCache::forEachLocked(const std::string& namespace_, Visit visit) const {
+  if (namespace_.empty()) {
+    for (const auto& [key, entry] : objects_) visit(entry);
+    return;
+  }
+  const auto end = objects_.lower_bound(namespaceEnd(namespace_));
+  for (auto it = objects_.lower_bound(namespace_ + "/"); it != end; ++it) visit(it->second);
+}
+
+ObjectCache::Delta ObjectCache::upsert(json object) {
   const std::string key = objectKey(object);
-  auto stored = std::make_shared<const json>(std::move(object));
-  std::unique_lock lock(mutex_);
-  ObjectPtr previous;
-  if (const auto it = objects_.find(key); it != objects_.end()) {
-    previous = it->second;
-    unindexLocked(key, *previous);
+  std::shared_ptr<const Entry> entry = compact(object);
+  std::shared_ptr<const Entry> previous;
+  {
+    std::unique_lock lock(mutex_);
+    std::shared_ptr<const Entry>& slot = objects_[key];
+    previous = std::move(slot);
+    slot = std::move(entry);
   }
-  indexLocked(key, *stored);
-  objects_[key] = std::move(stored);
-  return previous;
+  return {decode(previous), std::make_shared<const json>(std::move(object))};
 }
 
 ObjectPtr ObjectCache::erase(const std::string& key) {
-  std::unique_lock lock(mutex_);
-  const auto it = objects_.find(key);
-  if (it == objects_.end()) return nullptr;
-  ObjectPtr previous = it->second;
-  unindexLocked(key, *previous);
-  objects_.erase(it);
-  return previous;
+  std::shared_ptr<const Entry> previous;
+  {
+    std::unique_lock lock(mutex_);
+    const auto it = objects_.find(key);
+    if (it == objects_.end()) return nullptr;
+    previous = std::move(it->second);
+    objects_.erase(it);
+  }
+  return decode(previous);
+}
+
+void ObjectCache::replace(Replacement fresh, const std::function<void(const Delta&)>& deliver) {
+  // What changed, as entries: compact until each is delivered.
+  struct Change {
+    std::shared_ptr<const Entry> before;
+    std::shared_ptr<const Entry> after;
+  };
+  std::vector<Change> changes;
+  {
+    std::unique_lock lock(mutex_);
+    for (const auto& [key, old] : objects_) {
+      if (!fresh.objects_.contains(key)) changes.push_back({old, nullptr});
+    }
+    for (const auto& [key, entry] : fresh.objects_) {
+      const auto it = objects_.find(key);
+      if (it == objects_.end()) {
+        changes.push_back({nullptr, entry});
+      } else if (it->second->resourceVersion != entry->resourceVersion) {
+        changes.push_back({it->second, entry});
+      }
+    }
+    objects_ = std::move(fresh.objects_);
+  }
+  for (const Change& change : changes) deliver({decode(change.before), decode(change.after)});
 }
 
 std::vector<ObjectCache::Delta> ObjectCache::replace(std::vector<json> objects) {
-  std::map<std::string, ObjectPtr> fresh;
-  for (json& object : objects) {
-    std::string key = objectKey(object);
-    fresh[std::move(key)] = std::make_shared<const json>(std::move(object));
-  }
+  Replacement fresh;
+  for (const json& object : objects) fresh.add(object);
   std::vector<Delta> deltas;
-  std::unique_lock lock(mutex_);
-  for (const auto& [key, old] : objects_) {
-    if (!fresh.contains(key)) deltas.push_back({old, nullptr});
-  }
-  for (const auto& [key, object] : fresh) {
-    const auto it = objects_.find(key);
-    if (it == objects_.end()) {
-      deltas.push_back({nullptr, object});
-    } else if (stringField(metadataOf(*it->second), "resourceVersion") !=
-               stringField(metadataOf(*object), "resourceVersion")) {
-      deltas.push_back({it->second, object});
-    }
-  }
-  objects_ = std::move(fresh);
-  byNamespace_.clear();
-  byLabel_.clear();
-  for (const auto& [key, object] : objects_) indexLocked(key, *object);
+  replace(std::move(fresh), [&](const Delta& delta) { deltas.push_back(delta); });
   return deltas;
 }
 
 ObjectPtr ObjectCache::get(const std::string& key) const {
-  std::shared_lock lock(mutex_);
-  const auto it = objects_.find(key);
-  return it == objects_.end() ? nullptr : it->second;
+  std::shared_ptr<const Entry> entry;
+  {
+    std::shared_lock lock(mutex_);
+    const auto it = objects_.find(key);
+    if (it == objects_.end()) return nullptr;
+    entry = it->second;
+  }
+  return decode(entry);
 }
 
-std::vector<ObjectPtr> ObjectCache::list() const {
-  std::shared_lock lock(mutex_);
-  std::vector<ObjectPtr> result;
-  result.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) result.push_back(object);
-  return result;
-}
+std::vector<ObjectPtr> ObjectCache::list() const { return listNamespace(""); }
 
 std::vector<ObjectPtr> ObjectCache::listNamespace(const std::string& namespace_) const {
-  if (namespace_.empty()) return list();
-  std::shared_lock lock(mutex_);
+  std::vector<std::shared_ptr<const Entry>> entries;
+  {
+    std::shared_lock lock(mutex_);
+    forEachLocked(namespace_,
+                  [&](const std::shared_ptr<const Entry>& entry) { entries.push_back(entry); });
+  }
   std::vector<ObjectPtr> result;
-  if (const auto it = byNamespace_.find(namespace_); it != byNamespace_.end()) {
-    for (const std::string& key : it->second) result.push_back(objects_.at(key));
+  result.reserve(entries.size());
+  for (const auto& entry : entries) {
+    if (ObjectPtr object = decode(entry)) result.push_back(std::move(object));
   }
   return result;
 }
@@ -191,16 +220,12 @@ std::vector<ObjectPtr> ObjectCache::listNamespace(const std::string& namespace_)
 std::vector<ObjectPtr> ObjectCache::listByLabel(const std::string& namespace_,
                                                 const std::string& key,
                                                 const std::string& value) const {
-  std::shared_lock lock(mutex_);
-  std::vector<ObjectPtr> result;
-  const auto it = byLabel_.find(key + "=" + value);
-  if (it == byLabel_.end()) return result;
-  for (const std::string& objectKeyText : it->second) {
-    const ObjectPtr& object = objects_.at(objectKeyText);
-    if (namespace_.empty() || stringField(metadataOf(*object), "namespace") == namespace_) {
-      result.push_back(object);
-    }
-  }
+  std::vector<ObjectPtr> result = listNamespace(namespace_);
+  std::erase_if(result, [&](const ObjectPtr& object) {
+    const json& labels = metadataOf(*object).value("labels", json::object());
+    return !labels.is_object() || stringField(labels, key.c_str()) != value ||
+           !labels.contains(key);
+  });
   return result;
 }
 
@@ -219,7 +244,7 @@ std::vector<std::string> ObjectCache::keys() const {
   std::shared_lock lock(mutex_);
   std::vector<std::string> result;
   result.reserve(objects_.size());
-  for (const auto& [key, object] : objects_) result.push_back(key);
+  for (const auto& [key, entry] : objects_) result.push_back(key);
   return result;
 }
 

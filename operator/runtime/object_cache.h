@@ -1,7 +1,11 @@
-// The informer's thread-safe cache of one resource's objects, with a
-// namespace index and a label index (client-go's ThreadSafeStore with
-// cache.NamespaceIndex). Objects are immutable once stored: readers hold a
-// shared_ptr and never see a half-updated object.
+// The informer's thread-safe cache of one resource's objects (client-go's ThreadSafeStore).
+//
+// Compact: an object is kept as its resourceVersion and its CBOR encoding — every field,
+// unknown ones included — about a tenth of the memory of the parsed form (nlohmann::json
+// spends a node and a heap string per field). A read decodes a fresh immutable copy: the
+// caller holds a shared_ptr and never sees a half-updated object, and what it holds is freed
+// when it lets go. Keys are "namespace/name", ordered, so one namespace is one range of the
+// map and needs no index of its own.
 #pragma once
 
 #include <functional>
@@ -10,7 +14,6 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <set>
 #include <shared_mutex>
 #include <string>
 #include <vector>
@@ -47,13 +50,30 @@ class ObjectCache {
     ObjectPtr newObject;  // null for a delete
   };
 
-  // Stores the object (add or update); returns the previous version, if any.
-  ObjectPtr upsert(nlohmann::json object);
+  // Stores the object (add or update); returns the previous version (null if none) and
+  // the object as stored.
+  Delta upsert(nlohmann::json object);
   // Removes by key; returns what was stored, if anything.
   ObjectPtr erase(const std::string& key);
-  // Replaces the whole contents with a fresh list and returns what changed:
-  // adds, updates (resourceVersion differs), and deletes of objects that
-  // vanished between the lists (client-go's DeltaFIFO Replace).
+
+  // A fresh list, filled page by page as it arrives (compacted at once, so the whole list is
+  // never held parsed), then swapped in by replace().
+  class Replacement {
+   public:
+    void add(const nlohmann::json& object);
+    size_t size() const { return objects_.size(); }
+    struct Entry;  // an object's compact form (object_cache.cpp)
+
+   private:
+    friend class ObjectCache;
+    std::map<std::string, std::shared_ptr<const Entry>, std::less<>> objects_;
+  };
+  // Replaces the whole contents with `fresh` and hands `deliver` what changed, one at a time
+  // and outside the lock (so it may read the cache): adds, updates (resourceVersion
+  // differs), and deletes of objects that vanished between the lists (client-go's DeltaFIFO
+  // Replace). Each delta is decoded as it is delivered.
+  void replace(Replacement fresh, const std::function<void(const Delta&)>& deliver);
+  // The same for a list already parsed; returns every delta (tests).
   std::vector<Delta> replace(std::vector<nlohmann::json> objects);
 
   ObjectPtr get(const std::string& key) const;
@@ -67,13 +87,13 @@ class ObjectCache {
   size_t size() const;
 
  private:
-  void indexLocked(const std::string& key, const nlohmann::json& object);
-  void unindexLocked(const std::string& key, const nlohmann::json& object);
+  using Entry = Replacement::Entry;
+  // Calls `visit` with the entry of each object of `namespace_` ("" for all), under the lock.
+  template <typename Visit>
+  void forEachLocked(const std::string& namespace_, Visit visit) const;
 
   mutable std::shared_mutex mutex_;
-  std::map<std::string, ObjectPtr> objects_;
-  std::map<std::string, std::set<std::string>> byNamespace_;
-  std::map<std::string, std::set<std::string>> byLabel_;  // "key=value" -> object keys
+  std::map<std::string, std::shared_ptr<const Entry>, std::less<>> objects_;
 };
 
 }  // namespace relops::runtime

@@ -143,20 +143,28 @@ base::Result<void> Reflector::list() {
   options.resourceVersion = relistResourceVersion();
   if (!options.resourceVersion.empty()) options.resourceVersionMatch = "NotOlderThan";
 
-  base::Result<kube::ListPage> page =
-      kube::listAll(client_, resource_, options_.namespace_, options);
-  if (!page.ok()) {
-    if (page.error().kind() == ErrorKind::kGone) {
+  // Each page is transformed and compacted as it arrives: a list of N objects is never
+  // held whole, parsed.
+  ObjectCache::Replacement fresh;
+  base::Result<std::string> listed = kube::listPages(
+      client_, resource_, options_.namespace_, options,
+      [&](std::vector<json>& items) {
+        for (json& item : items) {
+          if (options_.transform) options_.transform(item);
+          fresh.add(item);
+          item = json();
+        }
+      },
+      [&] { fresh = ObjectCache::Replacement(); });
+  if (!listed.ok()) {
+    if (listed.error().kind() == ErrorKind::kGone) {
       std::lock_guard lock(mutex_);
       lastVersionUnavailable_ = true;
     }
-    Error error = std::move(page).error();
+    Error error = std::move(listed).error();
     return std::move(error.context("list " + resource_.resource));
   }
-  if (options_.transform) {
-    for (json& item : page->items) options_.transform(item);
-  }
-  for (const ObjectCache::Delta& delta : cache_.replace(std::move(page->items))) {
+  cache_.replace(std::move(fresh), [this](const ObjectCache::Delta& delta) {
     if (!delta.oldObject) {
       handler_.onAdd(delta.newObject);
     } else if (!delta.newObject) {
@@ -164,10 +172,10 @@ base::Result<void> Reflector::list() {
     } else {
       handler_.onUpdate(delta.oldObject, delta.newObject);
     }
-  }
+  });
   {
     std::lock_guard lock(mutex_);
-    lastResourceVersion_ = page->resourceVersion;
+    lastResourceVersion_ = std::move(*listed);
     lastVersionUnavailable_ = false;
   }
   synced_.store(true);
@@ -218,13 +226,11 @@ base::Result<void> Reflector::watchOnce() {
     switch (event.type) {
       case kube::WatchEventType::kAdded:
       case kube::WatchEventType::kModified: {
-        const std::string key = objectKey(event.object);
-        ObjectPtr previous = cache_.upsert(std::move(event.object));
-        ObjectPtr current = cache_.get(key);
-        if (previous) {
-          handler_.onUpdate(previous, current);
+        const ObjectCache::Delta stored = cache_.upsert(std::move(event.object));
+        if (stored.oldObject) {
+          handler_.onUpdate(stored.oldObject, stored.newObject);
         } else {
-          handler_.onAdd(current);
+          handler_.onAdd(stored.newObject);
         }
         break;
       }

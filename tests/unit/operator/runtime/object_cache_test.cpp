@@ -49,7 +49,7 @@ TEST(ObjectCache, LabelIndexFollowsLabelChanges) {
   cache.upsert(object("b", "y", "1", {{"tier", "1"}}));
   EXPECT_THAT(keysOf(cache.listByLabel("", "tier", "1")), ElementsAre("a/x", "b/y"));
   EXPECT_THAT(keysOf(cache.listByLabel("b", "tier", "1")), ElementsAre("b/y"));
-  ObjectPtr previous = cache.upsert(object("a", "x", "2", {{"tier", "2"}}));
+  ObjectPtr previous = cache.upsert(object("a", "x", "2", {{"tier", "2"}})).oldObject;
   ASSERT_NE(previous, nullptr);
   EXPECT_EQ(previous->at("metadata").at("resourceVersion"), "1");
   EXPECT_THAT(keysOf(cache.listByLabel("", "tier", "1")), ElementsAre("b/y"));
@@ -85,6 +85,73 @@ TEST(ObjectCache, ReadersKeepTheVersionTheyHold) {
   cache.upsert(object("a", "x", "2"));
   EXPECT_EQ(held->at("metadata").at("resourceVersion"), "1");
   EXPECT_EQ(cache.get("a/x")->at("metadata").at("resourceVersion"), "2");
+}
+
+// The cache keeps objects compact; what a reader gets back is the object as stored, every
+// field of it: a foreign kind's fields relops knows nothing of, numbers of every type,
+// nulls, Unicode, empty containers.
+TEST(ObjectCache, EveryFieldSurvivesTheCompactForm) {
+  const json stored = {
+      {"apiVersion", "example.com/v1"},
+      {"kind", "Widget"},
+      {"metadata",
+       {{"name", "w"},
+        {"namespace", "a"},
+        {"resourceVersion", "42"},
+        {"generation", 7},
+        {"labels", {{"app", "shop"}}},
+        {"ownerReferences", json::array({{{"uid", "u-1"}, {"controller", true}}})}}},
+      {"spec",
+       {{"unknownField", {{"deep", json::array({1, -2, 3.25, 1e300, nullptr, true})}}},
+        {"text", "Grüße, 世界 \u00e9"},
+        {"big", 18446744073709551615ULL},
+        {"negative", -9223372036854775807LL},
+        {"empty", json::object()},
+        {"none", json::array()}}},
+      {"status", {{"conditions", json::array({{{"type", "Ready"}, {"status", "True"}}})}}}};
+  ObjectCache cache;
+  const ObjectCache::Delta added = cache.upsert(stored);
+  EXPECT_EQ(added.oldObject, nullptr);
+  EXPECT_EQ(*added.newObject, stored);
+
+  EXPECT_EQ(*cache.get("a/w"), stored);
+  EXPECT_EQ(*cache.listNamespace("a").at(0), stored);
+  EXPECT_THAT(cache.replace({stored}), IsEmpty());  // the same resourceVersion: no change
+  EXPECT_EQ(*cache.get("a/w"), stored);
+  EXPECT_EQ(*cache.erase("a/w"), stored);
+}
+
+// One namespace is one range of keys: names that share a prefix stay out of it.
+TEST(ObjectCache, ANamespaceListsOnlyItsOwnObjects) {
+  ObjectCache cache;
+  for (const char* ns : {"a", "a-b", "a.b", "ab", "a0", "b"}) cache.upsert(object(ns, "x", "1"));
+  cache.upsert(object("", "cluster-wide", "1"));
+
+  EXPECT_THAT(keysOf(cache.listNamespace("a")), ElementsAre("a/x"));
+  EXPECT_THAT(keysOf(cache.listNamespace("a-b")), ElementsAre("a-b/x"));
+  EXPECT_THAT(keysOf(cache.listNamespace("ab")), ElementsAre("ab/x"));
+  EXPECT_THAT(cache.listNamespace("c"), IsEmpty());
+  EXPECT_EQ(cache.list().size(), 7u);
+}
+
+// A relist is built page by page, then swapped in; its deltas are delivered outside the
+// lock, so a handler may read the cache, and it reads the new contents.
+TEST(ObjectCache, AReplacementIsSwappedInBeforeItsDeltasAreDelivered) {
+  ObjectCache cache;
+  cache.upsert(object("a", "old", "1"));
+  ObjectCache::Replacement fresh;
+  fresh.add(object("a", "x", "1"));
+  fresh.add(object("a", "y", "1"));
+  std::vector<std::string> seen;
+
+  cache.replace(std::move(fresh), [&](const ObjectCache::Delta& delta) {
+    const ObjectPtr object = delta.newObject ? delta.newObject : delta.oldObject;
+    const bool cached = cache.get(objectKey(*object)) != nullptr;
+    seen.push_back(objectKey(*object) + (cached ? " cached" : " gone"));
+  });
+
+  EXPECT_THAT(seen, UnorderedElementsAre("a/old gone", "a/x cached", "a/y cached"));
+  EXPECT_EQ(cache.size(), 2u);
 }
 
 struct SelectorCase {
