@@ -52,6 +52,39 @@ std::optional<SliceTotals> readLedgerHistory(PrometheusApi& prometheus, const ku
   return totals;
 }
 
+// The SLO cache's indexes. A workload SLO is filed under "namespace/Kind/name" of the
+// workload it measures (kind Deployment when unset, as the schema defaults it); an SLO that
+// names a rotation, under "namespace/rotation". Read from the object as stored, before any
+// validation: an index only narrows which SLOs a change wakes.
+constexpr std::string_view kIndexWorkload = "workload";
+constexpr std::string_view kIndexOnCallRef = "onCallRef";
+
+std::vector<std::string> workloadIndex(const json& slo) {
+  static const json::json_pointer kWorkload("/spec/indicator/workload");
+  if (!slo.contains(kWorkload) || !slo.at(kWorkload).is_object()) return {};
+  const json& reference = slo.at(kWorkload);
+  const json& metadata = slo["metadata"];
+  const std::string kind = reference.value("kind", "Deployment");
+  return {metadata.value("namespace", "") + "/" + kind + "/" + reference.value("name", "")};
+}
+
+std::vector<std::string> onCallRefIndex(const json& slo) {
+  static const json::json_pointer kOnCallRef("/spec/onCallRef/name");
+  if (!slo.contains(kOnCallRef) || !slo.at(kOnCallRef).is_string()) return {};
+  return {slo["metadata"].value("namespace", "") + "/" + slo.at(kOnCallRef).get<std::string>()};
+}
+
+std::vector<kube::ObjectKey> slosFiledUnder(runtime::Manager& manager, std::string_view index,
+                                            const std::string& value) {
+  std::vector<kube::ObjectKey> keys;
+  for (const runtime::ObjectPtr& slo :
+       manager.cachedByIndex(kServiceLevelObjectives, index, value)) {
+    const json& metadata = slo->at("metadata");
+    keys.push_back({metadata.value("namespace", ""), metadata.value("name", "")});
+  }
+  return keys;
+}
+
 std::string childDescription(RuleOutput output, const std::string& namespace_,
                              const std::string& name) {
   return std::string(output == RuleOutput::kPrometheusRule ? "PrometheusRule " : "ConfigMap ") +
@@ -90,51 +123,28 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
   runtime::Controller& controller =
       manager.addController(controllerOptions, kServiceLevelObjectives, reconciler);
   for (runtime::Informer* informer : manager.informers(children)) controller.owns(*informer);
-  // A workload's change reaches the SLOs that measure it.
+  // A workload's change reaches the SLOs that measure it; a rotation created or deleted, the
+  // SLOs of its namespace that name it. Both found through indexes on the SLO cache.
+  manager.setIndex(kServiceLevelObjectives, std::string(kIndexWorkload), workloadIndex);
+  manager.setIndex(kServiceLevelObjectives, std::string(kIndexOnCallRef), onCallRefIndex);
+  runtime::Manager* managerPtr = &manager;
   for (WorkloadKind kind :
        {WorkloadKind::kDeployment, WorkloadKind::kStatefulSet, WorkloadKind::kDaemonSet}) {
-    runtime::Manager* managerPtr = &manager;
     auto map = [managerPtr, kind](const json& workload) {
-      std::vector<kube::ObjectKey> keys;
       const json& metadata = workload["metadata"];
-      const std::string namespace_ = metadata.value("namespace", "");
-      const std::string name = metadata.value("name", "");
-      for (const runtime::ObjectPtr& object :
-           managerPtr->cachedList(kServiceLevelObjectives, namespace_)) {
-        static const json::json_pointer kWorkload("/spec/indicator/workload");
-        if (!object->contains(kWorkload)) continue;
-        const json* reference = &object->at(kWorkload);
-        if (!reference->is_object()) continue;
-        if (reference->value("name", "") != name ||
-            reference->value("kind", "Deployment") != toString(kind)) {
-          continue;
-        }
-        keys.push_back({namespace_, (*object)["metadata"].value("name", "")});
-      }
-      return keys;
+      return slosFiledUnder(*managerPtr, kIndexWorkload,
+                            metadata.value("namespace", "") + "/" + std::string(toString(kind)) +
+                                "/" + metadata.value("name", ""));
     };
     manager.setTransform(workloadResource(kind), common::keepWorkloadEssentials);
     for (runtime::Informer* informer : manager.informers(workloadResource(kind))) {
       controller.watches(*informer, map);
     }
   }
-  // A rotation created or deleted reaches the SLOs of its namespace that name it.
-  runtime::Manager* managerPtr = &manager;
   auto byOnCallRef = [managerPtr](const json& rotation) {
-    std::vector<kube::ObjectKey> keys;
     const json& metadata = rotation["metadata"];
-    const std::string namespace_ = metadata.value("namespace", "");
-    const std::string name = metadata.value("name", "");
-    static const json::json_pointer kOnCallRef("/spec/onCallRef/name");
-    for (const runtime::ObjectPtr& object :
-         managerPtr->cachedList(kServiceLevelObjectives, namespace_)) {
-      if (!object->contains(kOnCallRef) || !object->at(kOnCallRef).is_string() ||
-          object->at(kOnCallRef).get<std::string>() != name) {
-        continue;
-      }
-      keys.push_back({namespace_, (*object)["metadata"].value("name", "")});
-    }
-    return keys;
+    return slosFiledUnder(*managerPtr, kIndexOnCallRef,
+                          metadata.value("namespace", "") + "/" + metadata.value("name", ""));
   };
   for (runtime::Informer* informer : manager.informers(kSloOnCallRotations)) {
     controller.watches(*informer, byOnCallRef);

@@ -39,6 +39,10 @@ class Informer final : private ReflectorHandler {
   bool waitForSync(std::chrono::milliseconds timeout) const;
 
   const ObjectCache& cache() const { return cache_; }
+  // An index on the cache (ObjectCache::addIndex); before start().
+  void addIndex(std::string name, ObjectCache::IndexFunction function) {
+    cache_.addIndex(std::move(name), std::move(function));
+  }
   const kube::ResourceRef& resource() const { return resource_; }
   const Reflector& reflector() const { return reflector_; }
 

@@ -47,6 +47,40 @@ void Manager::setTransform(const kube::ResourceRef& resource,
   transforms_[informerKey(resource, "")] = std::move(transform);
 }
 
+void Manager::setIndex(const kube::ResourceRef& resource, std::string name,
+                       ObjectCache::IndexFunction function) {
+  std::lock_guard lock(mutex_);
+  // Informers another kind already asked for get it too: they start, empty, with run().
+  const std::string prefix = informerKey(resource, "");
+  for (const auto& [key, informer] : informers_) {
+    if (key.compare(0, prefix.size(), prefix) == 0) informer->addIndex(name, function);
+  }
+  indexes_[prefix][std::move(name)] = std::move(function);
+}
+
+std::vector<const Informer*> Manager::informersOf(const kube::ResourceRef& resource) const {
+  // Informers are made before run() and live as long as the manager: the pointers stay good
+  // after the lock, and reads decode outside it, side by side.
+  std::vector<const Informer*> result;
+  const std::string prefix = informerKey(resource, "");
+  std::lock_guard lock(mutex_);
+  for (const auto& [key, informer] : informers_) {
+    if (key.compare(0, prefix.size(), prefix) == 0) result.push_back(informer.get());
+  }
+  return result;
+}
+
+std::vector<ObjectPtr> Manager::cachedByIndex(const kube::ResourceRef& resource,
+                                              std::string_view name, std::string_view value) {
+  std::vector<ObjectPtr> result;
+  for (const Informer* informer : informersOf(resource)) {
+    for (ObjectPtr& object : informer->cache().byIndex(name, value)) {
+      result.push_back(std::move(object));
+    }
+  }
+  return result;
+}
+
 std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
   std::vector<std::string> scopes = options_.watchNamespaces;
   if (scopes.empty() || !resource.namespaced) scopes = {""};
@@ -69,6 +103,10 @@ std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
           client_, resource, clock_,
           log_.named("informer").with({{"resource", resource.resource}, {"namespace", scope}}),
           options);
+      if (const auto indexes = indexes_.find(informerKey(resource, ""));
+          indexes != indexes_.end()) {
+        for (const auto& [name, function] : indexes->second) informer->addIndex(name, function);
+      }
       // Any event for an object means the cache shows relops's writes to it, or that it
       // changed: either way no write to it is a replay any more.
       const auto forget = [this, resource](const ObjectPtr& object) {
@@ -87,21 +125,24 @@ std::vector<Informer*> Manager::informers(const kube::ResourceRef& resource) {
 }
 
 ObjectPtr Manager::cached(const kube::ResourceRef& resource, const kube::ObjectKey& key) {
-  std::lock_guard lock(mutex_);
-  for (const std::string& scope : {key.namespace_, std::string()}) {
-    const auto it = informers_.find(informerKey(resource, scope));
-    if (it != informers_.end()) return it->second->cache().get(key.str());
+  const Informer* found = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    for (const std::string& scope : {key.namespace_, std::string()}) {
+      const auto it = informers_.find(informerKey(resource, scope));
+      if (it != informers_.end()) {
+        found = it->second.get();
+        break;
+      }
+    }
   }
-  return nullptr;
+  return found != nullptr ? found->cache().get(key.str()) : nullptr;
 }
 
 std::vector<ObjectPtr> Manager::cachedList(const kube::ResourceRef& resource,
                                            const std::string& namespace_) {
-  std::lock_guard lock(mutex_);
   std::vector<ObjectPtr> result;
-  const std::string prefix = informerKey(resource, "");
-  for (const auto& [key, informer] : informers_) {
-    if (key.compare(0, prefix.size(), prefix) != 0) continue;
+  for (const Informer* informer : informersOf(resource)) {
     for (ObjectPtr& object : informer->cache().listNamespace(namespace_)) {
       result.push_back(std::move(object));
     }

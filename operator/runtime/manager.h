@@ -71,6 +71,14 @@ class Manager final : public Context {
   // kind does not cache the rest. Call before the first informers() of that resource.
   void setTransform(const kube::ResourceRef& resource,
                     std::function<void(nlohmann::json&)> transform);
+  // Files each cached object of `resource` under the values `function` gives it, so that
+  // cachedByIndex() finds objects by something other than their name (which SLOs name this
+  // rotation) without decoding every object of the namespace. Before run().
+  void setIndex(const kube::ResourceRef& resource, std::string name,
+                ObjectCache::IndexFunction function);
+  // The cached objects of `resource` that index `name` files under `value`.
+  std::vector<ObjectPtr> cachedByIndex(const kube::ResourceRef& resource, std::string_view name,
+                                       std::string_view value);
   // An object from the shared caches; null if absent or not watched.
   ObjectPtr cached(const kube::ResourceRef& resource, const kube::ObjectKey& key) override;
   // Objects of `resource` in `namespace_` ("" for every watched namespace).
@@ -103,6 +111,7 @@ class Manager final : public Context {
 
  private:
   std::string informerKey(const kube::ResourceRef& resource, const std::string& namespace_) const;
+  std::vector<const Informer*> informersOf(const kube::ResourceRef& resource) const;
   void startControllers();
   void resync();
 
@@ -118,6 +127,7 @@ class Manager final : public Context {
   std::map<std::string, std::unique_ptr<Informer>> informers_;  // by resource + namespace
   std::map<std::string, std::string> labelSelectors_;           // by informerKey(resource, "")
   std::map<std::string, std::function<void(nlohmann::json&)>> transforms_;  // likewise
+  std::map<std::string, ObjectCache::IndexFunctions> indexes_;              // likewise
   std::vector<std::unique_ptr<Controller>> controllers_;
   WriteMemo writeMemo_;  // forgets an object at each of its watch events
   std::unique_ptr<LeaderElector> elector_;

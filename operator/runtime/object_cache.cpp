@@ -86,15 +86,28 @@ bool LabelSelector::matches(const json& labels) const {
 
 struct ObjectCache::Replacement::Entry {
   std::string resourceVersion;
-  std::string body;  // CBOR
+  std::string body;                  // CBOR
+  std::vector<std::string> indexed;  // "index\0value", for each value of each index
 };
 
 namespace {
 
 using Entry = ObjectCache::Replacement::Entry;
 
-std::shared_ptr<const Entry> compact(const json& object) {
+std::string indexKey(std::string_view index, std::string_view value) {
+  std::string key(index);
+  key += '\0';
+  key += value;
+  return key;
+}
+
+std::shared_ptr<const Entry> compact(const json& object,
+                                     const ObjectCache::IndexFunctions& indexes) {
   auto entry = std::make_shared<Entry>();
+  for (const auto& [name, function] : indexes) {
+    for (const std::string& value : function(object))
+      entry->indexed.push_back(indexKey(name, value));
+  }
   entry->resourceVersion = stringField(metadataOf(object), "resourceVersion");
   // Into a string of exactly the encoded size: a vector grown by to_cbor keeps up to twice
   // the capacity it needs.
@@ -118,7 +131,47 @@ std::string namespaceEnd(const std::string& namespace_) { return namespace_ + "0
 }  // namespace
 
 void ObjectCache::Replacement::add(const json& object) {
-  objects_[objectKey(object)] = compact(object);
+  objects_[objectKey(object)] = compact(object, *indexes_);
+}
+
+ObjectCache::Replacement ObjectCache::replacement() const {
+  std::shared_lock lock(mutex_);
+  return Replacement(indexes_);
+}
+
+void ObjectCache::addIndex(std::string name, IndexFunction function) {
+  std::unique_lock lock(mutex_);
+  auto indexes = std::make_shared<IndexFunctions>(*indexes_);
+  (*indexes)[std::move(name)] = std::move(function);
+  indexes_ = std::move(indexes);
+}
+
+void ObjectCache::indexLocked(const std::string& key, const Entry& entry) {
+  for (const std::string& filed : entry.indexed) index_[filed].insert(key);
+}
+
+void ObjectCache::unindexLocked(const std::string& key, const Entry& entry) {
+  for (const std::string& filed : entry.indexed) {
+    const auto it = index_.find(filed);
+    if (it == index_.end()) continue;
+    it->second.erase(key);
+    if (it->second.empty()) index_.erase(it);
+  }
+}
+
+std::vector<ObjectPtr> ObjectCache::byIndex(std::string_view index, std::string_view value) const {
+  std::vector<std::shared_ptr<const Entry>> entries;
+  {
+    std::shared_lock lock(mutex_);
+    const auto filed = index_.find(indexKey(index, value));
+    if (filed == index_.end()) return {};
+    for (const std::string& key : filed->second) entries.push_back(objects_.at(key));
+  }
+  std::vector<ObjectPtr> result;
+  for (const auto& entry : entries) {
+    if (ObjectPtr object = decode(entry)) result.push_back(std::move(object));
+  }
+  return result;
 }
 
 template <typename Visit>
@@ -133,11 +186,18 @@ void ObjectCache::forEachLocked(const std::string& namespace_, Visit visit) cons
 
 ObjectCache::Delta ObjectCache::upsert(json object) {
   const std::string key = objectKey(object);
-  std::shared_ptr<const Entry> entry = compact(object);
+  std::shared_ptr<const IndexFunctions> indexes;
+  {
+    std::shared_lock lock(mutex_);
+    indexes = indexes_;
+  }
+  std::shared_ptr<const Entry> entry = compact(object, *indexes);
   std::shared_ptr<const Entry> previous;
   {
     std::unique_lock lock(mutex_);
     std::shared_ptr<const Entry>& slot = objects_[key];
+    if (slot) unindexLocked(key, *slot);
+    indexLocked(key, *entry);
     previous = std::move(slot);
     slot = std::move(entry);
   }
@@ -151,6 +211,7 @@ ObjectPtr ObjectCache::erase(const std::string& key) {
     const auto it = objects_.find(key);
     if (it == objects_.end()) return nullptr;
     previous = std::move(it->second);
+    unindexLocked(key, *previous);
     objects_.erase(it);
   }
   return decode(previous);
@@ -177,12 +238,14 @@ void ObjectCache::replace(Replacement fresh, const std::function<void(const Delt
       }
     }
     objects_ = std::move(fresh.objects_);
+    index_.clear();
+    for (const auto& [key, entry] : objects_) indexLocked(key, *entry);
   }
   for (const Change& change : changes) deliver({decode(change.before), decode(change.after)});
 }
 
 std::vector<ObjectCache::Delta> ObjectCache::replace(std::vector<json> objects) {
-  Replacement fresh;
+  Replacement fresh = replacement();
   for (const json& object : objects) fresh.add(object);
   std::vector<Delta> deltas;
   replace(std::move(fresh), [&](const Delta& delta) { deltas.push_back(delta); });

@@ -14,8 +14,10 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <shared_mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relops::runtime {
@@ -49,6 +51,16 @@ class ObjectCache {
     ObjectPtr oldObject;  // null for an add
     ObjectPtr newObject;  // null for a delete
   };
+  // The values an object is filed under in an index (client-go's IndexFunc), computed once
+  // as the object is stored, from its parsed form; a reader then finds the few objects it
+  // needs without decoding the rest.
+  using IndexFunction = std::function<std::vector<std::string>(const nlohmann::json& object)>;
+  using IndexFunctions = std::map<std::string, IndexFunction, std::less<>>;
+
+  // Adds an index named `name`. Call before the first object is stored.
+  void addIndex(std::string name, IndexFunction function);
+  // The objects `index` files under `value`, ordered by key.
+  std::vector<ObjectPtr> byIndex(std::string_view index, std::string_view value) const;
 
   // Stores the object (add or update); returns the previous version (null if none) and
   // the object as stored.
@@ -57,7 +69,8 @@ class ObjectCache {
   ObjectPtr erase(const std::string& key);
 
   // A fresh list, filled page by page as it arrives (compacted at once, so the whole list is
-  // never held parsed), then swapped in by replace().
+  // never held parsed), then swapped in by replace(). Made by replacement(), which gives it
+  // the cache's indexes.
   class Replacement {
    public:
     void add(const nlohmann::json& object);
@@ -66,8 +79,12 @@ class ObjectCache {
 
    private:
     friend class ObjectCache;
+    explicit Replacement(std::shared_ptr<const IndexFunctions> indexes)
+        : indexes_(std::move(indexes)) {}
+    std::shared_ptr<const IndexFunctions> indexes_;
     std::map<std::string, std::shared_ptr<const Entry>, std::less<>> objects_;
   };
+  Replacement replacement() const;
   // Replaces the whole contents with `fresh` and hands `deliver` what changed, one at a time
   // and outside the lock (so it may read the cache): adds, updates (resourceVersion
   // differs), and deletes of objects that vanished between the lists (client-go's DeltaFIFO
@@ -92,8 +109,14 @@ class ObjectCache {
   template <typename Visit>
   void forEachLocked(const std::string& namespace_, Visit visit) const;
 
+  void indexLocked(const std::string& key, const Entry& entry);
+  void unindexLocked(const std::string& key, const Entry& entry);
+
   mutable std::shared_mutex mutex_;
   std::map<std::string, std::shared_ptr<const Entry>, std::less<>> objects_;
+  std::shared_ptr<const IndexFunctions> indexes_ = std::make_shared<IndexFunctions>();
+  // "index\0value" -> the keys of the objects filed there.
+  std::map<std::string, std::set<std::string, std::less<>>, std::less<>> index_;
 };
 
 }  // namespace relops::runtime

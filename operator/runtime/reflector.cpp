@@ -145,7 +145,7 @@ base::Result<void> Reflector::list() {
 
   // Each page is transformed and compacted as it arrives: a list of N objects is never
   // held whole, parsed.
-  ObjectCache::Replacement fresh;
+  ObjectCache::Replacement fresh = cache_.replacement();
   base::Result<std::string> listed = kube::listPages(
       client_, resource_, options_.namespace_, options,
       [&](std::vector<json>& items) {
@@ -155,7 +155,7 @@ base::Result<void> Reflector::list() {
           item = json();
         }
       },
-      [&] { fresh = ObjectCache::Replacement(); });
+      [&] { fresh = cache_.replacement(); });
   if (!listed.ok()) {
     if (listed.error().kind() == ErrorKind::kGone) {
       std::lock_guard lock(mutex_);

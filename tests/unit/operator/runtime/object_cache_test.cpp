@@ -139,7 +139,7 @@ TEST(ObjectCache, ANamespaceListsOnlyItsOwnObjects) {
 TEST(ObjectCache, AReplacementIsSwappedInBeforeItsDeltasAreDelivered) {
   ObjectCache cache;
   cache.upsert(object("a", "old", "1"));
-  ObjectCache::Replacement fresh;
+  ObjectCache::Replacement fresh = cache.replacement();
   fresh.add(object("a", "x", "1"));
   fresh.add(object("a", "y", "1"));
   std::vector<std::string> seen;
@@ -152,6 +152,35 @@ TEST(ObjectCache, AReplacementIsSwappedInBeforeItsDeltasAreDelivered) {
 
   EXPECT_THAT(seen, UnorderedElementsAre("a/old gone", "a/x cached", "a/y cached"));
   EXPECT_EQ(cache.size(), 2u);
+}
+
+// An index files each object under the values its function gives, and follows updates,
+// deletes and relists.
+TEST(ObjectCache, AnIndexFollowsUpdatesDeletesAndRelists) {
+  ObjectCache cache;
+  cache.addIndex("tier", [](const json& object) -> std::vector<std::string> {
+    const json labels = object["metadata"].value("labels", json::object());
+    if (!labels.contains("tier")) return {};
+    return {labels["tier"].get<std::string>(), "any"};
+  });
+  cache.upsert(object("a", "x", "1", {{"tier", "1"}}));
+  cache.upsert(object("b", "y", "1", {{"tier", "1"}}));
+  cache.upsert(object("b", "z", "1"));
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "1")), ElementsAre("a/x", "b/y"));
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "any")), ElementsAre("a/x", "b/y"));
+  EXPECT_THAT(cache.byIndex("other", "1"), IsEmpty());
+
+  cache.upsert(object("a", "x", "2", {{"tier", "2"}}));
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "1")), ElementsAre("b/y"));
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "2")), ElementsAre("a/x"));
+  cache.erase("b/y");
+  EXPECT_THAT(cache.byIndex("tier", "1"), IsEmpty());
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "any")), ElementsAre("a/x"));
+
+  cache.replace({object("b", "z", "2", {{"tier", "3"}})});
+  EXPECT_THAT(cache.byIndex("tier", "2"), IsEmpty());
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "3")), ElementsAre("b/z"));
+  EXPECT_THAT(keysOf(cache.byIndex("tier", "any")), ElementsAre("b/z"));
 }
 
 struct SelectorCase {
