@@ -621,8 +621,10 @@ class Bench:
         before = self.api.metrics()
         since = time.time()
         metrics_port = free_port()
+        # /metrics is served over HTTPS to authorised tokens by default; the script reads
+        # rest_client_requests_total from it on loopback, so plain HTTP.
         argv = [a.relops, "run", "--kubeconfig", self.kubeconfig, "--rule-output", "prometheusrule",
-                "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
+                "--metrics-bind-address", f"127.0.0.1:{metrics_port}", "--metrics-secure=false",
                 "--health-probe-bind-address", f"127.0.0.1:{free_port()}", *a.relops_flag]
         log(f"relops: {' '.join(argv[1:])}")
         with lock:
