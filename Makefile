@@ -120,12 +120,17 @@ bench: ## build with the release preset and run the benchmarks
 
 SCALE ?= 1000 10000
 .PHONY: bench-scale
-bench-scale: binaries ## the scale benchmark at SCALE SLOs (default "1000 10000"), release build
+# PEERS="pyrra=PATH sloth=PATH" measures those peer operators beside relops, each on a fresh
+# cluster (binaries from tests/bench/build-peers.sh; see the README's Performance section).
+PEERS ?=
+
+bench-scale: binaries ## the scale benchmark at SCALE SLOs (default "1000 10000"), release build; PEERS="pyrra=PATH sloth=PATH" adds peers
 	@cmake --preset release >/dev/null
 	cmake --build --preset release --target relops
 	@for n in $(SCALE); do \
 	  python3 tests/bench/scale_bench.py --relops build/release/app/relops \
-	    --objectives $$n --cluster bench-scale --output build/release/bench/scale-$$n.md || exit 1; \
+	    --objectives $$n --cluster bench-scale --output build/release/bench/scale-$$n.md \
+	    $(foreach peer,$(PEERS),--peer $(peer)) || exit 1; \
 	done
 
 clean: ## remove build trees (the binary cache outside the checkout stays)
