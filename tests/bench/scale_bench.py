@@ -754,6 +754,7 @@ class Bench:
         self.kubectl_path = f"{self.bin}/kubectl"
         self.kubeconfig = ""
         self.rule_crd_path: Path | None = None
+        self.watching: list[Watcher] = []  # stopped after each tool, however it ended
         sources = dict(args.peer_src)
         self.peers: list[Peer] = [PEERS[name](path, peer_source(name, path, sources))
                                   for name, path in args.peer]
@@ -782,6 +783,21 @@ class Bench:
 
     def cluster_down(self) -> None:
         subprocess.run([str(CLUSTER_SCRIPTS / "down"), self.args.cluster], check=False)
+
+    def watch(self, watchers: list[Watcher]) -> None:
+        """Starts the watches and waits for their initial lists."""
+        self.watching += watchers
+        for watcher in watchers:
+            watcher.start()
+        for watcher in watchers:
+            if not watcher.synced.wait(300):
+                raise RuntimeError(f"the watch on {watcher.plural} did not deliver its "
+                                   "initial events")
+
+    def stop_watches(self) -> None:
+        for watcher in self.watching:
+            watcher.stop()
+        self.watching = []
 
     def rule_crd(self) -> Path:
         """The PrometheusRule CRD, from the Prometheus Operator's Go module."""
@@ -989,11 +1005,7 @@ class Bench:
                     latency_seen.notify_all()
 
         watchers = {plural: Watcher(self.api, plural, on_change) for plural in counts}
-        for watcher in watchers.values():
-            watcher.start()
-        for plural, watcher in watchers.items():
-            if not watcher.synced.wait(300):
-                raise RuntimeError(f"the watch on {plural} did not deliver its initial events")
+        self.watch(list(watchers.values()))
         for plural, watcher in watchers.items():
             if len(watcher.states) != counts[plural]:
                 raise RuntimeError(f"{plural}: {len(watcher.states)} objects, not {counts[plural]}")
@@ -1040,7 +1052,8 @@ class Bench:
                 log(f"relops did not converge: {result['summary']}")
             else:
                 log(f"relops converged in {result['converge']:.1f} s")
-            converged = process.started + (result["converge"] or time.monotonic())
+            converged = (process.started + result["converge"] if result["converge"] is not None
+                         else time.monotonic())
 
             # Latency: one spec change at a time, across the SLOs.
             changes = min(a.changes, a.objectives)
@@ -1080,8 +1093,7 @@ class Bench:
         result["user_agents"] = self.audit.user_agents("relops", since, time.time() + 1)
         result["reads"] = read_requests(before, after, READ_GROUPS)
         result["rules"] = self.count(f"{RULES_GROUP}/prometheusrules")
-        for watcher in watchers.values():
-            watcher.stop()
+        self.stop_watches()
         return result
 
     def peer(self, peer: Peer) -> dict[str, Any]:
@@ -1136,14 +1148,8 @@ class Bench:
                     unwritten.add(key)
                 settle(now)
 
-        watchers = [Watcher(self.api, peer.plural, on_slo, peer.group, peer.written),
-                    Watcher(self.api, "prometheusrules", on_rule, RULES_GROUP)]
-        for watcher in watchers:
-            watcher.start()
-        for watcher in watchers:
-            if not watcher.synced.wait(300):
-                raise RuntimeError(f"the watch on {watcher.plural} did not deliver its "
-                                   "initial events")
+        self.watch([Watcher(self.api, peer.plural, on_slo, peer.group, peer.written),
+                    Watcher(self.api, "prometheusrules", on_rule, RULES_GROUP)])
         groups = (*READ_GROUPS, peer.group.split("/")[2])
         before = self.api.metrics()
         since = time.time()
@@ -1216,8 +1222,7 @@ class Bench:
                                                                      time.time() + 1)
         result["user_agents"] = self.audit.user_agents(peer.user_agent, since, time.time() + 1)
         result["reads"] = read_requests(before, after, groups)
-        for watcher in watchers:
-            watcher.stop()
+        self.stop_watches()
         result["baseline"] = self.peer_baseline(peer, groups)
         result["rules"] = result["baseline"]["rules"]
         return result
@@ -1269,7 +1274,10 @@ class Bench:
                         ValueError) as error:
                     log(f"{peer.name}: {error}")
                     results[peer.name] = {"error": str(error)}
+                finally:
+                    self.stop_watches()
         finally:
+            self.stop_watches()
             if not a.keep_cluster:
                 self.cluster_down()
             shutil.rmtree(self.work, ignore_errors=True)
