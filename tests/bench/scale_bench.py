@@ -1377,8 +1377,9 @@ class Bench:
              "(changes, one at a time)", latency),
             (f"writes per minute once idle ({a.idle:.0f} s watched)",
              lambda r: per_minute(r["idle_writes"], a.idle)),
-            (f"writes in the late window (idle window's end → {a.late_idle:.0f} s after "
-             "converge)", late),
+            ((f"writes in the late window (idle window's end → {a.late_idle:.0f} s after "
+              "converge)") if a.late_idle > 0 else "writes in the late window (--late-idle 0)",
+             late),
             ("PrometheusRules made", lambda r: str(r["rules"])),
             ("relops's own count, whole run (rest_client_requests_total by method)",
              lambda r: ", ".join(f"{v} {k}" for k, v in sorted(r["client_requests"].items()))
@@ -1400,8 +1401,9 @@ class Bench:
             f"Measured {datetime.date.today().isoformat()} on {os.cpu_count()} cores, each tool "
             "alone on a fresh tests/cluster control plane, one after the other: one relops "
             f"replica (`relops {' '.join(['run', '--rule-output', 'prometheusrule', *flags])}`)"
-            + "".join(f", {titles[p.name]} (`{Path(p.binary).name} "
-                      f"{' '.join(results[p.name].get('argv', ['?'])[:1])}`)" for p in self.peers)
+            + "".join(f", {titles[p.name]} (`{Path(p.binary).name} {results[p.name]['argv'][0]}`)"
+                      if "argv" in results[p.name] else f", {titles[p.name]} (failed)"
+                      for p in self.peers)
             + f"; `{self.command()}`.",
             "",
             "| measure | " + " | ".join(titles[t] for t in tools) + " |",
