@@ -975,6 +975,26 @@ class Bench:
         result["cpu_total"] = process.cpu_seconds()
         return result
 
+    def await_convergence(self, tool: str, process: Process, log_path: Path,
+                          done: Callable[[], bool], progress_at: list[float],
+                          left: Callable[[], str]) -> None:
+        """Waits until done(), the converge timeout, or stall-timeout seconds without progress
+        (progress_at[0]: the last time something converged); says what is left every 30 s."""
+        a = self.args
+        deadline = time.monotonic() + a.converge_timeout
+        last_report = time.monotonic()
+        while not done() and time.monotonic() < deadline:
+            if time.monotonic() - max(progress_at[0], process.started) > a.stall_timeout:
+                log(f"{tool}: no progress in the last {a.stall_timeout:.0f} s")
+                return
+            if not process.alive():
+                raise RuntimeError(f"{tool} exited with {process.process.returncode}; "
+                                   f"see {log_path}")
+            time.sleep(0.2)
+            if time.monotonic() - last_report > 30:
+                last_report = time.monotonic()
+                log(f"{tool}: {left()}")
+
     def relops(self, counts: dict[str, int]) -> dict[str, Any]:
         a = self.args
         converged_at: dict[str, float] = {}
@@ -1027,21 +1047,12 @@ class Bench:
         process = Process(argv, self.output_dir / f"relops-{a.objectives}.log")
         result: dict[str, Any] = {"argv": argv[1:], "user_agent": "relops"}
         try:
-            deadline = time.monotonic() + a.converge_timeout
-            last_report = time.monotonic()
-            while len(converged_at) < len(counts) and time.monotonic() < deadline:
-                if time.monotonic() - max(progress_at[0], process.started) > a.stall_timeout:
-                    log(f"relops: no object converged in the last {a.stall_timeout:.0f} s")
-                    break
-                if not process.alive():
-                    raise RuntimeError(f"relops exited with {process.process.returncode}; "
-                                       f"see {self.output_dir}/relops-{a.objectives}.log")
-                time.sleep(0.2)
-                if time.monotonic() - last_report > 30:
-                    last_report = time.monotonic()
-                    with lock:
-                        left = {p: len(u) for p, u in unconverged.items()}
-                    log(f"relops: not yet converged: {left}")
+            def left() -> str:
+                with lock:
+                    return f"not yet converged: {({p: len(u) for p, u in unconverged.items()})}"
+            self.await_convergence("relops", process,
+                                   self.output_dir / f"relops-{a.objectives}.log",
+                                   lambda: len(converged_at) == len(counts), progress_at, left)
             result["converged"] = {p: t - process.started for p, t in converged_at.items()}
             result["converge"] = (max(result["converged"].values())
                                   if len(converged_at) == len(counts) else None)
@@ -1162,21 +1173,12 @@ class Bench:
             settle(time.monotonic())
         result: dict[str, Any] = {"argv": argv[1:], "user_agent": peer.user_agent}
         try:
-            deadline = time.monotonic() + a.converge_timeout
-            last_report = time.monotonic()
-            while not converged_at[0] and time.monotonic() < deadline:
-                if time.monotonic() - max(progress_at[0], process.started) > a.stall_timeout:
-                    log(f"{peer.name}: no progress in the last {a.stall_timeout:.0f} s")
-                    break
-                if not process.alive():
-                    raise RuntimeError(f"{peer.name} exited with {process.process.returncode}; "
-                                       f"see {log_path}")
-                time.sleep(0.2)
-                if time.monotonic() - last_report > 30:
-                    last_report = time.monotonic()
-                    with lock:
-                        log(f"{peer.name}: {len(without_rule)} SLOs without a rule, "
+            def missing() -> str:
+                with lock:
+                    return (f"{len(without_rule)} SLOs without a rule, "
                             f"{len(unwritten)} without status")
+            self.await_convergence(peer.name, process, log_path, lambda: bool(converged_at[0]),
+                                   progress_at, missing)
             with lock:
                 result["converge"] = (converged_at[0] - process.started if converged_at[0]
                                       else None)

@@ -36,16 +36,8 @@ def rotation(name: str, namespace: str, turn: str = "1w") -> str:
     )
 
 
-def ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
-    obj = kubectl.get("oncallrotation", name, namespace)
-    status = obj.get("status", {})
-    conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
-    return (status.get("observedGeneration") == obj["metadata"]["generation"]
-            and conditions.get("Ready") == "True")
-
-
-def slo_ready(kubectl: Kubectl, name: str, namespace: str) -> bool:
-    obj = kubectl.get("servicelevelobjective", name, namespace)
+def ready(kubectl: Kubectl, name: str, namespace: str, kind: str = "oncallrotation") -> bool:
+    obj = kubectl.get(kind, name, namespace)
     status = obj.get("status", {})
     conditions = {c["type"]: c["status"] for c in status.get("conditions", [])}
     return (status.get("observedGeneration") == obj["metadata"]["generation"]
@@ -63,7 +55,8 @@ def test_steady_state_causes_no_writes(kubectl: Kubectl, namespace: str, crds, o
     kubectl.apply(rotation("steady", namespace))
     kubectl.apply(json.dumps(ratio_slo(namespace, "steady-slo")))
     wait_until("the rotation to be Ready", lambda: ready(kubectl, "steady", namespace))
-    wait_until("the SLO to be Ready", lambda: slo_ready(kubectl, "steady-slo", namespace))
+    wait_until("the SLO to be Ready",
+               lambda: ready(kubectl, "steady-slo", namespace, "servicelevelobjective"))
     wait_for("relops to be ready", op.ready)
     time.sleep(3)  # let the status write's own watch event come back and settle
 
