@@ -10,6 +10,7 @@
 
 #include "app/cli/input.h"
 #include "controllers/common/rfc3339.h"
+#include "controllers/oncall/alertmanager_config.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/load.h"
 #include "controllers/oncall/oncall_types.h"
@@ -134,6 +135,12 @@ int runWho(const Loaded& loaded, const oncall::Schedule& schedule, Instant at, S
                 << orDash(handoff->to) << "\n";
   } else {
     streams.out << "Next:      no handoff within two years\n";
+  }
+  if (loaded.spec.routing) {
+    const auto child = oncall::alertmanagerConfigName(loaded.name.empty() ? "<name>" : loaded.name);
+    streams.out << "Paging:    receiver " << oncall::receiverName(current.participant) << " in "
+                << (child.ok() ? *child : std::string("(name too long)")) << " since "
+                << when(current.start) << "\n";
   }
   streams.out << "\n"
               << pad("LAYER", 16) << pad("TURN", 16) << pad("ACTIVE", 8) << pad("SINCE", 24)

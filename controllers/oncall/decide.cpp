@@ -27,8 +27,8 @@ std::string nameOrNobody(const std::string& name) { return name.empty() ? "nobod
 std::vector<Condition> carriedConditions(const Status& observed) {
   std::vector<Condition> carried;
   for (const Condition& condition : observed.conditions) {
-    for (std::string_view type :
-         {kConditionReady, kConditionCovered, kConditionBalanced, kConditionStalled}) {
+    for (std::string_view type : {kConditionReady, kConditionCovered, kConditionBalanced,
+                                  kConditionRouted, kConditionStalled}) {
       if (condition.type == type) carried.push_back(condition);
     }
   }
@@ -60,6 +60,10 @@ Desired stalled(const Status& observed, const Observed& input, std::string_view 
                "the rotation cannot be scheduled", generation, now);
   setCondition(status.conditions, kConditionBalanced, kUnknown, reason,
                "the rotation cannot be scheduled", generation, now);
+  if (status.findCondition(kConditionRouted) != nullptr) {
+    setCondition(status.conditions, kConditionRouted, kUnknown, reason,
+                 "the rotation cannot be scheduled", generation, now);
+  }
   setCondition(status.conditions, kConditionStalled, kTrue, reason, message, generation, now);
   std::vector<Event> events;
   const Condition* before = observed.findCondition(kConditionStalled);
@@ -227,8 +231,51 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
                  generation, now);
   }
 
+  // Routing: the receiver of whoever is on call now, in the AlertmanagerConfig relops owns.
+  std::optional<nlohmann::json> child;
+  DueNotices notices;
+  if (!spec->routing) {
+    removeCondition(status.conditions, kConditionRouted);
+  } else {
+    auto built = alertmanagerConfigJson(*spec->routing, observed.rotation, current.participant);
+    if (!built) {
+      return stalled(previous, observed, kReasonInvalidSpec, built.error().message(), now);
+    }
+    const std::string childName = (*built)["metadata"].value("name", "");
+    const std::string receiver = receiverName(current.participant);
+    if (observed.routingProblem) {
+      const auto& problem = *observed.routingProblem;
+      setCondition(status.conditions, kConditionRouted, kFalse, problem.reason, problem.message,
+                   generation, now);
+      setCondition(status.conditions, kConditionReady, kFalse, problem.reason, problem.message,
+                   generation, now);
+      setCondition(status.conditions, kConditionStalled, kTrue, problem.reason, problem.message,
+                   generation, now);
+    } else {
+      status.routing = RoutingStatus{receiver, current.participant, current.start, childName};
+      const std::string whose = current.participant.empty()
+                                    ? "the fallback receiver (nobody is on call)"
+                                    : current.participant + "'s receiver (" + receiver + ")";
+      setCondition(status.conditions, kConditionRouted, kTrue, kReasonReceiverInEffect,
+                   "alerts labelled " + std::string(kRotationLabel) + "=\"" +
+                       observed.rotation.namespace_ + "/" + observed.rotation.name + "\" go to " +
+                       whose + " through AlertmanagerConfig " + childName,
+                   generation, now);
+      child = std::move(built).value();
+      notices = dueNotices(*spec, schedule, observed.rotation, now);
+    }
+  }
+
   // Events, each compared with what the observed status already says.
   std::vector<Event> events;
+  if (observed.routingProblem) {
+    const Condition* before = previous.findCondition(kConditionStalled);
+    if (before == nullptr || before->status != kTrue ||
+        before->message != observed.routingProblem->message) {
+      events.push_back(
+          {"Warning", observed.routingProblem->reason, observed.routingProblem->message});
+    }
+  }
   if (previous.onCall && previous.onCall->participant != current.participant) {
     std::string message = "Handoff from " + nameOrNobody(previous.onCall->participant) + " to " +
                           nameOrNobody(current.participant);
@@ -250,7 +297,11 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
   if (const std::optional<Instant> change = schedule.nextChange(now)) {
     requeueAt = std::min(*requeueAt, *change);
   }
-  return finish(std::move(status), observed, std::move(events), requeueAt);
+  if (notices.nextAt) requeueAt = std::min(*requeueAt, *notices.nextAt);
+  Desired desired = finish(std::move(status), observed, std::move(events), requeueAt);
+  desired.alertmanagerConfig = std::move(child);
+  desired.notices = std::move(notices.notices);
+  return desired;
 }
 
 }  // namespace relops::oncall

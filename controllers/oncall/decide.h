@@ -3,8 +3,9 @@
 // and status and the current time, calls decide(), then writes the status if
 // it changed, emits the events and requeues at the instant returned.
 //
-// Conditions (kstatus): Ready, Covered, Balanced, and Stalled for a spec that
-// passes the schema but cannot be scheduled (unknown time zone, ...).
+// Conditions (kstatus): Ready, Covered, Balanced, Routed (with spec.routing), and
+// Stalled for a spec that passes the schema but cannot be scheduled (unknown time
+// zone, ...) or routed (the AlertmanagerConfig is rejected).
 // Events, deduplicated against the observed status so that a resync never
 // repeats one: Handoff (Normal) when the person on call changes, CoverageGap
 // and Unbalanced (Warning) when the first gap or the overloaded set changes.
@@ -18,6 +19,8 @@
 #include <vector>
 
 #include "controllers/common/event.h"
+#include "controllers/oncall/alertmanager_config.h"
+#include "controllers/oncall/notices.h"
 #include "controllers/oncall/oncall_types.h"
 
 namespace relops::oncall {
@@ -29,6 +32,15 @@ struct Observed {
   // The feed path the reconciler derived for this rotation (token included),
   // copied to status.calendarPath; empty when calendar feeds are off.
   std::string calendarPath{};
+  // The rotation itself: the owner of the AlertmanagerConfig that routes its alerts.
+  RotationRef rotation{};
+  // Why the routing child could not be written (the API server rejected it, its kind is not
+  // installed): the status then says so, Stalled, rather than that the alerts are routed.
+  struct RoutingProblem {
+    std::string reason;
+    std::string message;
+  };
+  std::optional<RoutingProblem> routingProblem{};
 };
 
 using common::Event;
@@ -42,12 +54,17 @@ struct Desired {
   // restriction or override edge, the local midnight that moves the horizon);
   // absent when stalled.
   std::optional<Instant> requeueAt;
+  // With spec.routing: the AlertmanagerConfig to apply (alertmanager_config.h), and the
+  // shift notices due now (notices.h), posted when relops has an Alertmanager.
+  std::optional<nlohmann::json> alertmanagerConfig;
+  std::vector<Notice> notices;
 };
 
 // Condition types and reasons.
 using common::kConditionReady;
 inline constexpr std::string_view kConditionCovered = "Covered";
 inline constexpr std::string_view kConditionBalanced = "Balanced";
+inline constexpr std::string_view kConditionRouted = "Routed";
 using common::kConditionStalled;
 inline constexpr std::string_view kReasonScheduled = "Scheduled";
 inline constexpr std::string_view kReasonFullyCovered = "FullyCovered";
@@ -57,6 +74,9 @@ inline constexpr std::string_view kReasonOverloaded = "Overloaded";
 inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
 inline constexpr std::string_view kReasonUnknownTimeZone = "UnknownTimeZone";
 inline constexpr std::string_view kReasonTooManyShifts = "TooManyShifts";
+inline constexpr std::string_view kReasonReceiverInEffect = "ReceiverInEffect";
+inline constexpr std::string_view kReasonRoutingRejected = "RoutingRejected";
+inline constexpr std::string_view kReasonRoutingUnavailable = "RoutingUnavailable";
 inline constexpr std::string_view kEventHandoff = "Handoff";
 inline constexpr std::string_view kEventCoverageGap = "CoverageGap";
 inline constexpr std::string_view kEventUnbalanced = "Unbalanced";

@@ -19,6 +19,8 @@ struct Options {
   std::string calendarBindAddress = "0";
   std::string calendarKeyFile;  // the HMAC key of feed tokens; required with feeds on
   std::string calendarCertDir;  // tls.crt/tls.key: serve the feeds over HTTPS
+  std::string alertmanagerUrl;  // shift notices go here; empty: none
+  std::string alertmanagerCaFile;
 };
 
 class OnCallKind final : public server::Kind {
@@ -36,6 +38,12 @@ class OnCallKind final : public server::Kind {
     flags.addString("calendar-cert-dir", &options_.calendarCertDir,
                     "Directory with tls.crt and tls.key to serve the feeds over HTTPS; plain "
                     "HTTP (behind a TLS-terminating Ingress) when empty");
+    flags.addString("alertmanager-url", &options_.alertmanagerUrl,
+                    "Alertmanager base URL (http://alertmanager-operated.monitoring:9093) that "
+                    "shift notices of rotations with spec.routing are posted to (API v2); "
+                    "empty sends none");
+    flags.addString("alertmanager-ca-file", &options_.alertmanagerCaFile,
+                    "PEM CA bundle that signs Alertmanager's serving certificate");
   }
 
   base::Result<void> setup(runtime::Manager& manager, int workers) override {
@@ -48,11 +56,31 @@ class OnCallKind final : public server::Kind {
       }
       RELOPS_ASSIGN(feedKey_, FeedKey::load(options_.calendarKeyFile));
     }
-    reconciler_ = std::make_unique<OnCallReconciler>(manager, feedKey_);
-    runtime::Controller::Options controller;
-    controller.name = "oncallrotation";
-    controller.workers = workers;
-    manager.addController(controller, kOnCallRotations, *reconciler_);
+    OnCallReconciler::Options options;
+    options.feedKey = feedKey_;
+    RELOPS_ASSIGN(options.routing, alertmanagerConfigServed(manager.client()));
+    if (!options_.alertmanagerUrl.empty()) {
+      AlertmanagerOptions alertmanager;
+      alertmanager.url = options_.alertmanagerUrl;
+      alertmanager.caFile = options_.alertmanagerCaFile;
+      RELOPS_ASSIGN(alertmanager_, connectAlertmanager(alertmanager));
+      options.alertmanager = alertmanager_.get();
+    }
+    reconciler_ = std::make_unique<OnCallReconciler>(manager, options);
+    runtime::Controller::Options controllerOptions;
+    controllerOptions.name = "oncallrotation";
+    controllerOptions.workers = workers;
+    // Only relops's own AlertmanagerConfigs are watched (and cached).
+    if (options.routing) {
+      manager.setLabelSelector(kAlertmanagerConfigs, "app.kubernetes.io/managed-by=relops");
+    }
+    runtime::Controller& controller =
+        manager.addController(controllerOptions, kOnCallRotations, *reconciler_);
+    if (options.routing) {
+      for (runtime::Informer* informer : manager.informers(kAlertmanagerConfigs)) {
+        controller.owns(*informer);
+      }
+    }
     return {};
   }
 
@@ -86,6 +114,7 @@ class OnCallKind final : public server::Kind {
   Options options_;
   runtime::Manager* manager_ = nullptr;
   std::optional<FeedKey> feedKey_;  // loaded when feeds are on
+  std::unique_ptr<AlertmanagerApi> alertmanager_;
   std::unique_ptr<OnCallReconciler> reconciler_;
   std::unique_ptr<server::HttpServer> server_;
   std::unique_ptr<CalendarFeeds> feeds_;

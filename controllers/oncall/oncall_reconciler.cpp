@@ -56,9 +56,23 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
 
 }  // namespace
 
-OnCallReconciler::OnCallReconciler(runtime::Context& context, std::optional<FeedKey> feedKey)
+base::Result<bool> alertmanagerConfigServed(kube::Client& client) {
+  auto resources = client.getRaw("/apis/monitoring.coreos.com/v1alpha1");
+  if (!resources.ok()) {
+    if (resources.error().kind() == base::ErrorKind::kNotFound) return false;
+    return std::move(resources).error().context("discover monitoring.coreos.com/v1alpha1");
+  }
+  for (const auto& resource : resources->value("resources", json::array())) {
+    if (resource.value("name", "") == kAlertmanagerConfigs.resource) return true;
+  }
+  return false;
+}
+
+OnCallReconciler::OnCallReconciler(runtime::Context& context, Options options)
     : context_(context),
-      feedKey_(std::move(feedKey)),
+      feedKey_(std::move(options.feedKey)),
+      routing_(options.routing),
+      alertmanager_(options.alertmanager),
       shiftInfo_(context.registry().gauge(
           "relops_oncall_shift_info",
           "1 for the person on call now, per layer; layer \"\" is the final schedule (layers and "
@@ -69,7 +83,7 @@ OnCallReconciler::OnCallReconciler(runtime::Context& context, std::optional<Feed
           "Seconds with nobody on call within the rotation's horizon", {"namespace", "name"})) {}
 
 runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
-                                                     const runtime::Logger& /*log*/) {
+                                                     const runtime::Logger& log) {
   // Gather.
   const OnCallMetrics metrics{shiftInfo_, coverageGap_};
   const runtime::ObjectPtr object = context_.cached(kOnCallRotations, key);
@@ -85,10 +99,31 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
   if (feedKey_) {
     observed.calendarPath = feedPath(key, feedKey_->token(key, metadata.value("uid", "")));
   }
+  observed.rotation = RotationRef{key.namespace_, key.name, metadata.value("uid", "")};
   const auto now = context_.clock().now();
 
   // Decide.
-  Desired desired = decide(object->value("spec", json::object()), observed, now);
+  const json spec = object->value("spec", json::object());
+  Desired desired = decide(spec, observed, now);
+
+  // The routing child first: the status says where alerts go only once they do.
+  if (desired.alertmanagerConfig) {
+    if (!routing_) {
+      observed.routingProblem = Observed::RoutingProblem{
+          std::string(kReasonRoutingUnavailable),
+          "this cluster does not serve AlertmanagerConfig (monitoring.coreos.com/v1alpha1) at "
+          "relops's start: install the prometheus-operator's CRDs and restart relops"};
+    } else {
+      auto problem = applyRouting(key, *desired.alertmanagerConfig);
+      if (!problem.ok()) return runtime::ReconcileResult::error(std::move(problem).error());
+      observed.routingProblem = std::move(*problem);
+    }
+    if (observed.routingProblem) desired = decide(spec, observed, now);
+  } else if (routing_) {
+    if (auto removed = removeRouting(key, observed.rotation.uid, log); !removed.ok()) {
+      return runtime::ReconcileResult::error(std::move(removed).error());
+    }
+  }
 
   // Act; the series follow the status that was written.
   runtime::Outcome<std::vector<Event>> outcome;
@@ -96,10 +131,62 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
   outcome.events = std::move(desired.events);
   outcome.requeueAt = desired.requeueAt;
   runtime::ReconcileResult result = runtime::act(context_, kOnCallRotations, *object, outcome);
-  if (result.kind() != runtime::ReconcileResult::Kind::kError) {
-    exportMetrics(metrics, key, desired.status);
+  if (result.kind() == runtime::ReconcileResult::Kind::kError) return result;
+  exportMetrics(metrics, key, desired.status);
+  // Shift notices: the same alert each pass until it is over, so a retry notifies no one twice.
+  if (alertmanager_ != nullptr && !desired.notices.empty()) {
+    if (auto posted = alertmanager_->postAlerts(alertsJson(desired.notices)); !posted.ok()) {
+      return runtime::ReconcileResult::error(std::move(posted).error());
+    }
   }
   return result;
+}
+
+base::Result<std::optional<Observed::RoutingProblem>> OnCallReconciler::applyRouting(
+    const kube::ObjectKey& key, const json& child) {
+  const kube::ObjectKey childKey{key.namespace_, child["metadata"].value("name", "")};
+  const runtime::ObjectPtr cached = context_.cached(kAlertmanagerConfigs, childKey);
+  if (childUpToDate(cached.get(), child)) return std::optional<Observed::RoutingProblem>();
+  const std::string version = cached ? (*cached)["metadata"].value("resourceVersion", "") : "";
+  const std::string content = child.dump();
+  if (context_.writeMemo().replay(kAlertmanagerConfigs, childKey, "apply", version, content)) {
+    return std::optional<Observed::RoutingProblem>();
+  }
+  auto applied = kube::apply(context_.client(), kAlertmanagerConfigs, child);
+  if (!applied.ok()) {
+    base::Error error = std::move(applied).error();
+    if (error.disposition() == base::Disposition::kStall) {
+      return std::optional<Observed::RoutingProblem>(Observed::RoutingProblem{
+          std::string(kReasonRoutingRejected), "the API server rejects AlertmanagerConfig " +
+                                                   childKey.name +
+                                                   " built from spec.routing: " + error.message()});
+    }
+    return std::move(error).context("apply AlertmanagerConfig " + childKey.name);
+  }
+  context_.writeMemo().wrote(kAlertmanagerConfigs, childKey, "apply", version, content);
+  return std::optional<Observed::RoutingProblem>();
+}
+
+base::Result<void> OnCallReconciler::removeRouting(const kube::ObjectKey& key,
+                                                   const std::string& uid,
+                                                   const runtime::Logger& log) {
+  auto name = alertmanagerConfigName(key.name);
+  if (!name.ok()) return {};
+  const kube::ObjectKey childKey{key.namespace_, *name};
+  const runtime::ObjectPtr cached = context_.cached(kAlertmanagerConfigs, childKey);
+  if (!cached) return {};
+  // Only relops's own child: a same-named object someone else made stays.
+  const json owners = (*cached)["metadata"].value("ownerReferences", json::array());
+  const bool ours = std::any_of(owners.begin(), owners.end(), [&](const json& owner) {
+    return owner.is_object() && owner.value("controller", false) && owner.value("uid", "") == uid;
+  });
+  if (!ours) return {};
+  auto removed = context_.client().remove(kAlertmanagerConfigs, childKey);
+  if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
+    return std::move(removed).error().context("delete AlertmanagerConfig " + childKey.name);
+  }
+  log.info("deleted AlertmanagerConfig " + childKey.name + ": spec.routing is gone");
+  return {};
 }
 
 std::optional<std::string> calendarFeed(runtime::Context& context, const kube::ObjectKey& key) {

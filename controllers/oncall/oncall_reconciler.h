@@ -7,7 +7,10 @@
 #include <optional>
 #include <string>
 
+#include "controllers/oncall/alertmanager_api.h"
 #include "controllers/oncall/calendar_feed.h"
+#include "controllers/oncall/decide.h"
+#include "operator/kube/client.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
@@ -23,17 +26,38 @@ namespace relops::oncall {
 
 inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncallrotations",
                                                 "OnCallRotation", true};
+inline const kube::ResourceRef kAlertmanagerConfigs{
+    "monitoring.coreos.com", "v1alpha1", "alertmanagerconfigs", "AlertmanagerConfig", true};
+
+// Whether this cluster serves AlertmanagerConfig (asked once at startup, like the SLO
+// rules' output): the routing of rotations with spec.routing needs it.
+base::Result<bool> alertmanagerConfigServed(kube::Client& client);
 
 class OnCallReconciler final : public runtime::Reconciler {
  public:
-  explicit OnCallReconciler(runtime::Context& context,
-                            std::optional<FeedKey> feedKey = std::nullopt);
+  struct Options {
+    std::optional<FeedKey> feedKey;           // calendar feeds on
+    bool routing = false;                     // AlertmanagerConfig is served: route rotations
+    AlertmanagerApi* alertmanager = nullptr;  // post shift notices (--alertmanager-url)
+  };
+  OnCallReconciler(runtime::Context& context, Options options);
+  explicit OnCallReconciler(runtime::Context& context) : OnCallReconciler(context, Options{}) {}
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
  private:
+  // Applies the routing child unless the cache shows it as desired; the problem that stops
+  // it when the API server rejects it, an error to retry otherwise.
+  base::Result<std::optional<Observed::RoutingProblem>> applyRouting(const kube::ObjectKey& key,
+                                                                     const nlohmann::json& child);
+  // Deletes relops's routing child of a rotation that no longer routes, if there is one.
+  base::Result<void> removeRouting(const kube::ObjectKey& key, const std::string& uid,
+                                   const runtime::Logger& log);
+
   runtime::Context& context_;
   std::optional<FeedKey> feedKey_;
+  bool routing_ = false;
+  AlertmanagerApi* alertmanager_ = nullptr;
   runtime::Family<runtime::Gauge>& shiftInfo_;
   runtime::Family<runtime::Gauge>& coverageGap_;
 };

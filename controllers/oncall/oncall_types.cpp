@@ -620,6 +620,28 @@ base::Result<Spec> parseSpec(const json& node) {
       spec.calendarFeed.includeContacts = (*include)->get<bool>();
     }
   }
+
+  auto routingNode = member(node, "routing", path, false);
+  if (!routingNode) return std::move(routingNode).error();
+  if (*routingNode != nullptr) {
+    auto routing = parseRouting(**routingNode, path + ".routing");
+    if (!routing) return std::move(routing).error();
+    for (size_t i = 0; i < routing->receivers.size(); ++i) {
+      const std::string& name = routing->receivers[i].participant;
+      if (spec.findParticipant(name) == nullptr) {
+        return configError(indexPath(path + ".routing.receivers", i) + ".participant",
+                           "\"" + name + "\" is not a participant");
+      }
+    }
+    for (const Participant& participant : spec.participants) {
+      if (routing->receiverOf(participant.name) == nullptr) {
+        return configError(path + ".routing.receivers",
+                           "participant \"" + participant.name +
+                               "\" has no receiver: with routing, every participant needs one");
+      }
+    }
+    spec.routing = std::move(routing).value();
+  }
   return spec;
 }
 
@@ -676,6 +698,7 @@ json toJson(const Spec& spec) {
   out["fairness"] = {{"lookBack", spec.fairness.lookBack.toString()},
                      {"allowedImbalance", spec.fairness.allowedImbalance}};
   if (spec.calendarFeed.includeContacts) out["calendarFeed"] = {{"includeContacts", true}};
+  if (spec.routing) out["routing"] = toJson(*spec.routing);
   return out;
 }
 
@@ -772,6 +795,11 @@ base::Result<Status> parseStatus(const json& node) {
     }
     status.balance = std::move(balance);
   }
+  if (const auto it = node.find("routing"); it != node.end() && it->is_object()) {
+    status.routing =
+        RoutingStatus{stringOr(*it, "receiver"), stringOr(*it, "participant"),
+                      optionalInstant(*it, "since"), stringOr(*it, "alertmanagerConfig")};
+  }
   return status;
 }
 
@@ -853,6 +881,13 @@ json toJson(const Status& status) {
     json item = {{"score", status.balance->score}};
     if (!status.balance->overloaded.empty()) item["overloaded"] = status.balance->overloaded;
     out["balance"] = std::move(item);
+  }
+  if (status.routing) {
+    json item = {{"receiver", status.routing->receiver},
+                 {"alertmanagerConfig", status.routing->alertmanagerConfig}};
+    putString(item, "participant", status.routing->participant);
+    putInstant(item, "since", status.routing->since);
+    out["routing"] = std::move(item);
   }
   if (!status.calendarPath.empty()) out["calendarPath"] = status.calendarPath;
   return out;

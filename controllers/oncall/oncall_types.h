@@ -18,6 +18,7 @@
 
 #include "controllers/common/conditions.h"
 #include "controllers/common/rfc3339.h"
+#include "controllers/oncall/routing.h"
 #include "operator/base/result.h"
 
 namespace relops::oncall {
@@ -135,6 +136,8 @@ struct Spec {
   Duration horizon;
   Fairness fairness;
   CalendarFeedSpec calendarFeed;
+  // Who gets paged (routing.h); absent: relops routes nothing.
+  std::optional<Routing> routing;
 
   const Participant* findParticipant(std::string_view name) const;
   bool operator==(const Spec&) const = default;
@@ -247,6 +250,16 @@ struct BalanceStatus {
   bool operator==(const BalanceStatus&) const = default;
 };
 
+// Where the rotation's alerts go now (spec.routing): the receiver in effect in the
+// AlertmanagerConfig relops owns, whose it is, and since when.
+struct RoutingStatus {
+  std::string receiver;     // participant-<name>, or fallback during a coverage gap
+  std::string participant;  // empty during a coverage gap
+  std::optional<Instant> since;
+  std::string alertmanagerConfig;  // the child's name, in the rotation's namespace
+  bool operator==(const RoutingStatus&) const = default;
+};
+
 inline constexpr size_t kMaxUpcomingShifts = 10;
 inline constexpr size_t kMaxGaps = 10;
 
@@ -260,6 +273,7 @@ struct Status {
   std::vector<GapStatus> gaps;
   std::optional<LoadStatus> load;
   std::optional<BalanceStatus> balance;
+  std::optional<RoutingStatus> routing;
   // The path of the rotation's feed on the calendar listener, with its token
   // (/calendars/<namespace>/<name>/<token>.ics); empty when feeds are off.
   std::string calendarPath{};

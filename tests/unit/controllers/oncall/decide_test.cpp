@@ -314,5 +314,108 @@ TEST(Decide, TheLargestDailyRotationIsStillComputed) {
   EXPECT_EQ(condition(desired, kConditionReady).status, "True");
 }
 
+// Daily handoffs at 09:00 UTC, a then b, with a gap overnight on the override's day.
+nlohmann::json routed() {
+  nlohmann::json spec = RotationBuilder("UTC")
+                            .people({"a", "b"})
+                            .layer("primary", {"a", "b"}, "2026-01-05T09:00:00", "1d")
+                            .restrict({}, "08:00", "20:00")
+                            .json();
+  auto hook = [](const std::string& who) {
+    return nlohmann::json{{"webhookConfigs", {{{"url", "http://127.0.0.1:9/" + who}}}}};
+  };
+  nlohmann::json a = hook("a");
+  a["participant"] = "a";
+  nlohmann::json b = hook("b");
+  b["participant"] = "b";
+  spec["routing"] = {{"receivers", {a, b}}, {"fallback", hook("team")}};
+  return spec;
+}
+
+Desired decideRouted(const nlohmann::json& spec, const std::string& now,
+                     const nlohmann::json& previous = nlohmann::json(),
+                     std::optional<Observed::RoutingProblem> problem = std::nullopt) {
+  Observed observed{1, previous};
+  observed.rotation = RotationRef{"team-a", "payments", "uid-1"};
+  observed.routingProblem = std::move(problem);
+  return decide(spec, observed, std::chrono::system_clock::time_point(at(now)));
+}
+
+TEST(DecideRouting, TheReceiverOfWhoeverIsOnCallIsInEffectSinceTheirShiftStarted) {
+  const Desired desired = decideRouted(routed(), "2026-01-05T10:00:00Z");
+  ASSERT_TRUE(desired.status.routing);
+  EXPECT_EQ(
+      *desired.status.routing,
+      (RoutingStatus{"participant-a", "a", at("2026-01-05T09:00:00Z"), "relops-oncall-payments"}));
+  EXPECT_EQ(condition(desired, kConditionRouted).status, "True");
+  EXPECT_EQ(condition(desired, kConditionRouted).reason, kReasonReceiverInEffect);
+  EXPECT_THAT(condition(desired, kConditionRouted).message,
+              HasSubstr("oncall_rotation=\"team-a/payments\" go to a's receiver"));
+  ASSERT_TRUE(desired.alertmanagerConfig);
+  EXPECT_EQ((*desired.alertmanagerConfig)["spec"]["route"]["receiver"], "participant-a");
+  EXPECT_EQ(desired.statusJson["routing"]["receiver"], "participant-a");
+}
+
+TEST(DecideRouting, ACoverageGapRoutesToTheFallbackAndTheRequeueLandsOnItsEdges) {
+  // 20:00 ends a's restricted turn: nobody until 08:00. The gap's notice is due at 19:45.
+  const Desired day = decideRouted(routed(), "2026-01-05T19:00:00Z");
+  EXPECT_EQ(day.requeueAt, at("2026-01-05T19:45:00Z"));
+  const Desired notice = decideRouted(routed(), "2026-01-05T19:45:00Z", day.statusJson);
+  EXPECT_EQ(notice.requeueAt, at("2026-01-05T20:00:00Z"));
+  ASSERT_EQ(notice.notices.size(), 1U);
+  EXPECT_EQ(notice.notices[0].labels.at("relops_notice_receiver"), "fallback");
+  const Desired night = decideRouted(routed(), "2026-01-05T20:00:00Z", day.statusJson);
+  ASSERT_TRUE(night.status.routing);
+  EXPECT_EQ(night.status.routing->receiver, "fallback");
+  EXPECT_EQ(night.status.routing->participant, "");
+  EXPECT_EQ(night.status.routing->since, at("2026-01-05T20:00:00Z"));
+  EXPECT_EQ((*night.alertmanagerConfig)["spec"]["route"]["receiver"], "fallback");
+  EXPECT_EQ(night.requeueAt, at("2026-01-06T00:00:00Z"));  // local midnight, then 08:00
+  // 08:00: a's turn (until 09:00) is unmasked again.
+  const Desired morning = decideRouted(routed(), "2026-01-06T08:00:00Z", night.statusJson);
+  EXPECT_EQ(morning.status.routing->receiver, "participant-a");
+  const Desired handoff = decideRouted(routed(), "2026-01-06T09:00:00Z", morning.statusJson);
+  EXPECT_EQ(handoff.status.routing->receiver, "participant-b");
+}
+
+TEST(DecideRouting, AnIdlePassChangesNeitherStatusNorChild) {
+  const Desired first = decideRouted(routed(), "2026-01-05T10:00:00Z");
+  const Desired again = decideRouted(routed(), "2026-01-05T11:30:00Z", first.statusJson);
+  EXPECT_FALSE(again.statusChanged);
+  EXPECT_EQ(*again.alertmanagerConfig, *first.alertmanagerConfig);
+}
+
+TEST(DecideRouting, ARejectedChildStallsOnceWithItsReasonAndKeepsTheSchedule) {
+  const Observed::RoutingProblem problem{std::string(kReasonRoutingRejected),
+                                         "the API server rejects AlertmanagerConfig x: bad url"};
+  const Desired stalled = decideRouted(routed(), "2026-01-05T10:00:00Z", nullptr, problem);
+  EXPECT_FALSE(stalled.status.routing);
+  EXPECT_FALSE(stalled.alertmanagerConfig);
+  EXPECT_EQ(condition(stalled, kConditionRouted).status, "False");
+  EXPECT_EQ(condition(stalled, kConditionStalled).status, "True");
+  EXPECT_EQ(condition(stalled, kConditionStalled).reason, kReasonRoutingRejected);
+  EXPECT_EQ(condition(stalled, kConditionReady).status, "False");
+  ASSERT_TRUE(stalled.status.onCall);  // who is on call is still known
+  EXPECT_EQ(stalled.status.onCall->participant, "a");
+  EXPECT_THAT(reasons(stalled), ::testing::Contains(std::string(kReasonRoutingRejected)));
+  const Desired again = decideRouted(routed(), "2026-01-05T10:05:00Z", stalled.statusJson, problem);
+  EXPECT_THAT(reasons(again), IsEmpty());
+  // Fixed: routed again, no longer stalled.
+  const Desired fixed = decideRouted(routed(), "2026-01-05T10:10:00Z", again.statusJson);
+  EXPECT_EQ(condition(fixed, kConditionRouted).status, "True");
+  EXPECT_EQ(fixed.status.findCondition(kConditionStalled), nullptr);
+  EXPECT_EQ(condition(fixed, kConditionReady).status, "True");
+}
+
+TEST(DecideRouting, WithoutRoutingThereIsNoChildNorRoutedCondition) {
+  nlohmann::json spec = routed();
+  const Desired first = decideRouted(spec, "2026-01-05T10:00:00Z");
+  spec.erase("routing");
+  const Desired after = decideRouted(spec, "2026-01-05T10:01:00Z", first.statusJson);
+  EXPECT_FALSE(after.alertmanagerConfig);
+  EXPECT_FALSE(after.status.routing);
+  EXPECT_EQ(after.status.findCondition(kConditionRouted), nullptr);
+}
+
 }  // namespace
 }  // namespace relops::oncall

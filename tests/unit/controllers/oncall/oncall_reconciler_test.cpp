@@ -129,5 +129,190 @@ TEST_F(OnCallReconcilerTest, ADeletedRotationIsDone) {
   EXPECT_THAT(context_.fakeClient.actions("patch"), IsEmpty());
 }
 
+// With AlertmanagerConfig served: the rotation's routing child.
+class OnCallRoutingTest : public OnCallReconcilerTest {
+ protected:
+  OnCallRoutingTest() : routed_(context_, OnCallReconciler::Options{std::nullopt, true}) {}
+
+  static nlohmann::json routedSpec() {
+    nlohmann::json spec = dailyAliceThenBob();
+    auto hook = [](const std::string& who) {
+      return nlohmann::json{{"webhookConfigs", {{{"url", "http://127.0.0.1:9/" + who}}}}};
+    };
+    nlohmann::json alice = hook("alice");
+    alice["participant"] = "alice";
+    nlohmann::json bob = hook("bob");
+    bob["participant"] = "bob";
+    spec["routing"] = {{"receivers", {alice, bob}}, {"fallback", hook("team")}};
+    return spec;
+  }
+  runtime::ReconcileResult reconcileRouted() {
+    return routed_.reconcile(kKey, runtime::discardLogger());
+  }
+  std::optional<nlohmann::json> child() const {
+    return context_.fakeClient.object(kAlertmanagerConfigs, {"team-a", "relops-oncall-payments"});
+  }
+  size_t childWrites() const {
+    return context_.fakeClient.actions("patch", kAlertmanagerConfigs).size();
+  }
+
+  OnCallReconciler routed_;
+};
+
+TEST_F(OnCallRoutingTest, AppliesTheRouteToWhoeverIsOnCallThenWritesTheStatus) {
+  addRotation(routedSpec());
+
+  reconcileRouted();
+
+  ASSERT_TRUE(child());
+  EXPECT_EQ((*child())["spec"]["route"]["receiver"], "participant-alice");
+  EXPECT_EQ(status()["routing"]["receiver"], "participant-alice");
+  EXPECT_EQ(status()["routing"]["alertmanagerConfig"], "relops-oncall-payments");
+  // The child goes first: the status never says alerts go somewhere they do not yet.
+  const auto patches = context_.fakeClient.actions("patch");
+  ASSERT_GE(patches.size(), 2U);
+  EXPECT_EQ(patches[0].resource.resource, "alertmanagerconfigs");
+}
+
+TEST_F(OnCallRoutingTest, RewritesTheChildAtTheHandoffAndNotBetween) {
+  addRotation(routedSpec());
+  reconcileRouted();
+  const size_t writes = childWrites();
+  context_.fakeClock.advance(std::chrono::hours(5));
+  reconcileRouted();
+  EXPECT_EQ(childWrites(), writes);  // idle: nothing written
+
+  context_.fakeClock.advance(std::chrono::hours(18));  // Tuesday 09:00: bob
+  reconcileRouted();
+
+  EXPECT_EQ(childWrites(), writes + 1);
+  EXPECT_EQ((*child())["spec"]["route"]["receiver"], "participant-bob");
+  EXPECT_EQ(status()["routing"]["participant"], "bob");
+}
+
+TEST_F(OnCallRoutingTest, ARejectedChildIsStalledWithTheServersMessage) {
+  addRotation(routedSpec());
+  context_.fakeClient.failNext(
+      "patch", kAlertmanagerConfigs,
+      base::Error(base::ErrorKind::kInvalid, "spec.receivers[0].webhookConfigs[0].url: Invalid"));
+
+  const runtime::ReconcileResult result = reconcileRouted();
+
+  EXPECT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  const nlohmann::json written = status();
+  bool stalled = false;
+  for (const auto& condition : written["conditions"]) {
+    if (condition["type"] == "Stalled") {
+      stalled = condition["status"] == "True" && condition["reason"] == "RoutingRejected";
+      EXPECT_THAT(condition["message"].get<std::string>(),
+                  ::testing::HasSubstr("webhookConfigs[0].url: Invalid"));
+    }
+  }
+  EXPECT_TRUE(stalled) << status().dump();
+  EXPECT_FALSE(status().contains("routing"));
+  EXPECT_THAT(context_.events.reasons(), ElementsAre("RoutingRejected"));
+}
+
+TEST_F(OnCallRoutingTest, ATransientFailureIsRetriedWithoutAStatus) {
+  addRotation(routedSpec());
+  context_.fakeClient.failNext("patch", kAlertmanagerConfigs,
+                               base::Error(base::ErrorKind::kTransient, "connection reset"));
+
+  EXPECT_EQ(reconcileRouted().kind(), runtime::ReconcileResult::Kind::kError);
+  EXPECT_EQ(statusWrites(), 0U);
+}
+
+TEST_F(OnCallRoutingTest, WithoutTheKindServedTheRotationSaysSo) {
+  addRotation(routedSpec());
+
+  reconcile();  // the reconciler of a cluster without AlertmanagerConfig
+
+  EXPECT_FALSE(child());
+  const nlohmann::json written = status();
+  bool unavailable = false;
+  for (const auto& condition : written["conditions"]) {
+    if (condition["type"] == "Routed") unavailable = condition["reason"] == "RoutingUnavailable";
+  }
+  EXPECT_TRUE(unavailable) << status().dump();
+}
+
+TEST_F(OnCallRoutingTest, RoutingRemovedFromTheSpecDeletesTheChild) {
+  addRotation(routedSpec());
+  reconcileRouted();
+  ASSERT_TRUE(child());
+
+  nlohmann::json rotation = *context_.fakeClient.object(kOnCallRotations, kKey);
+  rotation["spec"].erase("routing");
+  ASSERT_TRUE(context_.fakeClient.update(kOnCallRotations, rotation).ok());
+  const runtime::ReconcileResult result = reconcileRouted();
+  EXPECT_NE(result.kind(), runtime::ReconcileResult::Kind::kError)
+      << (result.kind() == runtime::ReconcileResult::Kind::kError ? result.errorValue().message()
+                                                                  : "");
+
+  EXPECT_FALSE(child());
+  // The status relops applies has no routing (the fake merges an apply; the API server's
+  // server-side apply drops the fields relops no longer sends).
+  const auto patches = context_.fakeClient.actions("patch", kOnCallRotations);
+  ASSERT_FALSE(patches.empty());
+  const nlohmann::json applied = nlohmann::json::parse(patches.back().body);
+  EXPECT_EQ(patches.back().subresource, "status");
+  EXPECT_FALSE(applied["status"].contains("routing")) << applied.dump();
+}
+
+// Records what would go to Alertmanager; fails while `down` is set.
+class RecordingAlertmanager final : public AlertmanagerApi {
+ public:
+  base::Result<void> postAlerts(const nlohmann::json& alerts) override {
+    if (down) return base::Error(base::ErrorKind::kTransient, "connection refused");
+    posts.push_back(alerts);
+    return {};
+  }
+  std::vector<nlohmann::json> posts;
+  bool down = false;
+};
+
+class OnCallNoticeTest : public OnCallRoutingTest {
+ protected:
+  OnCallNoticeTest()
+      : notifying_(context_, OnCallReconciler::Options{std::nullopt, true, &alertmanager_}) {}
+  runtime::ReconcileResult reconcileNotifying() {
+    return notifying_.reconcile(kKey, runtime::discardLogger());
+  }
+  RecordingAlertmanager alertmanager_;
+  OnCallReconciler notifying_;
+};
+
+TEST_F(OnCallNoticeTest, RequeuesAtTheLeadTimeAndPostsTheStartingNotice) {
+  addRotation(routedSpec());  // 10:00 Monday: alice until Tuesday 09:00
+  const runtime::ReconcileResult first = reconcileNotifying();
+  EXPECT_TRUE(alertmanager_.posts.empty());
+  ASSERT_EQ(first.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(first.delay(), std::chrono::hours(14));  // local midnight comes first
+
+  context_.fakeClock.advance(std::chrono::hours(14));
+  const runtime::ReconcileResult midnight = reconcileNotifying();
+  EXPECT_EQ(midnight.delay(), std::chrono::minutes(8 * 60 + 45));  // 08:45, the notice
+
+  context_.fakeClock.advance(std::chrono::minutes(8 * 60 + 45));
+  const runtime::ReconcileResult notice = reconcileNotifying();
+  ASSERT_EQ(alertmanager_.posts.size(), 1U);
+  EXPECT_EQ(alertmanager_.posts[0][0]["labels"]["alertname"], "OnCallShiftStarting");
+  EXPECT_EQ(alertmanager_.posts[0][0]["labels"]["relops_notice_receiver"], "participant-bob");
+  EXPECT_EQ(notice.delay(), std::chrono::minutes(15));  // the handoff
+}
+
+TEST_F(OnCallNoticeTest, AnUnreachableAlertmanagerIsRetriedAfterTheStatus) {
+  addRotation(routedSpec());
+  context_.fakeClock.advance(std::chrono::hours(22) + std::chrono::minutes(50));  // 08:50
+  alertmanager_.down = true;
+
+  EXPECT_EQ(reconcileNotifying().kind(), runtime::ReconcileResult::Kind::kError);
+  EXPECT_EQ(status()["routing"]["receiver"], "participant-alice");
+
+  alertmanager_.down = false;
+  reconcileNotifying();
+  ASSERT_EQ(alertmanager_.posts.size(), 1U);
+}
+
 }  // namespace
 }  // namespace relops::oncall
