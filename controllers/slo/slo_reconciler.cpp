@@ -304,22 +304,25 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
   const kube::ObjectKey childKey{key.namespace_, childName};
   const std::string childVersion =
       cachedChild ? (*cachedChild)["metadata"].value("resourceVersion", "") : "";
-  const std::string childContent = desiredChild.dump();
-  if (!childUpToDate(cachedChild.get(), desiredChild) &&
-      !context_.writeMemo().replay(childResource, childKey, "apply", childVersion, childContent)) {
-    auto applied = kube::apply(context_.client(), childResource, desiredChild);
-    if (!applied.ok()) {
-      base::Error error = std::move(applied).error();
-      if (error.disposition() == base::Disposition::kStall) {
-        return stall(pass, observed,
-                     "the API server rejects the generated " +
-                         childDescription(options_.output, key.namespace_, childName) + ": " +
-                         error.message());
+  // Serialized only for a child the cache does not show as desired.
+  if (!childUpToDate(cachedChild.get(), desiredChild)) {
+    const std::string childContent = desiredChild.dump();
+    if (!context_.writeMemo().replay(childResource, childKey, "apply", childVersion,
+                                     childContent)) {
+      auto applied = kube::apply(context_.client(), childResource, desiredChild);
+      if (!applied.ok()) {
+        base::Error error = std::move(applied).error();
+        if (error.disposition() == base::Disposition::kStall) {
+          return stall(pass, observed,
+                       "the API server rejects the generated " +
+                           childDescription(options_.output, key.namespace_, childName) + ": " +
+                           error.message());
+        }
+        return ReconcileResult::error(std::move(error.context("apply rules")));
       }
-      return ReconcileResult::error(std::move(error.context("apply rules")));
+      context_.writeMemo().wrote(childResource, childKey, "apply", childVersion, childContent);
+      pass.log.debug("rules applied");
     }
-    context_.writeMemo().wrote(childResource, childKey, "apply", childVersion, childContent);
-    pass.log.debug("rules applied");
   }
   observed.rulesTarget = childDescription(options_.output, key.namespace_, childName);
   observed.ruleWarnings = rules->warnings;
