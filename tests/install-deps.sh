@@ -12,6 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   openssl curl clang-format
   prometheus
+  prometheus-alertmanager   # the real Alertmanager of the on-call routing e2e test
   lua5.1
   umoci skopeo
   clang libclang-rt-dev   # the fuzz preset: clang and its libFuzzer/sanitizer runtimes

@@ -62,7 +62,9 @@ Desired stalled(const Status& observed, const Observed& input, std::string_view 
                "the rotation cannot be scheduled", generation, now);
   if (status.findCondition(kConditionRouted) != nullptr) {
     setCondition(status.conditions, kConditionRouted, kUnknown, reason,
-                 "the rotation cannot be scheduled", generation, now);
+                 "the rotation cannot be scheduled: its AlertmanagerConfig stays as last "
+                 "written, so its alerts go where they went",
+                 generation, now);
   }
   setCondition(status.conditions, kConditionStalled, kTrue, reason, message, generation, now);
   std::vector<Event> events;
@@ -234,7 +236,8 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
   // Routing: the receiver of whoever is on call now, in the AlertmanagerConfig relops owns.
   std::optional<nlohmann::json> child;
   DueNotices notices;
-  if (!spec->routing) {
+  const bool routingOff = !spec->routing;
+  if (routingOff) {
     removeCondition(status.conditions, kConditionRouted);
   } else {
     auto built = alertmanagerConfigJson(*spec->routing, observed.rotation, current.participant);
@@ -301,6 +304,7 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
   Desired desired = finish(std::move(status), observed, std::move(events), requeueAt);
   desired.alertmanagerConfig = std::move(child);
   desired.notices = std::move(notices.notices);
+  desired.routingOff = routingOff;
   return desired;
 }
 

@@ -58,6 +58,9 @@ struct Desired {
   // shift notices due now (notices.h), posted when relops has an Alertmanager.
   std::optional<nlohmann::json> alertmanagerConfig;
   std::vector<Notice> notices;
+  // The spec asks for no routing: a routing child left from before goes. A stalled rotation
+  // keeps the child it had (its alerts keep going where they went), so this is false then.
+  bool routingOff = false;
 };
 
 // Condition types and reasons.

@@ -119,7 +119,7 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
       observed.routingProblem = std::move(*problem);
     }
     if (observed.routingProblem) desired = decide(spec, observed, now);
-  } else if (routing_) {
+  } else if (routing_ && desired.routingOff) {
     if (auto removed = removeRouting(key, observed.rotation.uid, log); !removed.ok()) {
       return runtime::ReconcileResult::error(std::move(removed).error());
     }

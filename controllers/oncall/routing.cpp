@@ -29,6 +29,50 @@ std::string receiverKindList() {
   return list;
 }
 
+// What the prometheus-operator (v0.85, pkg/alertmanager/validation/v1alpha1) requires of a
+// receiver beyond the CRD's schema: it skips the whole AlertmanagerConfig otherwise, with only an
+// Event on it, and pages nobody. Each entry: a kind and one group of fields of which at least one
+// must be set.
+struct RequiredFields {
+  std::string_view kind;
+  std::array<std::string_view, 3> anyOf;
+};
+constexpr std::array<RequiredFields, 7> kRequired = {{
+    {"webhookConfigs", {"url", "urlSecret", ""}},
+    {"pagerdutyConfigs", {"routingKey", "serviceKey", ""}},
+    {"pushoverConfigs", {"userKey", "userKeyFile", ""}},
+    {"pushoverConfigs", {"token", "tokenFile", ""}},
+    {"snsConfigs", {"targetARN", "topicARN", "phoneNumber"}},
+    {"telegramConfigs", {"botToken", "botTokenFile", ""}},
+    {"telegramConfigs", {"chatID", "", ""}},
+}};
+
+base::Result<void> checkRequired(std::string_view kind, const json& config,
+                                 const std::string& path) {
+  for (const RequiredFields& required : kRequired) {
+    if (required.kind != kind) continue;
+    std::string names;
+    bool found = false;
+    for (std::string_view field : required.anyOf) {
+      if (field.empty()) continue;
+      found = found || config.contains(std::string(field));
+      names += (names.empty() ? "" : " or ") + std::string(field);
+    }
+    if (!found) return fieldError(path, names + " is required");
+  }
+  if (kind == "webhookConfigs" && config.contains("url")) {
+    const json& url = config["url"];
+    const std::string text = url.is_string() ? url.get<std::string>() : "";
+    const size_t scheme = text.find("://");
+    const bool http =
+        scheme != std::string::npos &&
+        (text.compare(0, scheme, "http") == 0 || text.compare(0, scheme, "https") == 0) &&
+        scheme + 3 < text.size() && text[scheme + 3] != '/';
+    if (!http) return fieldError(path + ".url", "must be an http:// or https:// URL with a host");
+  }
+  return {};
+}
+
 // The receiver lists of `object` (every key but those in `ignored`), each a list of at most
 // kMaxReceiverConfigs objects; at least one entry overall.
 base::Result<ReceiverConfigs> parseReceiverConfigs(const json& object, const std::string& path,
@@ -49,8 +93,10 @@ base::Result<ReceiverConfigs> parseReceiverConfigs(const json& object, const std
                         "must have at most " + std::to_string(kMaxReceiverConfigs) + " items");
     }
     for (size_t i = 0; i < value.size(); ++i) {
-      if (!value[i].is_object()) {
-        return fieldError(keyPath + "[" + std::to_string(i) + "]", "must be an object");
+      const std::string itemPath = keyPath + "[" + std::to_string(i) + "]";
+      if (!value[i].is_object()) return fieldError(itemPath, "must be an object");
+      if (auto checked = checkRequired(key, value[i], itemPath); !checked.ok()) {
+        return std::move(checked).error();
       }
     }
     entries += value.size();
@@ -164,6 +210,18 @@ base::Result<Routing> parseRouting(const json& node, const std::string& path) {
   }
   RELOPS_ASSIGN(routing.fallback, parseReceiverConfigs(*fallback, object->child("fallback"), ""));
   RELOPS_ASSIGN(routing.groupBy, object->stringList("groupBy", kMaxGroupBy, kMaxLabelName));
+  for (size_t i = 0; i < routing.groupBy.size(); ++i) {
+    const std::string& label = routing.groupBy[i];
+    if (std::find(routing.groupBy.begin(), routing.groupBy.begin() + static_cast<long>(i), label) !=
+        routing.groupBy.begin() + static_cast<long>(i)) {
+      return fieldError(object->child("groupBy"), "\"" + label + "\" is listed twice");
+    }
+    if (label == "..." && routing.groupBy.size() > 1) {
+      return fieldError(object->child("groupBy"),
+                        "\"...\" (group by every label) must be "
+                        "the only entry");
+    }
+  }
   RELOPS_ASSIGN(routing.groupWait, durationField(*object, "groupWait"));
   RELOPS_ASSIGN(routing.groupInterval, durationField(*object, "groupInterval"));
   RELOPS_ASSIGN(routing.repeatInterval, durationField(*object, "repeatInterval"));

@@ -89,6 +89,11 @@ kube_dir="$(build kube k8s.io/kubernetes -- -ldflags "$(kube_ldflags)" .)"
 etcd_dir="$(build etcd go.etcd.io/etcd/server/v3 -- -ldflags "-s -w" .)"
 kwok_dir="$(build kwok sigs.k8s.io/kwok -- -ldflags "-s -w" sigs.k8s.io/kwok/cmd/kwok)"
 helm_dir="$(build helm helm.sh/helm/v3 -- -ldflags "$(helm_ldflags)" helm.sh/helm/v3/cmd/helm)"
+# The Prometheus Operator renders relops's AlertmanagerConfigs for a real Alertmanager
+# (tests/e2e/test_oncall_routing.py).
+prometheus_operator_dir="$(build prometheus-operator \
+  github.com/prometheus-operator/prometheus-operator -- -ldflags "-s -w" \
+  github.com/prometheus-operator/prometheus-operator/cmd/operator)"
 
 # kwok simulates nothing without Stage definitions. Take kwok's own "fast"
 # node and pod stages (plus node heartbeats with leases) from the kwok module
@@ -107,7 +112,8 @@ if [[ ! -s "$kwok_config" ]]; then
 fi
 
 # One directory of links to put on PATH, named after the set it links.
-set_key="$(echo "$kube_dir $etcd_dir $kwok_dir $helm_dir" | sha256sum | cut -c1-12)"
+set_key="$(echo "$kube_dir $etcd_dir $kwok_dir $helm_dir $prometheus_operator_dir" \
+  | sha256sum | cut -c1-12)"
 bin="$cache/bin-$set_key"
 if [[ ! -f "$bin/.complete" ]]; then
   rm -rf "$bin" && mkdir -p "$bin"
@@ -118,6 +124,7 @@ if [[ ! -f "$bin/.complete" ]]; then
   ln -s "$kwok_dir/kwok" "$bin/kwok"
   ln -s "$kwok_config" "$bin/kwok.yaml"
   ln -s "$helm_dir/helm" "$bin/helm"
+  ln -s "$prometheus_operator_dir/operator" "$bin/prometheus-operator"
   touch "$bin/.complete"
 fi
 echo "$bin"

@@ -236,6 +236,21 @@ TEST_F(OnCallRoutingTest, WithoutTheKindServedTheRotationSaysSo) {
   EXPECT_TRUE(unavailable) << status().dump();
 }
 
+TEST_F(OnCallRoutingTest, AStalledRotationKeepsItsChildSoItsAlertsStillGoSomewhere) {
+  addRotation(routedSpec());
+  reconcileRouted();
+  ASSERT_TRUE(child());
+
+  nlohmann::json rotation = *context_.fakeClient.object(kOnCallRotations, kKey);
+  rotation["spec"]["timeZone"] = "Mars/Olympus_Mons";
+  ASSERT_TRUE(context_.fakeClient.update(kOnCallRotations, rotation).ok());
+  reconcileRouted();
+
+  ASSERT_TRUE(child());
+  EXPECT_EQ((*child())["spec"]["route"]["receiver"], "participant-alice");
+  EXPECT_TRUE(context_.fakeClient.actions("delete", kAlertmanagerConfigs).empty());
+}
+
 TEST_F(OnCallRoutingTest, RoutingRemovedFromTheSpecDeletesTheChild) {
   addRotation(routedSpec());
   reconcileRouted();

@@ -110,6 +110,39 @@ INSTANTIATE_TEST_SUITE_P(
         RoutingError{"ParticipantWithoutReceiver",
                      [](json& s) { s["routing"]["receivers"].erase(1); }, "spec.routing.receivers",
                      "\"bob\" has no receiver"},
+        RoutingError{"WebhookWithoutUrl",
+                     [](json& s) {
+                       s["routing"]["receivers"][0]["webhookConfigs"][0] = {{"maxAlerts", 5}};
+                     },
+                     "spec.routing.receivers[0].webhookConfigs[0]", "url or urlSecret is required"},
+        RoutingError{
+            "WebhookUrlWithoutHost",
+            [](json& s) { s["routing"]["receivers"][0]["webhookConfigs"][0]["url"] = "http:///x"; },
+            "webhookConfigs[0].url", "http:// or https:// URL with a host"},
+        RoutingError{
+            "WebhookUrlNotHttp",
+            [](json& s) { s["routing"]["fallback"]["webhookConfigs"][0]["url"] = "ftp://host/"; },
+            "spec.routing.fallback.webhookConfigs[0].url", "http://"},
+        RoutingError{
+            "PagerdutyWithoutKey",
+            [](json& s) { s["routing"]["receivers"][1]["pagerdutyConfigs"][0] = json::object(); },
+            "pagerdutyConfigs[0]", "routingKey or serviceKey is required"},
+        RoutingError{"TelegramWithoutChat",
+                     [](json& s) {
+                       s["routing"]["fallback"]["telegramConfigs"] = {
+                           {{"botToken", {{"name", "t"}, {"key", "k"}}}}};
+                     },
+                     "telegramConfigs[0]", "chatID is required"},
+        RoutingError{"GroupByTwice",
+                     [](json& s) {
+                       s["routing"]["groupBy"] = {"slo", "alertname", "slo"};
+                     },
+                     "spec.routing.groupBy", "\"slo\" is listed twice"},
+        RoutingError{"GroupByEverythingAndMore",
+                     [](json& s) {
+                       s["routing"]["groupBy"] = {"...", "slo"};
+                     },
+                     "spec.routing.groupBy", "must be the only entry"},
         RoutingError{"NoFallback", [](json& s) { s["routing"].erase("fallback"); },
                      "spec.routing.fallback", "required"},
         RoutingError{"EmptyFallback", [](json& s) { s["routing"]["fallback"] = json::object(); },
