@@ -375,3 +375,35 @@ def test_handoff_moves_pages_to_the_next_person(stack: Stack, team: Handoff):
     assert not stack.sink.matching("/team/fallback")
     print(f"rotation made {team.made_at:%H:%M:%S}, handoff {team.instant:%H:%M:%S}, "
           f"now {dt.datetime.now(UTC):%H:%M:%S}")
+
+
+def test_relops_writes_only_when_the_receiver_changes(stack: Stack, team: Handoff):
+    """No writes while nothing changes: every write relops made for `team` (its
+    AlertmanagerConfig, its status, its Events) falls right after the rotation was made or
+    right after its handoff, the two moments its receiver changed; none between them, none
+    at the notice (a post to Alertmanager, not a write)."""
+    assert dt.datetime.now(UTC) > team.instant, "runs after the handoff test"
+    moments = [team.made_at, team.instant]
+    writes = []
+    for event in writes_by(stack.kubectl.kubeconfig, "relops", stack.tenant):
+        ref = event["objectRef"]
+        resource, name = ref.get("resource"), ref.get("name", "")
+        # Events are named after the object they regard: team.<suffix>.
+        if ((resource, name) in (("alertmanagerconfigs", "relops-oncall-team"),
+                                 ("oncallrotations", "team"))
+                or (resource == "events" and name.startswith("team."))):
+            writes.append((parse_time(event["requestReceivedTimestamp"]), resource,
+                           ref.get("subresource", "")))
+    assert writes, "no audited write by relops for the team rotation"
+    config_writes = [w for w in writes if w[1] == "alertmanagerconfigs"]
+    assert len(config_writes) == 2, config_writes  # alice at creation, bob at the handoff
+    for when, resource, subresource in writes:
+        # Within 10 s after a moment (relops reacts in well under a second), or at a UTC
+        # midnight, when every rotation's horizon moves.
+        after = [(when - m).total_seconds() for m in moments if when >= m - dt.timedelta(seconds=1)]
+        midnight = when.hour == 0 and when.minute == 0
+        assert midnight or (after and min(after) < 10), (
+            f"{resource}/{subresource} written at {when:%H:%M:%S}, not at a change "
+            f"(made {team.made_at:%H:%M:%S}, handoff {team.instant:%H:%M:%S})")
+    print(f"relops's writes for team: {len(writes)} "
+          f"({', '.join(sorted({f'{r}/{s}' if s else r for _, r, s in writes}))})")
