@@ -46,6 +46,21 @@ TEST(OncallCli, WhoShowsOnCallAndNextHandoff) {
   EXPECT_THAT(result.err, IsEmpty());
 }
 
+TEST(OncallCli, WhoShowsTheReceiverBeingPaged) {
+  const std::string paged =
+      std::string(RELOPS_SOURCE_DIR) + "/crds/examples/oncallrotation-paged.yaml";
+  // Tuesday noon in Berlin: the tenth weekly turn, mira's.
+  const Outcome day = oncall({"who", "-f", paged, "--at", "2026-03-10T12:00:00"});
+  EXPECT_EQ(day.code, kExitOk) << day.err;
+  EXPECT_THAT(day.out, HasSubstr("Paging:    receiver participant-mira in relops-oncall-checkout "
+                                 "since 2026-03-10 08:00 CET"));
+  // Saturday: nobody, the fallback.
+  const Outcome weekend = oncall({"who", "-f", paged, "--at", "2026-03-14T12:00:00"});
+  EXPECT_THAT(weekend.out, HasSubstr("Paging:    receiver fallback in relops-oncall-checkout"));
+  // Without routing, no such line.
+  EXPECT_THAT(oncall({"who", "-f", kPayments}).out, ::testing::Not(HasSubstr("Paging:")));
+}
+
 TEST(OncallCli, ScheduleAsJsonShowsThe23HourShift) {
   const Outcome result = oncall({"schedule", "-f", kPayments, "--from", "2026-03-07T00:00:00",
                                  "--to", "2026-03-09T00:00:00", "--format", "json"});
