@@ -4,9 +4,19 @@
 #include <thread>
 
 #include "operator/runtime/event_recorder.h"
+#include "operator/runtime/heap.h"
 #include "operator/runtime/metrics.h"
 
 namespace relops::runtime {
+namespace {
+
+// Free heap is handed back every half minute when there are at least 4 MiB of it: a
+// burst of reconciles leaves that much, an idle process never does (so an idle pass
+// costs one mallinfo2 call).
+constexpr std::chrono::seconds kHeapReleasePeriod{30};
+constexpr size_t kMinFreeHeapToRelease = size_t{4} << 20;
+
+}  // namespace
 
 Manager::Manager(kube::Client& client, const base::Clock& clock, const StandardMetrics& metrics,
                  EventRecorder& recorder, Logger log, ManagerOptions options)
@@ -231,18 +241,23 @@ int Manager::run() {
     startControllers();
   }
 
+  // The initial lists are parsed and cached: what they needed beside the cache goes back.
+  releaseFreeHeap(kMinFreeHeapToRelease);
   std::unique_lock lock(mutex_);
   const auto woken = [this] { return stopRequested_ || leadershipLost_; };
-  if (options_.syncPeriod.count() > 0) {
-    auto nextSync = std::chrono::steady_clock::now() + options_.syncPeriod;
-    while (!wake_.wait_until(lock, nextSync, woken)) {
-      lock.unlock();
+  using SteadyClock = std::chrono::steady_clock;
+  auto nextSync = options_.syncPeriod.count() > 0 ? SteadyClock::now() + options_.syncPeriod
+                                                  : SteadyClock::time_point::max();
+  while (true) {
+    const auto nextRelease = SteadyClock::now() + kHeapReleasePeriod;
+    if (wake_.wait_until(lock, std::min(nextSync, nextRelease), woken)) break;
+    lock.unlock();
+    if (SteadyClock::now() >= nextSync) {
       resync();
-      lock.lock();
       nextSync += options_.syncPeriod;
     }
-  } else {
-    wake_.wait(lock, woken);
+    releaseFreeHeap(kMinFreeHeapToRelease);
+    lock.lock();
   }
   const bool lost = leadershipLost_;
   lock.unlock();
