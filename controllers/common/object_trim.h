@@ -17,4 +17,13 @@ nlohmann::json keepMetadata(nlohmann::json& object, std::initializer_list<const 
 // workloads, since the first to register sets the transform of the shared informer.
 void keepWorkloadEssentials(nlohmann::json& object);
 
+// How an informer caches a child relops writes whole (a rule file, a routing fragment):
+// identity, labels, owners and a digest of the content relops writes (spec or data), not
+// the content itself, most of such a child's memory. One function for every kind whose
+// children share an informer (ConfigMaps carry SLO rules and on-call routing alike).
+void keepChildEssentials(nlohmann::json& object);
+// Whether a child cached by keepChildEssentials already is `desired`: the same content,
+// and `desired`'s labels and owners present.
+bool childUpToDate(const nlohmann::json* cached, const nlohmann::json& desired);
+
 }  // namespace relops::common

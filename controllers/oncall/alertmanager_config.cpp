@@ -8,7 +8,6 @@ namespace {
 using nlohmann::json;
 
 constexpr size_t kMaxObjectName = 253;
-constexpr std::string_view kChildPrefix = "relops-oncall-";
 
 json equalMatcher(std::string_view name, std::string_view value) {
   return {{"name", name}, {"value", value}, {"matchType", "="}};

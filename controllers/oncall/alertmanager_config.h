@@ -22,6 +22,7 @@ namespace relops::oncall {
 inline constexpr std::string_view kRotationLabel = "oncall_rotation";
 inline constexpr std::string_view kNoticeReceiverLabel = "relops_notice_receiver";
 inline constexpr std::string_view kFallbackReceiver = "fallback";
+inline constexpr std::string_view kChildPrefix = "relops-oncall-";
 inline constexpr std::string_view kAlertmanagerConfigApiVersion = "monitoring.coreos.com/v1alpha1";
 inline constexpr std::string_view kAlertmanagerConfigKind = "AlertmanagerConfig";
 

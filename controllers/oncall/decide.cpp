@@ -255,14 +255,22 @@ Desired decide(const nlohmann::json& specJson, const Observed& observed,
       setCondition(status.conditions, kConditionStalled, kTrue, problem.reason, problem.message,
                    generation, now);
     } else {
-      status.routing = RoutingStatus{receiver, current.participant, current.start, childName};
+      status.routing = RoutingStatus{receiver, current.participant, current.start, {}, {}};
+      std::string through;
+      if (observed.routingToConfigMap) {
+        status.routing->configMap = childName;
+        through = "the Alertmanager configuration fragment in ConfigMap " + childName;
+      } else {
+        status.routing->alertmanagerConfig = childName;
+        through = "AlertmanagerConfig " + childName;
+      }
       const std::string whose = current.participant.empty()
                                     ? "the fallback receiver (nobody is on call)"
                                     : current.participant + "'s receiver (" + receiver + ")";
       setCondition(status.conditions, kConditionRouted, kTrue, kReasonReceiverInEffect,
                    "alerts labelled " + std::string(kRotationLabel) + "=\"" +
                        observed.rotation.namespace_ + "/" + observed.rotation.name + "\" go to " +
-                       whose + " through AlertmanagerConfig " + childName,
+                       whose + " through " + through,
                    generation, now);
       child = std::move(built).value();
       notices = dueNotices(*spec, schedule, observed.rotation, now);

@@ -41,6 +41,9 @@ struct Observed {
     std::string message;
   };
   std::optional<RoutingProblem> routingProblem{};
+  // The routing goes into a ConfigMap (an Alertmanager configuration fragment), not an
+  // AlertmanagerConfig: this cluster does not serve that kind.
+  bool routingToConfigMap = false;
 };
 
 using common::Event;
@@ -80,6 +83,7 @@ inline constexpr std::string_view kReasonTooManyShifts = "TooManyShifts";
 inline constexpr std::string_view kReasonReceiverInEffect = "ReceiverInEffect";
 inline constexpr std::string_view kReasonRoutingRejected = "RoutingRejected";
 inline constexpr std::string_view kReasonRoutingUnavailable = "RoutingUnavailable";
+inline constexpr std::string_view kReasonReceiverNotPortable = "ReceiverNotPortable";
 inline constexpr std::string_view kEventHandoff = "Handoff";
 inline constexpr std::string_view kEventCoverageGap = "CoverageGap";
 inline constexpr std::string_view kEventUnbalanced = "Unbalanced";

@@ -3,6 +3,7 @@
 #include <optional>
 #include <string>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/oncall/calendar_feed.h"
 #include "controllers/oncall/oncall_reconciler.h"
 #include "operator/cli/flags.h"
@@ -21,6 +22,7 @@ struct Options {
   std::string calendarCertDir;  // tls.crt/tls.key: serve the feeds over HTTPS
   std::string alertmanagerUrl;  // shift notices go here; empty: none
   std::string alertmanagerCaFile;
+  std::string routingOutput = "auto";  // auto, alertmanagerconfig, configmap
 };
 
 class OnCallKind final : public server::Kind {
@@ -44,6 +46,10 @@ class OnCallKind final : public server::Kind {
                     "empty sends none");
     flags.addString("alertmanager-ca-file", &options_.alertmanagerCaFile,
                     "PEM CA bundle that signs Alertmanager's serving certificate");
+    flags.addString("routing-output", &options_.routingOutput,
+                    "Where the routing of rotations with spec.routing goes: alertmanagerconfig "
+                    "(monitoring.coreos.com/v1alpha1), configmap (an Alertmanager configuration "
+                    "fragment), or auto (alertmanagerconfig when that CRD is installed)");
   }
 
   base::Result<void> setup(runtime::Manager& manager, int workers) override {
@@ -58,7 +64,7 @@ class OnCallKind final : public server::Kind {
     }
     OnCallReconciler::Options options;
     options.feedKey = feedKey_;
-    RELOPS_ASSIGN(options.routing, alertmanagerConfigServed(manager.client()));
+    RELOPS_ASSIGN(options.routing, routingOutput(manager.client(), options_.routingOutput));
     if (!options_.alertmanagerUrl.empty()) {
       AlertmanagerOptions alertmanager;
       alertmanager.url = options_.alertmanagerUrl;
@@ -70,17 +76,18 @@ class OnCallKind final : public server::Kind {
     runtime::Controller::Options controllerOptions;
     controllerOptions.name = "oncallrotation";
     controllerOptions.workers = workers;
-    // Only relops's own AlertmanagerConfigs are watched (and cached).
-    if (options.routing) {
-      manager.setLabelSelector(kAlertmanagerConfigs, "app.kubernetes.io/managed-by=relops");
+    // Only relops's own children are watched (and cached); a ConfigMap as its digest (the
+    // transform the SLO rules' ConfigMaps share).
+    const kube::ResourceRef& children = options.routing == RoutingOutput::kConfigMap
+                                            ? kube::resources::kConfigMaps
+                                            : kAlertmanagerConfigs;
+    manager.setLabelSelector(children, "app.kubernetes.io/managed-by=relops");
+    if (options.routing == RoutingOutput::kConfigMap) {
+      manager.setTransform(children, common::keepChildEssentials);
     }
     runtime::Controller& controller =
         manager.addController(controllerOptions, kOnCallRotations, *reconciler_);
-    if (options.routing) {
-      for (runtime::Informer* informer : manager.informers(kAlertmanagerConfigs)) {
-        controller.owns(*informer);
-      }
-    }
+    for (runtime::Informer* informer : manager.informers(children)) controller.owns(*informer);
     return {};
   }
 

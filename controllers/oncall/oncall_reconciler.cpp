@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "controllers/common/object_trim.h"
+#include "controllers/oncall/alertmanager_fragment.h"
 #include "controllers/oncall/decide.h"
 #include "controllers/oncall/ical.h"
 #include "controllers/oncall/rotation_state.h"
@@ -56,16 +58,30 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
 
 }  // namespace
 
-base::Result<bool> alertmanagerConfigServed(kube::Client& client) {
+base::Result<RoutingOutput> routingOutput(kube::Client& client, const std::string& flag) {
+  if (flag == "alertmanagerconfig") return RoutingOutput::kAlertmanagerConfig;
+  if (flag == "configmap") return RoutingOutput::kConfigMap;
+  if (flag != "auto") {
+    return base::Error(
+        base::ErrorKind::kConfig,
+        "--routing-output must be auto, alertmanagerconfig or configmap, not " + flag);
+  }
   auto resources = client.getRaw("/apis/monitoring.coreos.com/v1alpha1");
   if (!resources.ok()) {
-    if (resources.error().kind() == base::ErrorKind::kNotFound) return false;
+    if (resources.error().kind() == base::ErrorKind::kNotFound) return RoutingOutput::kConfigMap;
     return std::move(resources).error().context("discover monitoring.coreos.com/v1alpha1");
   }
   for (const auto& resource : resources->value("resources", json::array())) {
-    if (resource.value("name", "") == kAlertmanagerConfigs.resource) return true;
+    if (resource.value("name", "") == kAlertmanagerConfigs.resource) {
+      return RoutingOutput::kAlertmanagerConfig;
+    }
   }
-  return false;
+  return RoutingOutput::kConfigMap;
+}
+
+const kube::ResourceRef& OnCallReconciler::routingResource() const {
+  return routing_ == RoutingOutput::kConfigMap ? kube::resources::kConfigMaps
+                                               : kAlertmanagerConfigs;
 }
 
 OnCallReconciler::OnCallReconciler(runtime::Context& context, Options options)
@@ -100,6 +116,7 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
     observed.calendarPath = feedPath(key, feedKey_->token(key, metadata.value("uid", "")));
   }
   observed.rotation = RotationRef{key.namespace_, key.name, metadata.value("uid", "")};
+  observed.routingToConfigMap = routing_ == RoutingOutput::kConfigMap;
   const auto now = context_.clock().now();
 
   // Decide.
@@ -108,18 +125,18 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
 
   // The routing child first: the status says where alerts go only once they do.
   if (desired.alertmanagerConfig) {
-    if (!routing_) {
+    if (routing_ == RoutingOutput::kNone) {
       observed.routingProblem = Observed::RoutingProblem{
           std::string(kReasonRoutingUnavailable),
-          "this cluster does not serve AlertmanagerConfig (monitoring.coreos.com/v1alpha1) at "
-          "relops's start: install the prometheus-operator's CRDs and restart relops"};
+          "this relops routes no rotation: it runs without an output for AlertmanagerConfig "
+          "or an Alertmanager configuration fragment"};
     } else {
       auto problem = applyRouting(key, *desired.alertmanagerConfig);
       if (!problem.ok()) return runtime::ReconcileResult::error(std::move(problem).error());
       observed.routingProblem = std::move(*problem);
     }
     if (observed.routingProblem) desired = decide(spec, observed, now);
-  } else if (routing_ && desired.routingOff) {
+  } else if (routing_ != RoutingOutput::kNone && desired.routingOff) {
     if (auto removed = removeRouting(key, observed.rotation.uid, log); !removed.ok()) {
       return runtime::ReconcileResult::error(std::move(removed).error());
     }
@@ -143,28 +160,40 @@ runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
 }
 
 base::Result<std::optional<Observed::RoutingProblem>> OnCallReconciler::applyRouting(
-    const kube::ObjectKey& key, const json& child) {
+    const kube::ObjectKey& key, const json& alertmanagerConfig) {
+  using Problem = std::optional<Observed::RoutingProblem>;
+  const kube::ResourceRef& resource = routingResource();
+  json child = alertmanagerConfig;
+  if (routing_ == RoutingOutput::kConfigMap) {
+    auto configMap = routingConfigMapJson(alertmanagerConfig);
+    if (!configMap.ok()) {
+      return Problem(Observed::RoutingProblem{std::string(kReasonReceiverNotPortable),
+                                              configMap.error().message()});
+    }
+    child = std::move(*configMap);
+  }
   const kube::ObjectKey childKey{key.namespace_, child["metadata"].value("name", "")};
-  const runtime::ObjectPtr cached = context_.cached(kAlertmanagerConfigs, childKey);
-  if (childUpToDate(cached.get(), child)) return std::optional<Observed::RoutingProblem>();
+  const runtime::ObjectPtr cached = context_.cached(resource, childKey);
+  const bool upToDate = routing_ == RoutingOutput::kConfigMap
+                            ? common::childUpToDate(cached.get(), child)
+                            : childUpToDate(cached.get(), child);
+  if (upToDate) return Problem();
   const std::string version = cached ? (*cached)["metadata"].value("resourceVersion", "") : "";
   const std::string content = child.dump();
-  if (context_.writeMemo().replay(kAlertmanagerConfigs, childKey, "apply", version, content)) {
-    return std::optional<Observed::RoutingProblem>();
-  }
-  auto applied = kube::apply(context_.client(), kAlertmanagerConfigs, child);
+  if (context_.writeMemo().replay(resource, childKey, "apply", version, content)) return Problem();
+  auto applied = kube::apply(context_.client(), resource, child);
   if (!applied.ok()) {
     base::Error error = std::move(applied).error();
     if (error.disposition() == base::Disposition::kStall) {
-      return std::optional<Observed::RoutingProblem>(Observed::RoutingProblem{
-          std::string(kReasonRoutingRejected), "the API server rejects AlertmanagerConfig " +
-                                                   childKey.name +
-                                                   " built from spec.routing: " + error.message()});
+      return Problem(Observed::RoutingProblem{std::string(kReasonRoutingRejected),
+                                              "the API server rejects " + resource.kind + " " +
+                                                  childKey.name +
+                                                  " built from spec.routing: " + error.message()});
     }
-    return std::move(error).context("apply AlertmanagerConfig " + childKey.name);
+    return std::move(error).context("apply " + resource.kind + " " + childKey.name);
   }
-  context_.writeMemo().wrote(kAlertmanagerConfigs, childKey, "apply", version, content);
-  return std::optional<Observed::RoutingProblem>();
+  context_.writeMemo().wrote(resource, childKey, "apply", version, content);
+  return Problem();
 }
 
 base::Result<void> OnCallReconciler::removeRouting(const kube::ObjectKey& key,
@@ -173,7 +202,8 @@ base::Result<void> OnCallReconciler::removeRouting(const kube::ObjectKey& key,
   auto name = alertmanagerConfigName(key.name);
   if (!name.ok()) return {};
   const kube::ObjectKey childKey{key.namespace_, *name};
-  const runtime::ObjectPtr cached = context_.cached(kAlertmanagerConfigs, childKey);
+  const kube::ResourceRef& resource = routingResource();
+  const runtime::ObjectPtr cached = context_.cached(resource, childKey);
   if (!cached) return {};
   // Only relops's own child: a same-named object someone else made stays.
   const json owners = (*cached)["metadata"].value("ownerReferences", json::array());
@@ -181,11 +211,11 @@ base::Result<void> OnCallReconciler::removeRouting(const kube::ObjectKey& key,
     return owner.is_object() && owner.value("controller", false) && owner.value("uid", "") == uid;
   });
   if (!ours) return {};
-  auto removed = context_.client().remove(kAlertmanagerConfigs, childKey);
+  auto removed = context_.client().remove(resource, childKey);
   if (!removed.ok() && removed.error().kind() != base::ErrorKind::kNotFound) {
-    return std::move(removed).error().context("delete AlertmanagerConfig " + childKey.name);
+    return std::move(removed).error().context("delete " + resource.kind + " " + childKey.name);
   }
-  log.info("deleted AlertmanagerConfig " + childKey.name + ": spec.routing is gone");
+  log.info("deleted " + resource.kind + " " + childKey.name + ": spec.routing is gone");
   return {};
 }
 

@@ -29,15 +29,20 @@ inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncal
 inline const kube::ResourceRef kAlertmanagerConfigs{
     "monitoring.coreos.com", "v1alpha1", "alertmanagerconfigs", "AlertmanagerConfig", true};
 
-// Whether this cluster serves AlertmanagerConfig (asked once at startup, like the SLO
-// rules' output): the routing of rotations with spec.routing needs it.
-base::Result<bool> alertmanagerConfigServed(kube::Client& client);
+// Where the routing of rotations with spec.routing goes: an AlertmanagerConfig for the
+// prometheus-operator, or a ConfigMap with an Alertmanager configuration fragment
+// (alertmanager_fragment.h). kNone: nowhere (rotations that ask are Stalled).
+enum class RoutingOutput { kNone, kAlertmanagerConfig, kConfigMap };
+
+// --routing-output: alertmanagerconfig, configmap, or auto — AlertmanagerConfig when this
+// cluster serves it (asked once at startup, like the SLO rules' output), else configmap.
+base::Result<RoutingOutput> routingOutput(kube::Client& client, const std::string& flag);
 
 class OnCallReconciler final : public runtime::Reconciler {
  public:
   struct Options {
-    std::optional<FeedKey> feedKey;           // calendar feeds on
-    bool routing = false;                     // AlertmanagerConfig is served: route rotations
+    std::optional<FeedKey> feedKey;  // calendar feeds on
+    RoutingOutput routing = RoutingOutput::kNone;
     AlertmanagerApi* alertmanager = nullptr;  // post shift notices (--alertmanager-url)
   };
   OnCallReconciler(runtime::Context& context, Options options);
@@ -56,7 +61,10 @@ class OnCallReconciler final : public runtime::Reconciler {
 
   runtime::Context& context_;
   std::optional<FeedKey> feedKey_;
-  bool routing_ = false;
+  // The routing child's kind.
+  const kube::ResourceRef& routingResource() const;
+
+  RoutingOutput routing_ = RoutingOutput::kNone;
   AlertmanagerApi* alertmanager_ = nullptr;
   runtime::Family<runtime::Gauge>& shiftInfo_;
   runtime::Family<runtime::Gauge>& coverageGap_;

@@ -796,9 +796,9 @@ base::Result<Status> parseStatus(const json& node) {
     status.balance = std::move(balance);
   }
   if (const auto it = node.find("routing"); it != node.end() && it->is_object()) {
-    status.routing =
-        RoutingStatus{stringOr(*it, "receiver"), stringOr(*it, "participant"),
-                      optionalInstant(*it, "since"), stringOr(*it, "alertmanagerConfig")};
+    status.routing = RoutingStatus{stringOr(*it, "receiver"), stringOr(*it, "participant"),
+                                   optionalInstant(*it, "since"),
+                                   stringOr(*it, "alertmanagerConfig"), stringOr(*it, "configMap")};
   }
   return status;
 }
@@ -883,8 +883,9 @@ json toJson(const Status& status) {
     out["balance"] = std::move(item);
   }
   if (status.routing) {
-    json item = {{"receiver", status.routing->receiver},
-                 {"alertmanagerConfig", status.routing->alertmanagerConfig}};
+    json item = {{"receiver", status.routing->receiver}};
+    putString(item, "alertmanagerConfig", status.routing->alertmanagerConfig);
+    putString(item, "configMap", status.routing->configMap);
     putString(item, "participant", status.routing->participant);
     putInstant(item, "since", status.routing->since);
     out["routing"] = std::move(item);

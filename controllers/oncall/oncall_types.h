@@ -256,7 +256,10 @@ struct RoutingStatus {
   std::string receiver;     // participant-<name>, or fallback during a coverage gap
   std::string participant;  // empty during a coverage gap
   std::optional<Instant> since;
-  std::string alertmanagerConfig;  // the child's name, in the rotation's namespace
+  // The child's name, in the rotation's namespace: an AlertmanagerConfig, or a ConfigMap
+  // holding an Alertmanager configuration fragment where that kind is not served.
+  std::string alertmanagerConfig;
+  std::string configMap;
   bool operator==(const RoutingStatus&) const = default;
 };
 

@@ -35,12 +35,4 @@ base::Result<nlohmann::ordered_json> ruleConfigMapJson(const ServiceLevelObjecti
                                                        const GeneratedRules& rules,
                                                        const OutputOptions& options = {});
 
-// How an informer caches a rule child (its transform): identity, labels, owners
-// and a digest of the content relops writes (spec or data). The rules
-// themselves, most of an SLO's memory, are not kept.
-void keepChildEssentials(nlohmann::json& object);
-// Whether a child cached by keepChildEssentials already is `desired`: the same
-// content, and `desired`'s labels and owners present.
-bool childUpToDate(const nlohmann::json* cached, const nlohmann::json& desired);
-
 }  // namespace relops::slo

@@ -119,7 +119,7 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
   const kube::ResourceRef& children =
       reconciler.options_.output == RuleOutput::kPrometheusRule ? kPrometheusRules : kConfigMaps;
   manager.setLabelSelector(children, kManagedBySelector);
-  manager.setTransform(children, keepChildEssentials);
+  manager.setTransform(children, common::keepChildEssentials);
   runtime::Controller& controller =
       manager.addController(controllerOptions, kServiceLevelObjectives, reconciler);
   for (runtime::Informer* informer : manager.informers(children)) controller.owns(*informer);
@@ -305,7 +305,7 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
   const std::string childVersion =
       cachedChild ? (*cachedChild)["metadata"].value("resourceVersion", "") : "";
   // Serialized only for a child the cache does not show as desired.
-  if (!childUpToDate(cachedChild.get(), desiredChild)) {
+  if (!common::childUpToDate(cachedChild.get(), desiredChild)) {
     const std::string childContent = desiredChild.dump();
     if (!context_.writeMemo().replay(childResource, childKey, "apply", childVersion,
                                      childContent)) {

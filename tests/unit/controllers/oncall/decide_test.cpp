@@ -344,9 +344,9 @@ Desired decideRouted(const nlohmann::json& spec, const std::string& now,
 TEST(DecideRouting, TheReceiverOfWhoeverIsOnCallIsInEffectSinceTheirShiftStarted) {
   const Desired desired = decideRouted(routed(), "2026-01-05T10:00:00Z");
   ASSERT_TRUE(desired.status.routing);
-  EXPECT_EQ(
-      *desired.status.routing,
-      (RoutingStatus{"participant-a", "a", at("2026-01-05T09:00:00Z"), "relops-oncall-payments"}));
+  EXPECT_EQ(*desired.status.routing,
+            (RoutingStatus{"participant-a", "a", at("2026-01-05T09:00:00Z"),
+                           "relops-oncall-payments", ""}));
   EXPECT_EQ(condition(desired, kConditionRouted).status, "True");
   EXPECT_EQ(condition(desired, kConditionRouted).reason, kReasonReceiverInEffect);
   EXPECT_THAT(condition(desired, kConditionRouted).message,

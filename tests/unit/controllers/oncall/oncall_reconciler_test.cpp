@@ -6,6 +6,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "controllers/common/object_trim.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
 #include "tests/unit/controllers/oncall/rotation_builder.h"
@@ -15,6 +16,7 @@ namespace {
 
 using testing::at;
 using ::testing::ElementsAre;
+using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::RotationBuilder;
 
@@ -132,7 +134,9 @@ TEST_F(OnCallReconcilerTest, ADeletedRotationIsDone) {
 // With AlertmanagerConfig served: the rotation's routing child.
 class OnCallRoutingTest : public OnCallReconcilerTest {
  protected:
-  OnCallRoutingTest() : routed_(context_, OnCallReconciler::Options{std::nullopt, true}) {}
+  OnCallRoutingTest()
+      : routed_(context_,
+                OnCallReconciler::Options{std::nullopt, RoutingOutput::kAlertmanagerConfig}) {}
 
   static nlohmann::json routedSpec() {
     nlohmann::json spec = dailyAliceThenBob();
@@ -274,6 +278,87 @@ TEST_F(OnCallRoutingTest, RoutingRemovedFromTheSpecDeletesTheChild) {
   EXPECT_FALSE(applied["status"].contains("routing")) << applied.dump();
 }
 
+// Without AlertmanagerConfig: the same routing as an Alertmanager configuration fragment in a
+// ConfigMap, cached as its digest like the SLO rules' ConfigMaps.
+class OnCallConfigMapRoutingTest : public OnCallRoutingTest {
+ protected:
+  OnCallConfigMapRoutingTest()
+      : fragmentRouted_(context_,
+                        OnCallReconciler::Options{std::nullopt, RoutingOutput::kConfigMap}) {
+    context_.setTransform(kube::resources::kConfigMaps, common::keepChildEssentials);
+  }
+  runtime::ReconcileResult reconcileFragment() {
+    return fragmentRouted_.reconcile(kKey, runtime::discardLogger());
+  }
+  std::optional<nlohmann::json> configMap() const {
+    return context_.fakeClient.object(kube::resources::kConfigMaps,
+                                      {"team-a", "relops-oncall-payments"});
+  }
+  size_t configMapWrites() const {
+    return context_.fakeClient.actions("patch", kube::resources::kConfigMaps).size();
+  }
+  OnCallReconciler fragmentRouted_;
+};
+
+TEST_F(OnCallConfigMapRoutingTest, WritesTheFragmentForWhoeverIsOnCallAndRewritesItAtTheHandoff) {
+  addRotation(routedSpec());
+
+  reconcileFragment();
+
+  ASSERT_TRUE(configMap());
+  EXPECT_FALSE(child());
+  const std::string fragment = (*configMap())["data"]["payments.alertmanager.yaml"];
+  EXPECT_THAT(fragment, HasSubstr("receiver: team-a/relops-oncall-payments/participant-alice"));
+  EXPECT_EQ(status()["routing"]["configMap"], "relops-oncall-payments");
+  EXPECT_FALSE(status()["routing"].contains("alertmanagerConfig"));
+  const size_t writes = configMapWrites();
+  context_.fakeClock.advance(std::chrono::hours(5));
+  reconcileFragment();
+  EXPECT_EQ(configMapWrites(), writes);  // idle: the cached digest says it is written
+
+  context_.fakeClock.advance(std::chrono::hours(18));  // Tuesday 09:00: bob
+  reconcileFragment();
+
+  EXPECT_EQ(configMapWrites(), writes + 1);
+  EXPECT_THAT(std::string((*configMap())["data"]["payments.alertmanager.yaml"]),
+              HasSubstr("receiver: team-a/relops-oncall-payments/participant-bob"));
+}
+
+TEST_F(OnCallConfigMapRoutingTest, AReceiverWithoutAFileFormIsStalledAndWritesNothing) {
+  nlohmann::json spec = routedSpec();
+  spec["routing"]["fallback"] = nlohmann::json::parse(R"({"snsConfigs": [{
+      "topicARN": "arn:aws:sns:eu-west-1:1:pages",
+      "sigv4": {"accessKey": {"name": "aws", "key": "id"}}}]})");
+  addRotation(spec);
+
+  reconcileFragment();
+
+  EXPECT_FALSE(configMap());
+  bool notPortable = false;
+  const nlohmann::json written = status();
+  for (const auto& condition : written["conditions"]) {
+    if (condition["type"] == "Stalled") {
+      notPortable = condition["status"] == "True" && condition["reason"] == "ReceiverNotPortable";
+      EXPECT_THAT(condition["message"].get<std::string>(), HasSubstr("snsConfigs"));
+    }
+  }
+  EXPECT_TRUE(notPortable) << status().dump();
+  EXPECT_THAT(context_.events.reasons(), ElementsAre("ReceiverNotPortable"));
+}
+
+TEST_F(OnCallConfigMapRoutingTest, RoutingRemovedFromTheSpecDeletesTheConfigMap) {
+  addRotation(routedSpec());
+  reconcileFragment();
+  ASSERT_TRUE(configMap());
+
+  nlohmann::json rotation = *context_.fakeClient.object(kOnCallRotations, kKey);
+  rotation["spec"].erase("routing");
+  ASSERT_TRUE(context_.fakeClient.update(kOnCallRotations, rotation).ok());
+  reconcileFragment();
+
+  EXPECT_FALSE(configMap());
+}
+
 // Records what would go to Alertmanager; fails while `down` is set.
 class RecordingAlertmanager final : public AlertmanagerApi {
  public:
@@ -289,7 +374,9 @@ class RecordingAlertmanager final : public AlertmanagerApi {
 class OnCallNoticeTest : public OnCallRoutingTest {
  protected:
   OnCallNoticeTest()
-      : notifying_(context_, OnCallReconciler::Options{std::nullopt, true, &alertmanager_}) {}
+      : notifying_(context_,
+                   OnCallReconciler::Options{std::nullopt, RoutingOutput::kAlertmanagerConfig,
+                                             &alertmanager_}) {}
   runtime::ReconcileResult reconcileNotifying() {
     return notifying_.reconcile(kKey, runtime::discardLogger());
   }

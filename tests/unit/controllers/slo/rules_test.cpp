@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "controllers/common/object_trim.h"
 #include "controllers/slo/rule_output.h"
 #include "slo_builder.h"
 
@@ -229,41 +230,41 @@ TEST(ChildCache, KeepsIdentityAndADigestAndJudgesChangesAsTheFullObjectWould) {
   live["metadata"]["labels"]["added-by-someone"] = "x";
   live["metadata"]["annotations"] = {{"note", "kept out of the cache"}};
   nlohmann::json cached = live;
-  keepChildEssentials(cached);
+  common::keepChildEssentials(cached);
   EXPECT_FALSE(cached.contains("spec"));
   EXPECT_FALSE(cached["metadata"].contains("managedFields"));
   EXPECT_FALSE(cached["metadata"].contains("annotations"));
   EXPECT_EQ(cached["metadata"]["resourceVersion"], "42");
   EXPECT_EQ(cached["metadata"]["ownerReferences"], desired["metadata"]["ownerReferences"]);
   EXPECT_LT(cached.dump().size(), live.dump().size() / 4);
-  EXPECT_TRUE(childUpToDate(&cached, desired));
-  EXPECT_FALSE(childUpToDate(nullptr, desired));
+  EXPECT_TRUE(common::childUpToDate(&cached, desired));
+  EXPECT_FALSE(common::childUpToDate(nullptr, desired));
 
   nlohmann::json ruleChanged = desired;  // e.g. the objective changed
   ruleChanged["spec"]["groups"][0]["rules"][0]["expr"] = "vector(1)";
-  EXPECT_FALSE(childUpToDate(&cached, ruleChanged));
+  EXPECT_FALSE(common::childUpToDate(&cached, ruleChanged));
 
   nlohmann::json editedByHand = live;  // someone edited the child: relops puts it back
   editedByHand["spec"]["groups"][0]["rules"].erase(0);
-  keepChildEssentials(editedByHand);
-  EXPECT_FALSE(childUpToDate(&editedByHand, desired));
+  common::keepChildEssentials(editedByHand);
+  EXPECT_FALSE(common::childUpToDate(&editedByHand, desired));
 
   nlohmann::json labelLost = live;
   labelLost["metadata"]["labels"].erase("team");
-  keepChildEssentials(labelLost);
-  EXPECT_FALSE(childUpToDate(&labelLost, desired));
+  common::keepChildEssentials(labelLost);
+  EXPECT_FALSE(common::childUpToDate(&labelLost, desired));
 
   nlohmann::json ownerLost = live;
   ownerLost["metadata"].erase("ownerReferences");
-  keepChildEssentials(ownerLost);
-  EXPECT_FALSE(childUpToDate(&ownerLost, desired));
+  common::keepChildEssentials(ownerLost);
+  EXPECT_FALSE(common::childUpToDate(&ownerLost, desired));
 
   const nlohmann::json configMap = nlohmann::json::parse(ruleConfigMapJson(slo, generated)->dump());
   nlohmann::json cachedConfigMap = configMap;
-  keepChildEssentials(cachedConfigMap);
+  common::keepChildEssentials(cachedConfigMap);
   EXPECT_FALSE(cachedConfigMap.contains("data"));
-  EXPECT_TRUE(childUpToDate(&cachedConfigMap, configMap));
-  EXPECT_FALSE(childUpToDate(&cachedConfigMap, desired));
+  EXPECT_TRUE(common::childUpToDate(&cachedConfigMap, configMap));
+  EXPECT_FALSE(common::childUpToDate(&cachedConfigMap, desired));
 }
 
 // The reconciler applies the child as nlohmann::json; converting by value must give what

@@ -32,7 +32,7 @@ class SloReconcilerTest : public ::testing::Test {
   SloReconcilerTest() : context_(kStart) {
     context_.fakeClient.enableStatusSubresource(kServiceLevelObjectives);
     // What SloReconciler::add() sets on the manager.
-    context_.setTransform(kConfigMaps, keepChildEssentials);
+    context_.setTransform(kConfigMaps, common::keepChildEssentials);
     context_.setTransform(kDeployments, common::keepWorkloadEssentials);
   }
 
