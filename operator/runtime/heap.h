@@ -2,24 +2,35 @@
 // freed (the initial list of every watched object, a convergence of thousands of
 // reconciles) in its arenas for reuse, so resident memory would stay at its peak long
 // after the burst. The manager releases it once the caches have synced and then
-// periodically, only when enough is free to be worth a pass over the heap.
+// periodically, only when the memory resident beyond what malloc hands out has grown
+// since the last release (so an idle process costs a look at two counters).
 #pragma once
 
 #include <cstddef>
+#include <optional>
 
 namespace relops::runtime {
 
 struct HeapUsage {
-  size_t inUse = 0;  // bytes handed out by malloc
-  size_t free = 0;   // bytes malloc holds for reuse
+  size_t inUse = 0;     // bytes handed out by malloc
+  size_t resident = 0;  // the process's resident bytes
 };
 
-// What malloc holds now; zeros where the C library cannot tell.
+// What malloc hands out and what is resident now; zeros where the system cannot tell.
 HeapUsage heapUsage();
 
-// Returns free heap pages to the system when malloc holds at least `minFree` bytes
-// unused; the bytes it held free before. A no-op where the C library cannot do it.
-size_t releaseFreeHeap(size_t minFree);
+class HeapReleaser {
+ public:
+  // Releases when the resident memory beyond what malloc hands out has grown by at least
+  // `minGrowth` bytes since the last release (at the first call: always).
+  explicit HeapReleaser(size_t minGrowth) : minGrowth_(minGrowth) {}
+  // Whether it released.
+  bool releaseIfGrown();
+
+ private:
+  size_t minGrowth_;
+  std::optional<size_t> slack_;  // resident - in use, after the last release
+};
 
 // At most `arenas` malloc arenas: every thread that allocates at once otherwise gets
 // an arena of its own (up to 8 per core), each keeping its own free memory. Call

@@ -10,11 +10,11 @@
 namespace relops::runtime {
 namespace {
 
-// Free heap is handed back every half minute when there are at least 4 MiB of it: a
-// burst of reconciles leaves that much, an idle process never does (so an idle pass
-// costs one mallinfo2 call).
+// Free heap is handed back every half minute when the memory resident beyond what malloc
+// hands out grew by 4 MiB since the last time: a burst of reconciles does that, an idle
+// process never does.
 constexpr std::chrono::seconds kHeapReleasePeriod{30};
-constexpr size_t kMinFreeHeapToRelease = size_t{4} << 20;
+constexpr size_t kHeapGrowthToRelease = size_t{4} << 20;
 
 }  // namespace
 
@@ -242,7 +242,8 @@ int Manager::run() {
   }
 
   // The initial lists are parsed and cached: what they needed beside the cache goes back.
-  releaseFreeHeap(kMinFreeHeapToRelease);
+  HeapReleaser heap(kHeapGrowthToRelease);
+  heap.releaseIfGrown();
   std::unique_lock lock(mutex_);
   const auto woken = [this] { return stopRequested_ || leadershipLost_; };
   using SteadyClock = std::chrono::steady_clock;
@@ -256,7 +257,7 @@ int Manager::run() {
       resync();
       nextSync += options_.syncPeriod;
     }
-    releaseFreeHeap(kMinFreeHeapToRelease);
+    heap.releaseIfGrown();
     lock.lock();
   }
   const bool lost = leadershipLost_;
