@@ -28,7 +28,6 @@ std::vector<std::unique_ptr<char[]>> fragment(size_t count) {
   return blocks;
 }
 
-
 TEST(HeapReleaser, ReleasesOnceAfterGrowthAndLeavesAnIdleHeapAlone) {
   HeapReleaser releaser(4 * kMiB);
   EXPECT_TRUE(releaser.releaseIfGrown());   // the first look always releases
