@@ -18,9 +18,10 @@ using nlohmann::ordered_json;
 base::Error notPortable(const std::string& path, std::string_view why) {
   return base::Error(base::ErrorKind::kConfig,
                      path + ": " + std::string(why) +
-                         " outside the prometheus-operator (this cluster does not serve "
-                         "AlertmanagerConfig, so relops writes an Alertmanager configuration "
-                         "fragment instead)");
+                         " in an Alertmanager configuration fragment, where relops writes this "
+                         "rotation's routing (--routing-output configmap, or no "
+                         "AlertmanagerConfig CRD when relops started): use a receiver with a "
+                         "file form, or the prometheus-operator");
 }
 
 // sendResolved -> send_resolved, apiURL -> api_url, chatID -> chat_id.

@@ -10,6 +10,9 @@
   config file and reloads, as the config-reloader sidecar does in a real pod.
 - `WebhookSink` is the receivers' far end: an HTTP server on loopback that records each
   notification with its wall-clock arrival time.
+- Without the operator (relops `--routing-output configmap`): `ConfigMapFollower` watches the
+  ConfigMap with relops's Alertmanager configuration fragment, `assemble_config` builds a whole
+  configuration from fragments, and `check_config` runs `amtool check-config` on it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable
+
+import yaml
 
 from kube import Kubectl
 from relops_process import REPO, free_port
@@ -376,3 +381,113 @@ class WebhookSink:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+# --- Alertmanager configuration fragments (relops --routing-output configmap) --------------
+
+
+def assemble_config(*fragments: dict[str, Any], blackhole: str = "blackhole",
+                    group_wait: str = "1s", group_interval: str = "1s",
+                    repeat_interval: str = "1h") -> str:
+    """A whole Alertmanager configuration from relops's fragments ({route, receivers}), the
+    way relops documents it: each fragment's route under the root route's `routes`, its
+    receivers appended to `receivers`. The root route sends everything else to `blackhole`, a
+    receiver without configs."""
+    config = {
+        "route": {"receiver": blackhole, "group_wait": group_wait,
+                  "group_interval": group_interval, "repeat_interval": repeat_interval,
+                  "routes": [fragment["route"] for fragment in fragments]},
+        "receivers": [{"name": blackhole},
+                      *(receiver for fragment in fragments for receiver in fragment["receivers"])],
+    }
+    return yaml.safe_dump(config, sort_keys=False)
+
+
+def check_config(config: str, workdir: Path) -> str:
+    """`amtool check-config` on the configuration; fails with amtool's output when it rejects
+    it. Returns that output."""
+    path = workdir / f"check-{time.monotonic_ns()}.yml"
+    path.write_text(config)
+    result = subprocess.run(["amtool", "check-config", str(path)], capture_output=True,
+                            text=True, timeout=30)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, f"amtool check-config rejects it:\n{output}\n{config}"
+    return output
+
+
+@dataclass
+class ConfigMapVersion:
+    """One version of a ConfigMap's key, as the watch saw it."""
+
+    resource_version: str
+    text: str
+    seen_at: float  # wall clock (time.time()) when the watch delivered it
+
+
+class ConfigMapFollower:
+    """Watches one key of one ConfigMap (kubectl --watch, JSON; the ConfigMap may not exist
+    yet) and keeps each new value with the time the watch delivered it."""
+
+    def __init__(self, kubectl: Kubectl, namespace: str, name: str, key: str):
+        self.key = key
+        self.versions: list[ConfigMapVersion] = []
+        self.error: BaseException | None = None
+        self._changed = threading.Condition()
+        self._watch = subprocess.Popen(
+            ["kubectl", "--kubeconfig", kubectl.kubeconfig, "get", "configmap", "-n", namespace,
+             "--field-selector", f"metadata.name={name}", "--watch", "-o", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self._thread = threading.Thread(target=self._follow, daemon=True)
+        self._thread.start()
+
+    def _follow(self) -> None:
+        assert self._watch.stdout is not None
+        try:
+            lines: list[str] = []
+            for line in self._watch.stdout:
+                lines.append(line)
+                # kubectl prints each object indented; only its closing brace is at column 0.
+                if line.rstrip("\n") != "}":
+                    continue
+                seen = time.time()
+                item = json.loads("".join(lines))
+                lines = []
+                text = item.get("data", {}).get(self.key)
+                if text is None or (self.versions and self.versions[-1].text == text):
+                    continue
+                with self._changed:
+                    self.versions.append(ConfigMapVersion(
+                        item["metadata"]["resourceVersion"], text, seen))
+                    self._changed.notify_all()
+            assert self._watch.stderr is not None
+            raise RuntimeError(
+                f"kubectl --watch of the ConfigMap ended: {self._watch.stderr.read()}")
+        except BaseException as error:  # reported by wait_for, not lost in the thread
+            self.error = error
+            with self._changed:
+                self._changed.notify_all()
+
+    def wait_for(self, what: str, predicate: Callable[[str], bool],
+                 timeout: float = 30) -> ConfigMapVersion:
+        """The first version whose text satisfies the predicate."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                for version in self.versions:
+                    if predicate(version.text):
+                        return version
+                if self.error:
+                    raise AssertionError(f"following the ConfigMap failed: {self.error}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    last = self.versions[-1].text if self.versions else "(none)"
+                    raise AssertionError(
+                        f"timed out after {timeout}s waiting for a ConfigMap with {what}; "
+                        f"the last one:\n{last}")
+                self._changed.wait(left)
+
+    def stop(self) -> None:
+        self.error = self.error or RuntimeError("stopped")
+        if self._watch.poll() is None:
+            self._watch.terminate()
+            self._watch.wait(timeout=10)
