@@ -11,14 +11,19 @@ Informer::Informer(kube::Client& client, kube::ResourceRef resource, const base:
 Informer::~Informer() { stop(); }
 
 void Informer::addHandlers(EventHandlers handlers) {
-  std::vector<ObjectPtr> existing;
+  std::vector<std::string> existing;
   {
     std::lock_guard lock(mutex_);
     handlers_.push_back(handlers);
-    if (thread_.joinable()) existing = cache_.list();
+    if (thread_.joinable()) existing = cache_.keys();
   }
-  if (handlers.onAdd) {
-    for (const ObjectPtr& object : existing) handlers.onAdd(object);
+  if (!handlers.onAdd) return;
+  // One object decoded at a time: decoding the whole cache at once (10,000 objects) would
+  // hold every object's parsed form together, several times the compact cache. An object
+  // changed since is delivered as it is now (its update reaches the handlers too); one
+  // deleted since is skipped (its delete does).
+  for (const std::string& key : existing) {
+    if (const ObjectPtr object = cache_.get(key)) handlers.onAdd(object);
   }
 }
 
