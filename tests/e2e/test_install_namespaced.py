@@ -73,10 +73,17 @@ def test_watched_namespaces_get_roles_and_nothing_else(kubectl: Kubectl, crds, t
                             check=False)
 
 
-def test_prometheusrule_output_grants_no_configmap_writes():
+def test_configmap_writes_only_where_an_output_may_use_them():
+    # SLO rules and on-call routing may each go to ConfigMaps; only with both outputs set to
+    # their CRDs can relops write no ConfigMap.
     for docs, expect in [(render("relops", "relops-system"), True),
                          (render("relops", "relops-system", "--set",
-                                 "controller.ruleOutput=prometheusrule"), False)]:
+                                 "controller.ruleOutput=prometheusrule"), True),
+                         (render("relops", "relops-system", "--set",
+                                 "controller.routingOutput=alertmanagerconfig"), True),
+                         (render("relops", "relops-system", "--set",
+                                 "controller.ruleOutput=prometheusrule", "--set",
+                                 "controller.routingOutput=alertmanagerconfig"), False)]:
         [role] = [d for d in docs if d["kind"] == "ClusterRole"
                   and d["metadata"]["name"] == "relops"]
         writes = [r for r in role["rules"] if "configmaps" in r.get("resources", [])
