@@ -296,8 +296,9 @@ base::Result<ordered_json> receiver(const json& in, const std::string& prefix,
     if (key == "name") continue;
     const std::string at = path + "." + key;
     const auto& forms = kindForms();
+    const std::string kind = key;  // a lambda cannot capture a structured binding (clang 15)
     const auto form =
-        std::find_if(forms.begin(), forms.end(), [&](const KindForm& f) { return f.kind == key; });
+        std::find_if(forms.begin(), forms.end(), [&](const KindForm& f) { return f.kind == kind; });
     if (form == forms.end()) return notPortable(at, "has no file form");
     if (!value.is_array()) return notPortable(at, "not a list");
     ordered_json configs = ordered_json::array();
