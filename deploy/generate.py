@@ -6,7 +6,9 @@ checks the committed files for drift.
     deploy/generate.py [--helm PATH] --check   exit 1, naming each stale file, when one differs
 
 The chart's defaults are rendered with `helm template` as release `relops` in namespace
-`relops-system`, without CRDs (apply crds/ first, server-side). Helm's own labels
+`relops-system`, without CRDs (apply crds/ first, server-side) and without the Grafana
+dashboard ConfigMaps (`grafana.dashboards.enabled=false`: they belong next to a Grafana, not in
+every install; `helm template -s templates/dashboards.yaml` renders them for kubectl). Helm's own labels
 (`helm.sh/chart`, `app.kubernetes.io/managed-by: Helm`) are replaced by
 `app.kubernetes.io/managed-by: kustomize`, since Helm does not manage these copies.
 helm defaults to the one tests/cluster/binaries.sh builds.
@@ -65,7 +67,7 @@ def dump(documents: list[dict[str, Any]]) -> str:
 def render(helm: str) -> dict[Path, str]:
     rendered = subprocess.run(
         [helm, "template", RELEASE, str(CHART), "--namespace", NAMESPACE,
-         "--set", "crds.enabled=false"],
+         "--set", "crds.enabled=false", "--set", "grafana.dashboards.enabled=false"],
         check=True, capture_output=True, text=True,
     ).stdout
     manifests = relabel(rendered)

@@ -13,6 +13,8 @@
 - helm/relops/README.md from README.md.gotmpl and values.yaml: a table of every value with its
   type, default and `# --` comment (helm-docs's convention). A value without a comment, on
   itself or on a parent, is an error.
+- helm/relops/dashboards/<uid>.json from helm/dashboards.py: the Grafana dashboards the chart
+  ships in ConfigMaps (templates/dashboards.yaml).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "deploy"))
 import kinds  # noqa: E402  (deploy/kinds.py: the kinds, read from crds/)
+
+sys.path.insert(0, str(REPO / "helm"))
+import dashboards  # noqa: E402  (helm/dashboards.py: the Grafana dashboards)
 
 CHART = REPO / "helm" / "relops"
 CRD_SOURCES = REPO / "crds"
@@ -193,14 +198,23 @@ def generated_readme() -> dict[Path, str]:
     return {CHART / "README.md": text}
 
 
+DASHBOARDS = CHART / "dashboards"
+
+
+def generated_dashboards() -> dict[Path, str]:
+    return {DASHBOARDS / name: text for name, text in dashboards.rendered().items()}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="fail when a file is stale")
     args = parser.parse_args()
 
-    files = {**generated_crds(), **generated_kinds(), **generated_readme()}
+    files = {**generated_crds(), **generated_kinds(), **generated_readme(),
+             **generated_dashboards()}
     stale_templates = sorted(
-        path for path in CRD_TEMPLATES.glob("*.yaml") if path not in files
+        path for path in [*CRD_TEMPLATES.glob("*.yaml"), *DASHBOARDS.glob("*.json")]
+        if path not in files
     )
     if args.check:
         stale = [
@@ -211,6 +225,7 @@ def main() -> int:
             print(f"{path.relative_to(REPO)} is stale; run helm/generate.py", file=sys.stderr)
         return 1 if stale else 0
     CRD_TEMPLATES.mkdir(parents=True, exist_ok=True)
+    DASHBOARDS.mkdir(parents=True, exist_ok=True)
     for path in stale_templates:
         path.unlink()
     for path, text in files.items():

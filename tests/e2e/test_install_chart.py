@@ -82,7 +82,9 @@ def test_defaults_render_the_operator(tmp_path: Path):
         ["CustomResourceDefinition"] * len(list(CRDS.glob("*.yaml"))) +
         # ClusterRoles: the operator's, view, edit, metrics-reader, freeze-exempt.
         ["ServiceAccount"] + ["ClusterRole"] * 5 +
-        ["ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"])
+        ["ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment"] +
+        # grafana.dashboards.enabled: one ConfigMap per dashboard (test_dashboards_chart.py).
+        ["ConfigMap"] * len(list((CHART / "dashboards").glob("*.json"))))
     deployment = find(docs, "Deployment")
     spec = deployment["spec"]
     pod = spec["template"]["spec"]
@@ -208,6 +210,7 @@ def test_slo_controller_values(tmp_path: Path):
 
 def test_toggles_off(tmp_path: Path):
     docs = render(tmp_path, {"crds": {"enabled": False}, "metrics": {"enabled": False},
+                             "grafana": {"dashboards": {"enabled": False}},
                              "rbac": {"create": False, "aggregateClusterRoles": False},
                              "serviceAccount": {"create": False, "name": "existing"}})
     assert sorted(d["kind"] for d in docs) == ["Deployment"]

@@ -66,7 +66,8 @@ def test_install_creates_everything(kubectl: Kubectl, release):
     kinds = sorted({d["kind"] for d in manifest})
     assert kinds == sorted(["CustomResourceDefinition", "ServiceAccount", "ClusterRole",
                             "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Deployment",
-                            "PodDisruptionBudget", "NetworkPolicy"])
+                            "PodDisruptionBudget", "NetworkPolicy",
+                            "ConfigMap"])  # the Grafana dashboards
     for doc in manifest:
         namespace = doc["metadata"].get("namespace")
         assert kubectl.exists(doc["kind"], doc["metadata"]["name"], namespace), doc["metadata"]
