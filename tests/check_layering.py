@@ -10,6 +10,9 @@
    header they reach — includes nothing from the Kubernetes client, the runtime or the
    server (operator/kube/, operator/runtime/, operator/server/): only operator/base/,
    controllers/common/ and its own folder.
+5. The report (app/report/) is pure too: it includes only itself, controllers/common/ and
+   operator/base/, so the CLI and the operator's endpoint render the same objects the same way
+   and the report never reaches the client, the runtime or the server.
 
 `check_layering.py ROOT` prints each violation with the chain of includes that leads to it
 and exits 1 if there is any. `--self-test` plants one bad include per rule in a copy of the
@@ -75,6 +78,9 @@ def check(root: Path) -> list[str]:
                 other = kind_of(target)
                 if kind not in (None, "common") and other not in (None, "common", kind):
                     problems.append(f"{name}: kind {kind} includes kind {other}'s {target}")
+            if name.startswith("app/report/") and not target.startswith(
+                    ("app/report/", "controllers/common/", "operator/base/")):
+                problems.append(f"{name}: the report includes {target}")
             if name.startswith("controllers/common/") and not target.startswith(
                     ("controllers/common/", "operator/base/")):
                 problems.append(f"{name}: common code includes {target}")
@@ -133,6 +139,12 @@ def self_test(root: Path) -> int:
     ]
     if common:
         plants.append(("common includes a kind", str(common[0].relative_to(root)),
+                       next(str(p.relative_to(root)) for p in sorted(
+                           (root / "controllers" / first).glob("*.h")))))
+    if (root / "app" / "report" / "report.h").is_file():
+        plants.append(("report includes the client", "app/report/report.h",
+                       "operator/kube/client.h"))
+        plants.append(("report includes a kind", "app/report/report.h",
                        next(str(p.relative_to(root)) for p in sorted(
                            (root / "controllers" / first).glob("*.h")))))
     failures = 0
