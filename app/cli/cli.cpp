@@ -8,6 +8,7 @@
 #include "app/cli/drill_command.h"
 #include "app/cli/generate_command.h"
 #include "app/cli/oncall_command.h"
+#include "app/cli/report_command.h"
 #include "app/cli/run_command.h"
 #include "app/cli/version_command.h"
 #include "operator/cli/flags.h"
@@ -37,6 +38,8 @@ const std::vector<Command>& commands() {
       {"generate", "Prometheus rules of ServiceLevelObjective files, offline", runGenerateCommand},
       {"oncall", "Who is on call, and the schedule of an OnCallRotation file", runOncallCommand},
       {"drill", "Next runs of a DRDrill file; the audit record of its runs", runDrillCommand},
+      {"report", "The reliability report of a period: Markdown, JSON or an HTML page",
+       runReportCommand},
   };
   return kCommands;
 }

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/kinds.h"
+#include "app/report_endpoint.h"
 #include "operator/base/clock.h"
 #include "operator/cli/flags.h"
 #include "operator/kube/config.h"
@@ -43,6 +44,7 @@ struct RunFlags {
   std::string metricsBindAddress = ":8080";
   bool metricsSecure = true;
   std::string metricsCertDir;
+  bool serveReports = true;
   std::string healthProbeBindAddress = ":8081";
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
@@ -113,6 +115,9 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   set.addString("metrics-cert-dir", &flags.metricsCertDir,
                 "Directory with tls.crt and tls.key for the metrics server; a self-signed "
                 "certificate is generated at startup when empty");
+  set.addBool("serve-reports", &flags.serveReports,
+              "Serve the reliability report at /reports/ on the metrics listener, to bearer "
+              "tokens allowed to list the SLOs of the namespace (only with --metrics-secure)");
   set.addString("health-probe-bind-address", &flags.healthProbeBindAddress,
                 "Address of /healthz and /readyz; 0 disables them");
   set.addStrings("watch-namespace", &flags.watchNamespaces,
@@ -271,6 +276,10 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   server::HttpServer metricsServer(metricsOptions, log.named("metrics-server"));
   server::addMetricsRoute(metricsServer, registry, flags.metricsSecure ? &reviewer : nullptr,
                           log.named("metrics-auth"));
+  // Reports are read only by an authenticated, authorized caller: never over plain HTTP.
+  if (flags.serveReports && flags.metricsSecure) {
+    app::addReportRoutes(metricsServer, manager, reviewer, clock, log.named("reports"));
+  }
 
   // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
   std::optional<server::CertificateWatcher> metricsCertificates;
