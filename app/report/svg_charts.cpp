@@ -127,7 +127,7 @@ std::string burndownChart(const SloReport& slo, const Period& period, size_t ind
         << "\"><title>" << point.date << ": " << num(point.remaining) << "%</title></rect>";
   }
   const TrailPoint& last = slo.trail.back();
-  out << textAt(left, top + plotHeight + 16, slo.trail.front().date)
+  out << textAt(left, top + plotHeight + 16, common::formatRfc3339(period.from).substr(0, 10))
       << textAt(left + plotWidth, top + plotHeight + 16,
                 "last " + last.date + ": " + num(last.remaining) + "% left", " text-anchor=\"end\"")
       << "</svg>";
