@@ -11,8 +11,6 @@
 #include "controllers/drill/scheduling.h"
 #include "operator/cli/flags.h"
 #include "operator/kube/client.h"
-#include "operator/kube/config.h"
-#include "operator/kube/http_client.h"
 
 namespace relops::cli {
 namespace {
@@ -177,15 +175,7 @@ int runReport(std::span<const std::string_view> args, Streams streams) {
   set.addString("kubeconfig", &options.kubeconfig, "the kubeconfig to use").valueName("FILE");
   set.addString("context", &options.context, "the kubeconfig context to use").valueName("NAME");
   if (const auto exit = set.parseOrExit(args, streams, kUsage)) return *exit;
-  kube::KubeconfigOptions kubeconfig;
-  kubeconfig.path = options.kubeconfig;
-  kubeconfig.context = options.context;
-  auto config = kube::loadClientConfig(kubeconfig);
-  if (!config.ok()) {
-    streams.err << "relops drill report: " << config.error().describe() << "\n";
-    return kExitFailure;
-  }
-  auto client = kube::HttpClient::create(*config);
+  auto client = connectToCluster(options.kubeconfig, options.context);
   if (!client.ok()) {
     streams.err << "relops drill report: " << client.error().describe() << "\n";
     return kExitFailure;

@@ -3,11 +3,10 @@
 #include <chrono>
 #include <fstream>
 
+#include "app/cli/input.h"
 #include "app/report/report.h"
 #include "operator/cli/flags.h"
 #include "operator/kube/client.h"
-#include "operator/kube/config.h"
-#include "operator/kube/http_client.h"
 
 namespace relops::cli {
 namespace {
@@ -123,15 +122,7 @@ int runReportCommand(std::span<const std::string_view> args, Streams streams) {
   auto period = choosePeriod(options, now);
   if (!period) return set.usageError(streams.err, set.error(period.error().message()));
 
-  kube::KubeconfigOptions kubeconfig;
-  kubeconfig.path = options.kubeconfig;
-  kubeconfig.context = options.context;
-  auto config = kube::loadClientConfig(kubeconfig);
-  if (!config.ok()) {
-    streams.err << "relops report: " << config.error().describe() << "\n";
-    return kExitFailure;
-  }
-  auto client = kube::HttpClient::create(*config);
+  auto client = connectToCluster(options.kubeconfig, options.context);
   if (!client.ok()) {
     streams.err << "relops report: " << client.error().describe() << "\n";
     return kExitFailure;
