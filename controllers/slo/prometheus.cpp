@@ -63,14 +63,30 @@ class HttpPrometheus final : public PrometheusApi {
   explicit HttpPrometheus(std::unique_ptr<kube::HttpClient> client) : client_(std::move(client)) {}
 
   base::Result<std::vector<PromSample>> query(const std::string& expr) override {
+    return ask(expr, std::nullopt);
+  }
+
+  base::Result<std::vector<PromSample>> queryAt(const std::string& expr,
+                                                std::chrono::system_clock::time_point at) override {
+    return ask(expr, at);
+  }
+
+ private:
+  base::Result<std::vector<PromSample>> ask(
+      const std::string& expr, std::optional<std::chrono::system_clock::time_point> at) {
     kube::Query parameters;
     parameters.add("query", expr);
+    if (at) {
+      parameters.add(
+          "time",
+          std::to_string(
+              std::chrono::duration_cast<std::chrono::seconds>(at->time_since_epoch()).count()));
+    }
     auto response = client_->request("GET", "/api/v1/query" + parameters.str());
     if (!response.ok()) return std::move(response).error().context("Prometheus query " + expr);
     return parseQueryResponse(*response);
   }
 
- private:
   std::unique_ptr<kube::HttpClient> client_;
 };
 

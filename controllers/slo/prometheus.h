@@ -27,6 +27,9 @@ class PrometheusApi {
   // GET /api/v1/query. A query Prometheus rejects is kBadRequest (disposition: stall) with
   // Prometheus's own message; an unreachable Prometheus is a retryable error.
   virtual base::Result<std::vector<PromSample>> query(const std::string& expr) = 0;
+  // The same, evaluated at `at` rather than now (a calendar period read at its end).
+  virtual base::Result<std::vector<PromSample>> queryAt(
+      const std::string& expr, std::chrono::system_clock::time_point at) = 0;
 };
 
 struct PrometheusOptions {

@@ -89,9 +89,9 @@ Rule burnRateAlert(const ServiceLevelObjective& slo, const AlertWindow& window) 
   rule.annotations["description"] =
       "The error ratio over the last " + window.row.longWindow.canonical() + " and " +
       window.row.shortWindow.canonical() + " is above " + window.factorText + " x " + budget +
-      "%: at this rate " + window.row.budgetPercent.text() + "% of the " + slo.spec.window.text() +
+      "%: at this rate " + window.row.budgetPercent.text() + "% of the " + slo.spec.windowText() +
       " error budget is spent within " + window.row.longWindow.canonical() +
-      ". Objective: " + slo.spec.objective.text() + "% over " + slo.spec.window.text() + ".";
+      ". Objective: " + slo.spec.objective.text() + "% over " + slo.spec.windowDescription() + ".";
   if (!slo.spec.alerting.runbookURL.empty()) {
     rule.annotations["runbook_url"] = slo.spec.alerting.runbookURL;
   }
@@ -208,21 +208,25 @@ base::Result<GeneratedRules> generateRules(const ServiceLevelObjective& slo) {
   RuleGroup group;
   group.name = "relops-slo-" + slo.metadata.namespace_ + "-" + slo.metadata.name;
   for (const Duration& range : recordedWindows(generated.alertWindows)) {
-    if (range == spec.window) continue;  // recorded below with the SLO window
+    if (!spec.calendar && range == spec.window) continue;  // recorded below with the SLO window
     group.rules.push_back(Rule{
         errorRatioRecordName(range), "", errorRatioExpr(spec, range), {}, seriesLabels(slo), {}});
   }
   // Over the whole SLO window: the SLI and the budget in status. Ratio of rates, not an
-  // average of 5m ratios (Sloth's period rule), so busy hours weigh what they should.
-  const Duration window = Duration::fromSeconds(spec.window.value());
-  group.rules.push_back(Rule{
-      errorRatioRecordName(window), "", errorRatioExpr(spec, window), {}, seriesLabels(slo), {}});
-  group.rules.push_back(Rule{totalRecordName(window),
-                             "",
-                             aggregate("increase", totalSelector(spec), grouping(spec), window),
-                             {},
-                             seriesLabels(slo),
-                             {}});
+  // average of 5m ratios (Sloth's period rule), so busy hours weigh what they should. A
+  // calendar period has no fixed range to record: relops asks for it by its own range
+  // (periodQueries()).
+  if (!spec.calendar) {
+    const Duration window = Duration::fromSeconds(spec.window.value());
+    group.rules.push_back(Rule{
+        errorRatioRecordName(window), "", errorRatioExpr(spec, window), {}, seriesLabels(slo), {}});
+    group.rules.push_back(Rule{totalRecordName(window),
+                               "",
+                               aggregate("increase", totalSelector(spec), grouping(spec), window),
+                               {},
+                               seriesLabels(slo),
+                               {}});
+  }
 
   if (spec.alerting.enabled) {
     for (const AlertWindow& alertWindow : generated.alertWindows) {
@@ -259,15 +263,27 @@ StatusQueries statusQueries(const ServiceLevelObjective& slo,
   StatusQueries queries;
   if (slo.isWorkload()) return queries;
   const std::string matchers = recordedSeriesMatchers(slo);
-  const Duration window = Duration::fromSeconds(slo.spec.window.value());
-  queries.errorRatio = errorRatioRecordName(window) + matchers;
-  queries.totalEvents = totalRecordName(window) + matchers;
-  std::string names = errorRatioRecordName(window) + "|" + totalRecordName(window);
+  std::string names;
+  if (!slo.spec.calendar) {
+    const Duration window = Duration::fromSeconds(slo.spec.window.value());
+    queries.errorRatio = errorRatioRecordName(window) + matchers;
+    queries.totalEvents = totalRecordName(window) + matchers;
+    names = errorRatioRecordName(window) + "|" + totalRecordName(window);
+  }
   for (const Duration& range : recordedWindows(alertWindows)) {
     queries.errorRatioByWindow[range.canonical()] = errorRatioRecordName(range) + matchers;
-    names += "|" + errorRatioRecordName(range);
+    names += (names.empty() ? "" : "|") + errorRatioRecordName(range);
   }
   queries.combined = "{__name__=~\"" + names + "\"," + matchers.substr(1);
+  return queries;
+}
+
+PeriodQueries periodQueries(const ServiceLevelObjective& slo, std::chrono::seconds range) {
+  PeriodQueries queries;
+  if (slo.isWorkload()) return queries;
+  const Duration window = Duration::fromSeconds(std::max(range, std::chrono::seconds(60)));
+  queries.errorRatio = errorRatioExpr(slo.spec, window);
+  queries.totalEvents = aggregate("increase", totalSelector(slo.spec), grouping(slo.spec), window);
   return queries;
 }
 

@@ -109,4 +109,13 @@ StatusQueries statusQueries(const ServiceLevelObjective& slo);
 StatusQueries statusQueries(const ServiceLevelObjective& slo,
                             const std::vector<AlertWindow>& alertWindows);
 
+// A calendar period's SLI and traffic, asked by their own range: no recording rule can hold
+// a range that grows through the period. Straight from the (confined) selectors, per group;
+// periodReading() in status_reading.h reads the answers.
+struct PeriodQueries {
+  std::string errorRatio;
+  std::string totalEvents;
+};
+PeriodQueries periodQueries(const ServiceLevelObjective& slo, std::chrono::seconds range);
+
 }  // namespace relops::slo

@@ -1,6 +1,8 @@
 #include "controllers/slo/slo_decide.h"
 
+#include <algorithm>
 #include <cmath>
+#include <exception>
 
 #include "controllers/common/conditions.h"
 #include "controllers/slo/rules.h"
@@ -58,9 +60,9 @@ std::string percentText(double fraction, int decimals) {
 }
 
 std::string budgetSummary(const ServiceLevelObjective& slo, const Budget& budget) {
-  return "SLI " + percentText(budget.sli, 3) + " over " + slo.spec.window.text() + " (objective " +
-         slo.spec.objective.text() + "%): " + formatBudgetPercent(budget.remaining) +
-         "% of the error budget left";
+  return "SLI " + percentText(budget.sli, 3) + " over " + slo.spec.windowDescription() +
+         " (objective " + slo.spec.objective.text() +
+         "%): " + formatBudgetPercent(budget.remaining) + "% of the error budget left";
 }
 
 // Rows of the burn-rate table whose long and short windows both exceed the threshold.
@@ -142,13 +144,182 @@ void setBudgetConditions(json& status, const Budget& budget, const std::string& 
   }
 }
 
+// The length the budget is a share of: the calendar period's own (a 31-day month allows
+// more bad minutes than February), else the rolling window.
+Duration budgetWindow(const ServiceLevelObjective& slo, const SloObserved& observed) {
+  return observed.period ? Duration::fromSeconds(observed.period->length()) : slo.spec.window;
+}
+
+json periodJson(const Period& period) {
+  return {{"label", period.label},
+          {"start", formatRfc3339(period.start)},
+          {"end", formatRfc3339(period.end)}};
+}
+
+// A closed period joins periodHistory once (its label is the key), with a PeriodClosed Event;
+// the status then shows the current period.
+void recordPeriod(const ServiceLevelObjective& slo, const SloObserved& observed,
+                  SloDecision& decision) {
+  json& status = decision.status;
+  if (!observed.period) {
+    status.erase("period");
+    return;
+  }
+  if (const auto& closed = observed.closedPeriod) {
+    json history = status.value("periodHistory", json::array());
+    const bool recorded = std::any_of(history.begin(), history.end(), [&](const json& entry) {
+      return entry.is_object() && entry.value("label", "") == closed->period.label;
+    });
+    if (!recorded) {
+      json entry = periodJson(closed->period);
+      entry["objective"] = slo.spec.objective.text();
+      std::string result = "NoData";
+      std::string message = "period " + closed->period.label + " closed with no data";
+      if (closed->budget) {
+        result = closed->budget->consumed <= 1.0 ? "Met" : "Missed";
+        entry["sli"] = formatSli(closed->budget->sli);
+        entry["budgetConsumed"] = formatBudgetPercent(closed->budget->consumed);
+        message = "period " + closed->period.label + " closed: SLI " +
+                  percentText(closed->budget->sli, 3) + " against an objective of " +
+                  slo.spec.objective.text() + "%: " + result + ", " +
+                  formatBudgetPercent(closed->budget->consumed) + "% of the error budget consumed";
+      }
+      if (closed->badMinutes) {
+        entry["badMinutes"] = *closed->badMinutes;
+        message += " (" + std::to_string(*closed->badMinutes) + " bad minutes)";
+      }
+      entry["result"] = result;
+      history.push_back(std::move(entry));
+      while (history.size() > kMaxPeriodHistory) history.erase(history.begin());
+      status["periodHistory"] = std::move(history);
+      decision.events.push_back({result == "Met" ? "Normal" : "Warning",
+                                 std::string(kEventPeriodClosed), std::move(message)});
+    }
+  }
+  status["period"] = periodJson(*observed.period);
+}
+
+std::optional<double> highestBurnRate(const json& status) {
+  std::optional<double> highest;
+  for (const json& rate : status.value("burnRates", json::array())) {
+    if (!rate.is_object() || !rate.value("rate", json()).is_string()) continue;
+    try {
+      const double value = std::stod(rate.value("rate", ""));
+      highest = std::max(highest.value_or(value), value);
+    } catch (const std::exception&) {
+      continue;
+    }
+  }
+  return highest;
+}
+
+double budgetPercentField(const json& episode, std::string_view field, double fallback) {
+  try {
+    return std::stod(episode.value(std::string(field), ""));
+  } catch (const std::exception&) {
+    return fallback;
+  }
+}
+
+// An episode opens when BurnRateHigh or BudgetExhausted turns True and closes when it
+// turns False; while it lasts, each refresh with numbers raises its peak and its spend.
+void trackEpisodes(SloDecision& decision, TimePoint now) {
+  json& status = decision.status;
+  json episodes = status.value("burnEpisodes", json::array());
+  const std::optional<double> rate = highestBurnRate(status);
+  bool changed = false;
+  for (const std::string_view type : {kConditionBurnRateHigh, kConditionBudgetExhausted}) {
+    const bool active = conditionStatus(status, type) == cs::kTrue;
+    json* open = nullptr;
+    for (json& episode : episodes) {
+      if (episode.is_object() && episode.value("condition", "") == type &&
+          !episode.contains("end")) {
+        open = &episode;
+      }
+    }
+    if (active && open == nullptr && decision.budget) {
+      json episode = {{"condition", std::string(type)},
+                      {"start", formatRfc3339(conditionSince(status, type).value_or(now))},
+                      {"budgetRemainingAtStart", formatBudgetPercent(decision.budget->remaining)},
+                      {"budgetSpent", formatBudgetPercent(0)}};
+      if (rate) episode["peakBurnRate"] = formatBurnRate(*rate);
+      episodes.push_back(std::move(episode));
+      changed = true;
+      continue;
+    }
+    if (open == nullptr) continue;
+    const json previous = *open;
+    if (decision.budget) {
+      const double atStart = budgetPercentField(*open, "budgetRemainingAtStart", 0);
+      const double spent = std::max(budgetPercentField(*open, "budgetSpent", 0),
+                                    atStart - decision.budget->remaining * 100.0);
+      (*open)["budgetSpent"] = formatDecimal(spent, 1);
+      if (rate && *rate > budgetPercentField(*open, "peakBurnRate", 0)) {
+        (*open)["peakBurnRate"] = formatBurnRate(*rate);
+      }
+    }
+    if (!active) {
+      // Ended when the condition turned False; when it is gone (alerting disabled), now.
+      const bool present = !conditionStatus(status, type).empty();
+      (*open)["end"] = formatRfc3339(present ? conditionSince(status, type).value_or(now) : now);
+    }
+    changed = changed || previous != *open;
+  }
+  if (!changed) return;
+  // Bounded: the oldest closed episodes go first; open ones stay.
+  while (episodes.size() > kMaxBurnEpisodes) {
+    auto oldestClosed = std::find_if(episodes.begin(), episodes.end(),
+                                     [](const json& episode) { return episode.contains("end"); });
+    episodes.erase(oldestClosed == episodes.end() ? episodes.begin() : oldestClosed);
+  }
+  status["burnEpisodes"] = std::move(episodes);
+}
+
+// The budget left by local date: a new entry only when the number changed, so a steady
+// budget writes nothing; a calendar period's trail starts at the period.
+void updateTrail(const ServiceLevelObjective& slo, const SloObserved& observed,
+                 SloDecision& decision, TimePoint now) {
+  json& status = decision.status;
+  if (!decision.budget) return;
+  std::optional<CalendarWindow> calendar;
+  if (slo.spec.calendar) {
+    auto made = CalendarWindow::make(*slo.spec.calendar, slo.spec.timeZone);
+    if (made.ok()) calendar = std::move(*made);
+  }
+  auto dateOf = [&](TimePoint t) {
+    return calendar ? calendar->localDate(t) : formatRfc3339(t).substr(0, 10);
+  };
+  const std::string remaining = formatBudgetPercent(decision.budget->remaining);
+  json trail = status.value("budgetTrail", json::array());
+  if (observed.period) {
+    const std::string first = dateOf(observed.period->start);
+    while (!trail.empty() && trail.front().value("date", "") < first) trail.erase(trail.begin());
+  }
+  if (!trail.empty() && trail.back().value("remaining", "") == remaining) {
+    if (status.value("budgetTrail", json::array()).size() != trail.size()) {
+      status["budgetTrail"] = std::move(trail);
+    }
+    return;
+  }
+  const std::string today = dateOf(now);
+  if (!trail.empty() && trail.back().value("date", "") == today) {
+    trail.back()["remaining"] = remaining;
+  } else {
+    trail.push_back({{"date", today}, {"remaining", remaining}});
+  }
+  while (trail.size() > kMaxBudgetTrail) trail.erase(trail.begin());
+  status["budgetTrail"] = std::move(trail);
+}
+
 // The ledger goes to status with the numbers, when the workload changed state, or when a
 // gap of unknown minutes was added.
-void decideWorkload(const ServiceLevelObjective& slo, const WorkloadReading& reading,
-                    const json& before, SloDecision& decision, int64_t generation, TimePoint now) {
+void decideWorkload(const ServiceLevelObjective& slo, const SloObserved& observed,
+                    const json& before, SloDecision& decision, TimePoint now) {
+  const WorkloadReading& reading = *observed.workload;
+  const int64_t generation = observed.generation;
   json& status = decision.status;
   const auto budget = budgetFromTimeslices(reading.totals.good, reading.totals.bad,
-                                           slo.spec.objective, slo.spec.window);
+                                           slo.spec.objective, budgetWindow(slo, observed));
   decision.budget = budget;
   bool numbersChanged = false;
   if (budget) {
@@ -213,8 +384,11 @@ void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& obser
     // Fresh rules have no samples until Prometheus evaluates them: wait, then stall.
     const bool stalledBefore = conditionStatus(before, common::kConditionStalled) == cs::kTrue &&
                                conditionReason(before, common::kConditionStalled) == kReasonNoData;
-    const std::string what = "Prometheus has no " + errorRatioRecordName(slo.spec.window) +
-                             " sample with traffic for this SLO";
+    const std::string what = slo.spec.calendar
+                                 ? "Prometheus has no traffic for this SLO in period " +
+                                       (observed.period ? observed.period->label : std::string("?"))
+                                 : "Prometheus has no " + errorRatioRecordName(slo.spec.window) +
+                                       " sample with traffic for this SLO";
     const auto waitingSince =
         conditionReason(before, common::kConditionReconciling) == kReasonWaitingForData
             ? conditionSince(before, common::kConditionReconciling)
@@ -235,6 +409,7 @@ void decidePrometheus(const ServiceLevelObjective& slo, const SloObserved& obser
   for (const auto& [range, ratio] : reading.errorRatios) {
     if (const auto rate = burnRate(ratio, slo.spec.objective)) {
       rates.push_back({range.canonical(), formatBurnRate(*rate)});
+      decision.burnRates.emplace_back(range.canonical(), *rate);
     }
   }
   const bool numbersChanged = writeNumbers(status, *budget, rates);
@@ -314,7 +489,7 @@ SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& obser
   if (!status.contains("conditions")) status["conditions"] = json::array();
 
   if (observed.workload) {
-    decideWorkload(slo, *observed.workload, before, decision, generation, now);
+    decideWorkload(slo, observed, before, decision, now);
   } else if (observed.invalidQuery) {
     common::markStalled(status, generation, kReasonInvalidQuery,
                         "Prometheus rejects the SLO's query: " + *observed.invalidQuery, now);
@@ -327,9 +502,30 @@ SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& obser
     common::markReady(status, generation, kReasonRulesApplied, message, now);
   }
   decideOnCall(slo, observed, before, decision, now);
+  recordPeriod(slo, observed, decision);
+  trackEpisodes(decision, now);
+  updateTrail(slo, observed, decision, now);
   finish(before, decision);
   addRuleWarningEvent(observed, before, decision);
   return decision;
+}
+
+std::optional<Period> periodToClose(const CalendarWindow& calendar, const json& status,
+                                    TimePoint now) {
+  if (!status.is_object() || !status.contains("period") || !status["period"].is_object()) {
+    return std::nullopt;
+  }
+  const json& stored = status["period"];
+  auto start = parseRfc3339(stored.value("start", ""), "status.period.start");
+  if (!start.ok()) return std::nullopt;
+  const Period period = calendar.periodAt(*start);
+  if (period.label != stored.value("label", "") || period.start != *start || period.end > now) {
+    return std::nullopt;
+  }
+  for (const json& entry : status.value("periodHistory", json::array())) {
+    if (entry.is_object() && entry.value("label", "") == period.label) return std::nullopt;
+  }
+  return period;
 }
 
 SloDecision decideInvalidSlo(int64_t generation, const json& status, std::string_view message,

@@ -18,7 +18,16 @@
 //                    label is then left out rather than routed to a rotation of that name
 //                    elsewhere.
 // Events, only on transitions: BudgetExhausted, BudgetRecovered, BurnRateHigh, and the
-// reason of a new Stalled condition.
+// reason of a new Stalled condition; PeriodClosed when a calendar period ends.
+//
+// Histories, bounded (constants below), oldest first:
+//   periodHistory  calendar windows: each closed period's result (Met, Missed, NoData),
+//                  SLI, budget consumed and, for workload SLOs, bad minutes.
+//   burnEpisodes   each BurnRateHigh or BudgetExhausted episode: start, end (absent while
+//                  it lasts), the peak burn rate seen, the budget left at its start and the
+//                  budget spent during it (time to recover = end − start).
+//   budgetTrail    the budget left by local date, one entry per date on which it changed
+//                  (no write for a steady day); a calendar period's trail starts with it.
 //
 // Write avoidance: numbers are rounded (budget.h) and evaluationTime moves only when they
 // change, so a steady SLO is not written every refresh. A workload SLO's ledger is
@@ -38,6 +47,7 @@
 
 #include "controllers/common/event.h"
 #include "controllers/slo/budget.h"
+#include "controllers/slo/calendar_period.h"
 #include "controllers/slo/slo_types.h"
 #include "controllers/slo/timeslices.h"
 #include "controllers/slo/vocabulary.h"
@@ -60,6 +70,12 @@ inline constexpr std::string_view kReasonInvalidSpec = "InvalidSpec";
 inline constexpr std::string_view kEventBudgetExhausted = "BudgetExhausted";
 inline constexpr std::string_view kEventBudgetRecovered = "BudgetRecovered";
 inline constexpr std::string_view kEventBurnRateHigh = "BurnRateHigh";
+// A calendar period ended: Normal when its objective was met, Warning when missed or unknown.
+inline constexpr std::string_view kEventPeriodClosed = "PeriodClosed";
+// Bounds of the histories kept in status.
+inline constexpr size_t kMaxPeriodHistory = 12;
+inline constexpr size_t kMaxBurnEpisodes = 20;
+inline constexpr size_t kMaxBudgetTrail = 92;
 // Burn-rate rows that were left out or can never fire (Warning, once).
 inline constexpr std::string_view kEventIneffectiveAlerts = "IneffectiveAlerts";
 
@@ -70,6 +86,13 @@ struct PrometheusReading {
   std::optional<double> totalEvents;       // over the SLO window
   std::vector<std::pair<Duration, double>> errorRatios;  // per recorded alert window
   std::optional<TimePoint> evaluatedAt;
+};
+
+// A calendar period that ended since the status last showed it, read at its end.
+struct ClosedPeriod {
+  Period period;
+  std::optional<Budget> budget;       // nullopt: no data over the period
+  std::optional<int64_t> badMinutes;  // workload SLOs
 };
 
 // The workload indicator after advancing the ledger to now.
@@ -94,6 +117,10 @@ struct SloObserved {
   std::optional<WorkloadReading> workload;
   // With an onCallRef: whether that OnCallRotation exists in the SLO's namespace.
   std::optional<bool> onCallRotationFound;
+  // Calendar windows: the period that holds now, and the one to close (the status shows
+  // a period that has ended and is not yet in periodHistory).
+  std::optional<Period> period;
+  std::optional<ClosedPeriod> closedPeriod;
   // How long "no data" is waiting for Prometheus's first rule evaluation, not a fault.
   std::chrono::seconds noDataGrace{600};
 };
@@ -105,9 +132,16 @@ struct SloDecision {
   bool statusChanged = false;
   std::vector<SloEvent> events;
   std::optional<Budget> budget;  // for relops_slo_* metrics; nullopt: no data
+  std::vector<std::pair<std::string, double>> burnRates;  // canonical window → rate
 };
 
 SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& observed, TimePoint now);
+
+// The period the stored status shows, if it has ended by `now` and is not yet in
+// periodHistory: what the reconciler reads at its end for decideSlo() to close. A status of
+// another window (the spec changed from month to week) closes nothing.
+std::optional<Period> periodToClose(const CalendarWindow& calendar, const nlohmann::json& status,
+                                    TimePoint now);
 
 // A spec the API server accepted but relops cannot use (Stalled, one Event).
 SloDecision decideInvalidSlo(int64_t generation, const nlohmann::json& status,

@@ -104,6 +104,23 @@ SloReconciler::SloReconciler(runtime::Context& context, SloControllerOptions opt
       sli_(context.registry().gauge(
           "relops_slo_sli", "The service level indicator over the SLO window, as a fraction",
           {"namespace", "name"})),
+      objective_(context.registry().gauge("relops_slo_objective",
+                                          "The SLO's objective, as a fraction (0.999)",
+                                          {"namespace", "name"})),
+      burnRate_(context.registry().gauge(
+          "relops_slo_burn_rate",
+          "Error ratio over an alert window divided by (1 - objective), as in status.burnRates",
+          {"namespace", "name", "window"})),
+      periodSli_(context.registry().gauge(
+          "relops_slo_period_sli",
+          "The SLI of the current calendar period so far (rolling windows: over the window), "
+          "as a fraction",
+          {"namespace", "name"})),
+      periodBudget_(context.registry().gauge(
+          "relops_slo_period_budget_remaining",
+          "Fraction of the current calendar period's error budget left (rolling windows: of the "
+          "window's)",
+          {"namespace", "name"})),
       workloadMinutes_(context.registry().gauge(
           kWorkloadMinutesMetric,
           "Minutes of a workload SLO's window by state (good, bad, unknown), as its ledger "
@@ -171,9 +188,10 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
   auto ofSlo = [&](const runtime::Labels& labels) {
     return labels[0] == key.namespace_ && labels[1] == key.name;
   };
-  budgetRemaining_.removeMatching(ofSlo);
-  sli_.removeMatching(ofSlo);
-  workloadMinutes_.removeMatching(ofSlo);
+  for (auto* family : {&budgetRemaining_, &sli_, &objective_, &burnRate_, &periodSli_,
+                       &periodBudget_, &workloadMinutes_}) {
+    family->removeMatching(ofSlo);
+  }
   std::lock_guard lock(mutex_);
   ledgers_.forget(key.str());
   queryChecks_.erase(key.str());
@@ -211,13 +229,21 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   // confined selectors: a tenant's PromQL never reads another namespace's series.
   const ServiceLevelObjective slo =
       options_.namespaceLabel ? confinedToNamespace(*parsed) : std::move(*parsed);
+  std::optional<Period> closing;
+  if (slo.spec.calendar) {
+    auto calendar = CalendarWindow::make(*slo.spec.calendar, slo.spec.timeZone);
+    if (!calendar.ok()) return stall(pass, observed, calendar.error().message());
+    observed.period = calendar->periodAt(pass.now);
+    closing = periodToClose(*calendar, observed.status, pass.now);
+  }
+  objective_.with({key.namespace_, key.name}).set(slo.spec.objective.fraction());
   if (slo.spec.onCallRef) {
     observed.onCallRotationFound =
         context_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
   }
 
   if (slo.isWorkload()) {
-    observed.workload = readWorkload(pass, slo, metadata.value("uid", ""));
+    observed.workload = readWorkload(pass, slo, metadata.value("uid", ""), closing, observed);
     // Decide, act; the ledger advances by minute.
     ReconcileResult result = act(pass, decideSlo(slo, observed, pass.now), nextMinute());
     if (result.kind() != ReconcileResult::Kind::kError) {
@@ -229,15 +255,24 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
   // Rules first, then the live numbers they record.
   std::vector<AlertWindow> alertWindows;
   if (auto stopped = applyRules(pass, slo, observed, alertWindows)) return *stopped;
-  if (options_.prometheus) readPrometheus(pass, slo, alertWindows, observed);
-  // Decide, act; with live numbers, look again at this SLO's next refresh.
+  if (options_.prometheus) readPrometheus(pass, slo, alertWindows, closing, observed);
+  // Decide, act; with live numbers, look again at this SLO's next refresh, or when its
+  // calendar period ends if that comes first.
   std::optional<std::chrono::system_clock::time_point> refresh;
-  if (options_.prometheus && !observed.invalidQuery) refresh = nextRefresh(key);
+  if (options_.prometheus && !observed.invalidQuery) {
+    refresh = nextRefresh(key);
+    if (observed.period) {
+      refresh = std::min(*refresh, std::chrono::system_clock::time_point(observed.period->end) +
+                                       std::chrono::seconds(1));
+    }
+  }
   return act(pass, decideSlo(slo, observed, pass.now), refresh);
 }
 
 WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
-                                            const std::string& uid) {
+                                            const std::string& uid,
+                                            const std::optional<Period>& closing,
+                                            SloObserved& observed) {
   const kube::ObjectKey& key = pass.key;
   const auto& workload = std::get<WorkloadIndicator>(slo.spec.indicator);
   const runtime::ObjectPtr target =
@@ -248,6 +283,15 @@ WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevel
   reading.state = classifyWorkload(workload, target.get());
   const std::string resourceVersion =
       target ? (*target)["metadata"].value("resourceVersion", "") : "";
+  // A calendar period keeps the minutes since its start; at its end, the ledger is first
+  // advanced to the end (the state last seen holds until then) and the closed period's
+  // minutes counted, before the new period drops them.
+  const Duration window =
+      observed.period
+          ? Duration::fromSeconds(std::max<std::chrono::seconds>(
+                std::chrono::floor<std::chrono::minutes>(pass.now) - observed.period->start,
+                std::chrono::minutes(1)))
+          : slo.spec.window;
   // An SLO without a ledger of its own, first seen: what Prometheus kept of the ledger
   // under this name, if anything (ledger_history.h). Asked outside the lock.
   std::optional<SliceTotals> history;
@@ -257,7 +301,7 @@ WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevel
       std::lock_guard lock(mutex_);
       known = ledgers_.holds(uid);
     }
-    if (!known) history = readLedgerHistory(*options_.prometheus, key, slo.spec.window, pass.log);
+    if (!known) history = readLedgerHistory(*options_.prometheus, key, window, pass.log);
   }
   std::lock_guard lock(mutex_);
   // First look at this object (by UID) since relops started: carry on from its own
@@ -272,7 +316,16 @@ WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevel
         "the stored ledger was unreadable and started afresh (" + restored.error().message() + ")";
     return TimesliceLedger();
   });
-  ledger.observe(pass.now, reading.state, slo.spec.window);
+  if (closing) {
+    ledger.observe(closing->end, ledger.lastState(), Duration::fromSeconds(closing->length()));
+    const SliceTotals closed = ledger.totals();
+    observed.closedPeriod =
+        ClosedPeriod{*closing,
+                     budgetFromTimeslices(closed.good, closed.bad, slo.spec.objective,
+                                          Duration::fromSeconds(closing->length())),
+                     closed.bad};
+  }
+  ledger.observe(pass.now, reading.state, window);
   reading.totals = ledger.totals();
   reading.ledger = ledger.save();
   reading.ledger.workloadResourceVersion = resourceVersion;
@@ -332,7 +385,7 @@ std::optional<ReconcileResult> SloReconciler::applyRules(const Pass& pass,
 
 void SloReconciler::readPrometheus(const Pass& pass, const ServiceLevelObjective& slo,
                                    const std::vector<AlertWindow>& alertWindows,
-                                   SloObserved& observed) {
+                                   const std::optional<Period>& closing, SloObserved& observed) {
   const kube::ObjectKey& key = pass.key;
   observed.prometheusConfigured = true;
   std::optional<QueryCheck> check;
@@ -362,6 +415,29 @@ void SloReconciler::readPrometheus(const Pass& pass, const ServiceLevelObjective
   // The recorded series, read in one query.
   observed.prometheus = statusReading(
       slo, alertWindows, options_.prometheus->query(statusQueries(slo, alertWindows).combined));
+  if (!observed.period) return;
+  // A calendar period: the SLI and traffic since it began, and a closed one at its end.
+  PrometheusReading& reading = *observed.prometheus;
+  PrometheusApi& prometheus = *options_.prometheus;
+  const PeriodQueries current = periodQueries(slo, pass.now - observed.period->start);
+  const PeriodNumbers numbers =
+      periodReading(prometheus.query(current.errorRatio), prometheus.query(current.totalEvents));
+  if (numbers.unavailable && !reading.unavailable) reading.unavailable = numbers.unavailable;
+  reading.errorRatio = numbers.errorRatio;
+  reading.totalEvents = numbers.totalEvents;
+  if (!reading.evaluatedAt) reading.evaluatedAt = pass.now;
+  if (!closing || reading.unavailable) return;
+  const PeriodQueries closed = periodQueries(slo, closing->length());
+  const auto end = std::chrono::system_clock::time_point(closing->end);
+  const PeriodNumbers atEnd = periodReading(prometheus.queryAt(closed.errorRatio, end),
+                                            prometheus.queryAt(closed.totalEvents, end));
+  if (atEnd.unavailable) return;  // closed at a later refresh
+  observed.closedPeriod = ClosedPeriod{
+      *closing,
+      atEnd.errorRatio ? budgetFromErrorRatio(*atEnd.errorRatio, atEnd.totalEvents.value_or(0),
+                                              slo.spec.objective)
+                       : std::nullopt,
+      std::nullopt};
 }
 
 ReconcileResult SloReconciler::act(const Pass& pass, SloDecision decision,
@@ -373,15 +449,24 @@ ReconcileResult SloReconciler::act(const Pass& pass, SloDecision decision,
   ReconcileResult result = runtime::act(context_, kServiceLevelObjectives, pass.object, outcome);
   if (result.kind() == ReconcileResult::Kind::kError) return result;
   const kube::ObjectKey& key = pass.key;
+  auto ofSlo = [&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name;
+  };
   if (decision.budget) {
-    budgetRemaining_.with({key.namespace_, key.name}).set(decision.budget->remaining);
-    sli_.with({key.namespace_, key.name}).set(decision.budget->sli);
+    for (auto* family : {&budgetRemaining_, &periodBudget_}) {
+      family->with({key.namespace_, key.name}).set(decision.budget->remaining);
+    }
+    for (auto* family : {&sli_, &periodSli_}) {
+      family->with({key.namespace_, key.name}).set(decision.budget->sli);
+    }
   } else {
-    auto ofSlo = [&](const runtime::Labels& labels) {
-      return labels[0] == key.namespace_ && labels[1] == key.name;
-    };
-    budgetRemaining_.removeMatching(ofSlo);
-    sli_.removeMatching(ofSlo);
+    for (auto* family : {&budgetRemaining_, &sli_, &periodSli_, &periodBudget_}) {
+      family->removeMatching(ofSlo);
+    }
+  }
+  burnRate_.removeMatching(ofSlo);
+  for (const auto& [window, rate] : decision.burnRates) {
+    burnRate_.with({key.namespace_, key.name, window}).set(rate);
   }
   return result;
 }

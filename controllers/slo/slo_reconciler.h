@@ -83,13 +83,15 @@ class SloReconciler final : public runtime::Reconciler {
   // Gather: the workload's state folded into its minute ledger; the rules child applied
   // (or a stall when it cannot be); Prometheus's answers for the recorded series.
   WorkloadReading readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
-                               const std::string& uid);
+                               const std::string& uid, const std::optional<Period>& closing,
+                               SloObserved& observed);
   std::optional<runtime::ReconcileResult> applyRules(const Pass& pass,
                                                      const ServiceLevelObjective& slo,
                                                      SloObserved& observed,
                                                      std::vector<AlertWindow>& alertWindows);
   void readPrometheus(const Pass& pass, const ServiceLevelObjective& slo,
-                      const std::vector<AlertWindow>& alertWindows, SloObserved& observed);
+                      const std::vector<AlertWindow>& alertWindows,
+                      const std::optional<Period>& closing, SloObserved& observed);
   // Act (runtime::act: status if it changed, the events, the requeue), then export the
   // budget unless the status write failed.
   runtime::ReconcileResult act(const Pass& pass, SloDecision decision,
@@ -107,6 +109,10 @@ class SloReconciler final : public runtime::Reconciler {
   SloControllerOptions options_;
   runtime::Family<runtime::Gauge>& budgetRemaining_;
   runtime::Family<runtime::Gauge>& sli_;
+  runtime::Family<runtime::Gauge>& objective_;
+  runtime::Family<runtime::Gauge>& burnRate_;
+  runtime::Family<runtime::Gauge>& periodSli_;
+  runtime::Family<runtime::Gauge>& periodBudget_;
   // A workload SLO's ledger, minutes by state over the window: exported so Prometheus
   // keeps the history an SLO's status loses when the object is deleted.
   runtime::Family<runtime::Gauge>& workloadMinutes_;

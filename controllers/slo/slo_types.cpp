@@ -315,16 +315,33 @@ base::Result<SloSpec> parseSloSpec(const nlohmann::json& specJson) {
   result.objective = *percent;
 
   std::optional<std::string> window;
-  RELOPS_ASSIGN(window, spec.optionalString("window", 5));
-  auto parsedWindow = parseWindow(window.value_or("28d"), spec.child("window"), 60 * kMinute,
-                                  90 * 1440 * kMinute, "mhdw");
-  if (!parsedWindow) {
-    return fieldError(spec.child("window"),
-                      "window must be a duration such as 28d, 4w or 12h (a number and one unit of "
-                      "m, h, d, w) between 1h and 90d, got \"" +
-                          window.value_or("28d") + "\"");
+  RELOPS_ASSIGN(window, spec.optionalString("window", 7));
+  std::optional<std::string> timeZone;
+  RELOPS_ASSIGN(timeZone, spec.optionalString("timeZone", 64));
+  if (const auto unit = parseCalendarUnit(window.value_or(""))) {
+    result.calendar = *unit;
+    result.timeZone = timeZone.value_or("UTC");
+    if (!CalendarWindow::make(*unit, result.timeZone).ok()) {
+      return fieldError(spec.child("timeZone"), "unknown time zone \"" + result.timeZone +
+                                                    "\": an IANA name such as Europe/Berlin");
+    }
+    result.window = nominalLength(*unit);
+  } else {
+    if (timeZone) {
+      return fieldError(spec.child("timeZone"),
+                        "timeZone applies only to calendar windows (week, month, quarter)");
+    }
+    auto parsedWindow = parseWindow(window.value_or("28d"), spec.child("window"), 60 * kMinute,
+                                    90 * 1440 * kMinute, "mhdw");
+    if (!parsedWindow) {
+      return fieldError(spec.child("window"),
+                        "window must be a duration such as 28d, 4w or 12h (a number and one unit "
+                        "of m, h, d, w) between 1h and 90d, or a calendar period: week, month or "
+                        "quarter; got \"" +
+                            window.value_or("28d") + "\"");
+    }
+    result.window = *parsedWindow;
   }
-  result.window = *parsedWindow;
 
   std::optional<std::string> method;
   RELOPS_ASSIGN(method, spec.optionalString("budgetingMethod", 16));
@@ -385,9 +402,10 @@ base::Result<ServiceLevelObjective> parseSlo(const nlohmann::json& object) {
 nlohmann::json sloSpecJson(const SloSpec& spec) {
   json out = {{"service", spec.service},
               {"objective", spec.objective.text()},
-              {"window", spec.window.text()},
+              {"window", spec.windowText()},
               {"budgetingMethod", std::string(toString(spec.budgetingMethod))}};
   if (!spec.description.empty()) out["description"] = spec.description;
+  if (spec.calendar) out["timeZone"] = spec.timeZone;
   json indicator = json::object();
   if (const auto* ratio = std::get_if<RatioIndicator>(&spec.indicator)) {
     json value = {{"total", ratio->total.text()}};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "controllers/common/slo_status.h"
+#include "controllers/slo/calendar_period.h"
 #include "controllers/slo/selector.h"
 #include "controllers/slo/vocabulary.h"
 #include "operator/base/result.h"
@@ -82,11 +83,25 @@ struct SloSpec {
   std::string service;
   std::string description;
   Percent objective;
+  // Rolling: the duration. Calendar (`calendar` set): the nominal length the burn-rate
+  // factors are derived from (calendar_period.h); the budget uses the period's own length.
   Duration window;
+  std::optional<CalendarUnit> calendar;
+  std::string timeZone;  // IANA, calendar windows only ("UTC" by default)
   BudgetingMethod budgetingMethod = BudgetingMethod::kOccurrences;
   Indicator indicator;
   Alerting alerting;
   std::optional<std::string> onCallRef;
+
+  // "28d" as written, or "month".
+  std::string windowText() const {
+    return calendar ? std::string(toString(*calendar)) : window.text();
+  }
+  // "28d", or "each calendar month in Europe/Berlin".
+  std::string windowDescription() const {
+    return calendar ? "each calendar " + std::string(toString(*calendar)) + " in " + timeZone
+                    : window.text();
+  }
 };
 
 // The status is shared with the kinds that read an SLO's budget (controllers/common/).

@@ -39,4 +39,24 @@ PrometheusReading statusReading(const ServiceLevelObjective& slo,
   return reading;
 }
 
+PeriodNumbers periodReading(const base::Result<std::vector<PromSample>>& errorRatio,
+                            const base::Result<std::vector<PromSample>>& totalEvents) {
+  PeriodNumbers numbers;
+  for (const auto* answer : {&errorRatio, &totalEvents}) {
+    if (!answer->ok()) {
+      numbers.unavailable = answer->error().message();
+      return numbers;
+    }
+  }
+  for (const PromSample& sample : *errorRatio) {
+    if (std::isnan(sample.value)) continue;
+    numbers.errorRatio = std::max(numbers.errorRatio.value_or(sample.value), sample.value);
+  }
+  for (const PromSample& sample : *totalEvents) {
+    if (std::isnan(sample.value)) continue;
+    numbers.totalEvents = numbers.totalEvents.value_or(0) + sample.value;
+  }
+  return numbers;
+}
+
 }  // namespace relops::slo

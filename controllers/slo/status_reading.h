@@ -2,6 +2,8 @@
 // the numbers decideSlo() takes. Pure, so the reduction is tested without a Prometheus.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "controllers/slo/prometheus.h"
@@ -17,5 +19,16 @@ namespace relops::slo {
 PrometheusReading statusReading(const ServiceLevelObjective& slo,
                                 const std::vector<AlertWindow>& alertWindows,
                                 const base::Result<std::vector<PromSample>>& answer);
+
+// A calendar period's error ratio (worst group) and traffic (all groups) from the answers to
+// periodQueries(). No traffic, or either query failing, is no data (`unavailable` says why
+// a query failed).
+struct PeriodNumbers {
+  std::optional<std::string> unavailable;
+  std::optional<double> errorRatio;
+  std::optional<double> totalEvents;
+};
+PeriodNumbers periodReading(const base::Result<std::vector<PromSample>>& errorRatio,
+                            const base::Result<std::vector<PromSample>>& totalEvents);
 
 }  // namespace relops::slo

@@ -4,6 +4,7 @@
 // run against a real one (tests/e2e/test_slo_prometheus.py).
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <mutex>
 #include <string>
@@ -22,6 +23,20 @@ class FakePrometheus final : public PrometheusApi {
     {
       std::lock_guard lock(mutex_);
       queries_.push_back(expr);
+      answer = answer_;
+    }
+    if (!answer) return std::vector<PromSample>{};
+    return answer(expr);
+  }
+  // Answered like query(); kept as "<expr> @<unix seconds>".
+  base::Result<std::vector<PromSample>> queryAt(const std::string& expr,
+                                                std::chrono::system_clock::time_point at) override {
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(at.time_since_epoch()).count();
+    Answer answer;
+    {
+      std::lock_guard lock(mutex_);
+      queries_.push_back(expr + " @" + std::to_string(seconds));
       answer = answer_;
     }
     if (!answer) return std::vector<PromSample>{};

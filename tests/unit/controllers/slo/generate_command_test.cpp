@@ -66,7 +66,8 @@ TEST_F(GenerateCommand, DirectoryIntoOneRuleFileSkippingOtherKinds) {
   auto documents = common::parseYamlDocuments(result.out);
   ASSERT_TRUE(documents);
   ASSERT_EQ(documents->size(), 1u);
-  EXPECT_EQ((*documents)[0]["groups"].size(), 3u);  // ratio, grouped ratio, latency
+  // ratio, calendar month, grouped ratio, latency
+  EXPECT_EQ((*documents)[0]["groups"].size(), 4u);
   EXPECT_THAT(result.err, HasSubstr("shop/cart-availability: workload indicator"));
 }
 
