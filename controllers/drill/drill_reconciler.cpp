@@ -1,6 +1,8 @@
 #include "controllers/drill/drill_reconciler.h"
 
 #include <algorithm>
+#include <optional>
+#include <string>
 
 #include "controllers/drill/decide.h"
 #include "operator/kube/client.h"
@@ -19,6 +21,10 @@ struct DrillMetrics {
   runtime::Family<runtime::Gauge>& rto;
   runtime::Family<runtime::Gauge>& rpo;
   runtime::Family<runtime::Gauge>& lastSuccess;
+  runtime::Family<runtime::Gauge>& lastResult;
+  runtime::Family<runtime::Gauge>& objectivesMet;
+  runtime::Family<runtime::Gauge>& rtoObjective;
+  runtime::Family<runtime::Gauge>& rpoObjective;
 };
 
 DrillMetrics drillMetrics(runtime::Registry& registry) {
@@ -33,6 +39,18 @@ DrillMetrics drillMetrics(runtime::Registry& registry) {
                          {"namespace", "name"}),
           registry.gauge("relops_drdrill_last_success_timestamp_seconds",
                          "When the drill's last passing run finished (unix seconds)",
+                         {"namespace", "name"}),
+          registry.gauge("relops_drdrill_last_result",
+                         "1 for the verdict (Pass, Fail, Error) of the drill's last finished run",
+                         {"namespace", "name", "result"}),
+          registry.gauge("relops_drdrill_objectives_met",
+                         "1 when the last run met the drill's RTO and RPO objectives, 0 when not",
+                         {"namespace", "name"}),
+          registry.gauge("relops_drdrill_rto_objective_seconds",
+                         "The drill's recovery time objective (spec.objectives.rto)",
+                         {"namespace", "name"}),
+          registry.gauge("relops_drdrill_rpo_objective_seconds",
+                         "The drill's recovery point objective (spec.objectives.rpo)",
                          {"namespace", "name"})};
 }
 
@@ -44,6 +62,34 @@ void forgetMetrics(const DrillMetrics& metrics, const kube::ObjectKey& key) {
   metrics.rto.removeMatching(ofDrill);
   metrics.rpo.removeMatching(ofDrill);
   metrics.lastSuccess.removeMatching(ofDrill);
+  metrics.lastResult.removeMatching(ofDrill);
+  metrics.objectivesMet.removeMatching(ofDrill);
+  metrics.rtoObjective.removeMatching(ofDrill);
+  metrics.rpoObjective.removeMatching(ofDrill);
+}
+
+// A gauge of the drill set to `value`, or removed when there is none.
+void setOrRemove(runtime::Family<runtime::Gauge>& family, const kube::ObjectKey& key,
+                 std::optional<double> value) {
+  if (value) {
+    family.with({key.namespace_, key.name}).set(*value);
+    return;
+  }
+  family.removeMatching([&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name;
+  });
+}
+
+std::optional<double> seconds(const std::optional<Duration>& duration) {
+  if (!duration) return std::nullopt;
+  return static_cast<double>(duration->value.count());
+}
+
+void exportObjectives(const DrillMetrics& metrics, const kube::ObjectKey& key, const json& spec) {
+  std::optional<Objectives> objectives;
+  if (auto parsed = parseDrillSpec(spec); parsed.ok()) objectives = parsed->objectives;
+  setOrRemove(metrics.rtoObjective, key, objectives ? seconds(objectives->rto) : std::nullopt);
+  setOrRemove(metrics.rpoObjective, key, objectives ? seconds(objectives->rpo) : std::nullopt);
 }
 
 void exportMetrics(const DrillMetrics& metrics, const kube::ObjectKey& key,
@@ -63,6 +109,16 @@ void exportMetrics(const DrillMetrics& metrics, const kube::ObjectKey& key,
   if (status.lastSuccessfulTime) {
     metrics.lastSuccess.with({key.namespace_, key.name})
         .set(static_cast<double>(status.lastSuccessfulTime->time_since_epoch().count()));
+  }
+  if (status.lastRun) {
+    const std::string verdict(toString(status.lastRun->verdict));
+    metrics.lastResult.removeMatching([&](const runtime::Labels& labels) {
+      return labels[0] == key.namespace_ && labels[1] == key.name && labels[2] != verdict;
+    });
+    metrics.lastResult.with({key.namespace_, key.name, verdict}).set(1);
+    const std::optional<bool> met = status.lastRun->objectivesMet;
+    setOrRemove(metrics.objectivesMet, key,
+                met ? std::optional<double>(*met ? 1.0 : 0.0) : std::nullopt);
   }
 }
 
@@ -222,6 +278,7 @@ runtime::ReconcileResult DrillReconciler::reconcile(const kube::ObjectKey& key,
     return runtime::ReconcileResult::error(std::move(applied).error());
   }
   exportMetrics(metrics, key, parseDrillStatus(observed.status), desired.status);
+  exportObjectives(metrics, key, spec);
   runtime::Outcome<std::vector<Event>> outcome;
   outcome.events = std::move(desired.events);
   outcome.requeueAt = desired.requeueAt;

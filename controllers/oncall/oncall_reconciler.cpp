@@ -1,7 +1,12 @@
 #include "controllers/oncall/oncall_reconciler.h"
 
 #include <algorithm>
+#include <array>
+#include <exception>
+#include <optional>
 #include <set>
+#include <string>
+#include <utility>
 
 #include "controllers/common/object_trim.h"
 #include "controllers/oncall/alertmanager_fragment.h"
@@ -23,7 +28,55 @@ namespace {
 struct OnCallMetrics {
   runtime::Family<runtime::Gauge>& shiftInfo;
   runtime::Family<runtime::Gauge>& coverageGap;
+  runtime::Family<runtime::Gauge>& loadHours;
+  runtime::Family<runtime::Gauge>& balanceScore;
 };
+
+// Status keeps load as decimal strings with one digit ("168.0") and the balance as a percent
+// ("87.5"), both written by relops itself; an unparsable one (none so far) is left out.
+std::optional<double> decimal(const std::string& text) {
+  try {
+    size_t used = 0;
+    const double value = std::stod(text, &used);
+    if (used == text.size()) return value;
+  } catch (const std::exception&) {
+  }
+  return std::nullopt;
+}
+
+// Hours per participant within the horizon in three categories that add up to the total:
+// business hours (09:00-17:00 local, Monday to Friday), off-hours on weekdays, weekends.
+void exportLoad(const OnCallMetrics& metrics, const kube::ObjectKey& key, const Status& status) {
+  std::set<runtime::Labels> current;
+  if (status.load) {
+    for (const ParticipantLoadStatus& load : status.load->participants) {
+      const auto hours = decimal(load.hours);
+      const auto offHours = decimal(load.offHours);  // includes the weekend
+      const auto weekend = decimal(load.weekendHours);
+      if (!hours || !offHours || !weekend) continue;
+      const std::array<std::pair<const char*, double>, 3> categories = {
+          std::pair{"business", *hours - *offHours}, std::pair{"off_hours", *offHours - *weekend},
+          std::pair{"weekend", *weekend}};
+      for (const auto& [category, value] : categories) {
+        runtime::Labels labels = {key.namespace_, key.name, load.participant, category};
+        metrics.loadHours.with(labels).set(std::max(0.0, value));
+        current.insert(std::move(labels));
+      }
+    }
+  }
+  metrics.loadHours.removeMatching([&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name && !current.contains(labels);
+  });
+  const std::optional<double> score =
+      status.balance ? decimal(status.balance->score) : std::nullopt;
+  if (score) {
+    metrics.balanceScore.with({key.namespace_, key.name}).set(*score / 100.0);
+  } else {
+    metrics.balanceScore.removeMatching([&](const runtime::Labels& labels) {
+      return labels[0] == key.namespace_ && labels[1] == key.name;
+    });
+  }
+}
 
 void forgetMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key) {
   auto ofRotation = [&](const runtime::Labels& labels) {
@@ -31,6 +84,8 @@ void forgetMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key) {
   };
   metrics.shiftInfo.removeMatching(ofRotation);
   metrics.coverageGap.removeMatching(ofRotation);
+  metrics.loadHours.removeMatching(ofRotation);
+  metrics.balanceScore.removeMatching(ofRotation);
 }
 
 // Updates the rotation's series in place: a scrape never finds them missing, and only
@@ -54,6 +109,7 @@ void exportMetrics(const OnCallMetrics& metrics, const kube::ObjectKey& key, con
     if (g.start && g.end) gap += *g.end - *g.start;
   }
   metrics.coverageGap.with({key.namespace_, key.name}).set(static_cast<double>(gap.count()));
+  exportLoad(metrics, key, status);
 }
 
 }  // namespace
@@ -96,12 +152,22 @@ OnCallReconciler::OnCallReconciler(runtime::Context& context, Options options)
           {"namespace", "name", "layer", "participant"})),
       coverageGap_(context.registry().gauge(
           "relops_oncall_coverage_gap_seconds",
-          "Seconds with nobody on call within the rotation's horizon", {"namespace", "name"})) {}
+          "Seconds with nobody on call within the rotation's horizon", {"namespace", "name"})),
+      loadHours_(context.registry().gauge(
+          "relops_oncall_load_hours",
+          "Hours a participant is on call within the rotation's horizon by category: business "
+          "(09:00-17:00 local, Monday to Friday), off_hours (other weekday hours), weekend",
+          {"namespace", "name", "participant", "category"})),
+      balanceScore_(context.registry().gauge(
+          "relops_oncall_balance_score",
+          "How evenly the rotation's load is spread: the mean over pairs of participants of "
+          "min(hours)/max(hours), 1 when even (Grafana OnCall's balance)",
+          {"namespace", "name"})) {}
 
 runtime::ReconcileResult OnCallReconciler::reconcile(const kube::ObjectKey& key,
                                                      const runtime::Logger& log) {
   // Gather.
-  const OnCallMetrics metrics{shiftInfo_, coverageGap_};
+  const OnCallMetrics metrics{shiftInfo_, coverageGap_, loadHours_, balanceScore_};
   const runtime::ObjectPtr object = context_.cached(kOnCallRotations, key);
   if (!object) {  // deleted; nothing is owned, only its series go
     forgetMetrics(metrics, key);

@@ -68,6 +68,8 @@ class OnCallReconciler final : public runtime::Reconciler {
   AlertmanagerApi* alertmanager_ = nullptr;
   runtime::Family<runtime::Gauge>& shiftInfo_;
   runtime::Family<runtime::Gauge>& coverageGap_;
+  runtime::Family<runtime::Gauge>& loadHours_;
+  runtime::Family<runtime::Gauge>& balanceScore_;
 };
 
 // The rotation's iCalendar feed from the cached object: the past week and the

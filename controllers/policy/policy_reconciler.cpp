@@ -10,6 +10,7 @@
 #include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
 #include "operator/runtime/manager.h"
+#include "operator/runtime/metrics.h"
 
 namespace relops::policy {
 
@@ -179,7 +180,22 @@ ReconcileResult PolicyReconciler::stall(const kube::ObjectKey& key, const json& 
   const ReconcileResult acted = runtime::act(context_, kErrorBudgetPolicies, object, outcome);
   if (acted.kind() == ReconcileResult::Kind::kError) return acted;
   // An unusable policy freezes nothing.
+  exportFreezes(key, json::array());
   return removeBindings(key, {}, log).value_or(acted);
+}
+
+void PolicyReconciler::exportFreezes(const kube::ObjectKey& key, const json& activeFreezes) {
+  // One series per frozen SLO and rule, as many as status.activeFreezes lists; a thaw removes
+  // it.
+  std::set<runtime::Labels> current;
+  for (const json& freeze : activeFreezes) {
+    if (!freeze.is_object()) continue;
+    current.insert({key.namespace_, key.name, freeze.value("slo", ""), freeze.value("rule", "")});
+  }
+  freezeActive_.removeMatching([&](const runtime::Labels& labels) {
+    return labels[0] == key.namespace_ && labels[1] == key.name && !current.contains(labels);
+  });
+  for (const runtime::Labels& labels : current) freezeActive_.with(labels).set(1);
 }
 
 base::Result<std::string> PolicyReconciler::applyIfChanged(const kube::ResourceRef& resource,
@@ -237,10 +253,19 @@ std::optional<ReconcileResult> PolicyReconciler::removeBindings(const kube::Obje
   return std::nullopt;
 }
 
+PolicyReconciler::PolicyReconciler(runtime::Context& context)
+    : context_(context),
+      freezeActive_(context.registry().gauge(
+          "relops_freeze_active",
+          "1 while the ErrorBudgetPolicy `name` freezes the workloads of an SLO of its "
+          "namespace (status.activeFreezes), by the rule that froze them",
+          {"namespace", "name", "slo", "rule"})) {}
+
 ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
                                             const runtime::Logger& log) {
   const runtime::ObjectPtr object = context_.cached(kErrorBudgetPolicies, key);
   if (!object || (*object)["metadata"].contains("deletionTimestamp")) {
+    exportFreezes(key, json::array());
     return removeBindings(key, {}, log).value_or(ReconcileResult::done());
   }
   auto parsed = parsePolicy(*object);
@@ -260,6 +285,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
                           input.policy.metadata.generation, now);
   }
   runtime::Outcome<std::vector<PolicyEvent>> outcome;
+  const json activeFreezes = decision.status.value("activeFreezes", json::array());
   if (common::statusChanged(input.storedStatus, decision.status)) {
     outcome.status = std::move(decision.status);
   }
@@ -268,6 +294,7 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   if (decision.recheckAfter) outcome.requeueAt = now + *decision.recheckAfter;
   const ReconcileResult acted = runtime::act(context_, kErrorBudgetPolicies, *object, outcome);
   if (acted.kind() == ReconcileResult::Kind::kError) return acted;
+  exportFreezes(key, activeFreezes);  // what the written status lists
   if (notEnforced) return ReconcileResult::error(std::move(*notEnforced));
   // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
   const Unneeded unneeded{decision.frozenWorkloads.empty(), !decision.freezeBySelector};

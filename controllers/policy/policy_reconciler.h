@@ -19,6 +19,7 @@
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
 #include "operator/runtime/controller.h"
+#include "operator/runtime/metrics.h"
 
 namespace relops::runtime {
 class Manager;
@@ -43,7 +44,7 @@ inline const std::array<const kube::ResourceRef*, 3> kWorkloadResources = {
 
 class PolicyReconciler final : public runtime::Reconciler {
  public:
-  explicit PolicyReconciler(runtime::Context& context) : context_(context) {}
+  explicit PolicyReconciler(runtime::Context& context);
   runtime::ReconcileResult reconcile(const kube::ObjectKey& key,
                                      const runtime::Logger& log) override;
 
@@ -84,8 +85,11 @@ class PolicyReconciler final : public runtime::Reconciler {
   // the next freeze asks again), else read from the API server; "" when it cannot be read
   // (the freeze is enforced all the same, without the owner).
   std::string crdOwnerUid(const runtime::Logger& log);
+  // relops_freeze_active follows the freezes the policy's status lists (its activeFreezes).
+  void exportFreezes(const kube::ObjectKey& key, const nlohmann::json& activeFreezes);
 
   runtime::Context& context_;
+  runtime::Family<runtime::Gauge>& freezeActive_;
 };
 
 }  // namespace relops::policy

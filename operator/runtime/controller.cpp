@@ -155,6 +155,10 @@ void Controller::start() {
   if (options_.metrics != nullptr) {
     options_.metrics->maxConcurrentReconciles.with({options_.name}).set(options_.workers);
     options_.metrics->activeWorkers.with({options_.name}).set(0);
+    // controller-runtime's initMetrics: the error counters exist from the start at 0, so a
+    // rate() of them reads 0 (a dashboard panel), not "no data".
+    options_.metrics->reconcileErrors.with({options_.name}).inc(0);
+    options_.metrics->terminalReconcileErrors.with({options_.name}).inc(0);
   }
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers_.emplace_back([this] { worker(); });

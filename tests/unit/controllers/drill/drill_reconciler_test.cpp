@@ -9,6 +9,7 @@
 
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
+#include "tests/support/metric_sample.h"
 #include "tests/unit/controllers/drill/drill_objects.h"
 
 namespace relops::drill {
@@ -48,6 +49,27 @@ class DrillReconcilerTest : public ::testing::Test {
     EXPECT_EQ(first.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
     context_.fakeClock.advance(first.delay());
     return reconcile();
+  }
+
+  // Gives the first run the status of a finished run that took 42 s, a minute later.
+  void finishTheFirstRun(Verdict verdict, bool objectivesMet) {
+    const json run = runs()[0];
+    const kube::ObjectKey runKey{kNamespace, run["metadata"]["name"]};
+    RunStatus finished;
+    finished.phase = verdict == Verdict::kPass ? Phase::kSucceeded : Phase::kFailed;
+    finished.verdict = verdict;
+    finished.startTime = at("2026-03-10T14:00:00Z");
+    finished.recoveryTime = at("2026-03-10T14:00:42Z");
+    finished.completionTime = at("2026-03-10T14:00:42Z");
+    finished.rtoSeconds = 42;
+    finished.objectivesMet = objectivesMet;
+    kube::WriteOptions toStatus;
+    toStatus.subresource = "status";
+    ASSERT_TRUE(context_.fakeClient
+                    .patch(kDRDrillRuns, runKey, kube::PatchType::kMerge,
+                           json{{"status", toJson(finished)}}.dump(), toStatus)
+                    .ok());
+    context_.fakeClock.advance(std::chrono::minutes(1));
   }
 
   const kube::ObjectKey kKey{kNamespace, kDrill};
@@ -108,23 +130,7 @@ TEST_F(DrillReconcilerTest, AFailedStatusWriteCreatesNoRunAndRecordsNothing) {
 TEST_F(DrillReconcilerTest, AFinishedRunIsAnnouncedOnce) {
   addDrill();
   reconcileUntilTheFirstSlot();
-  const json run = runs()[0];
-  const kube::ObjectKey runKey{kNamespace, run["metadata"]["name"]};
-  RunStatus finished;
-  finished.phase = Phase::kSucceeded;
-  finished.verdict = Verdict::kPass;
-  finished.startTime = at("2026-03-10T14:00:00Z");
-  finished.recoveryTime = at("2026-03-10T14:00:42Z");
-  finished.completionTime = at("2026-03-10T14:00:42Z");
-  finished.rtoSeconds = 42;
-  finished.objectivesMet = true;
-  kube::WriteOptions toStatus;
-  toStatus.subresource = "status";
-  ASSERT_TRUE(context_.fakeClient
-                  .patch(kDRDrillRuns, runKey, kube::PatchType::kMerge,
-                         json{{"status", toJson(finished)}}.dump(), toStatus)
-                  .ok());
-  context_.fakeClock.advance(std::chrono::minutes(1));
+  finishTheFirstRun(Verdict::kPass, true);
   context_.events.clear();
 
   reconcile();
@@ -133,6 +139,40 @@ TEST_F(DrillReconcilerTest, AFinishedRunIsAnnouncedOnce) {
   EXPECT_THAT(context_.events.reasons(), ElementsAre("Succeeded"));
   EXPECT_EQ(status()["lastRun"]["verdict"], "Pass");
   EXPECT_EQ(status()["lastRun"]["rtoSeconds"], 42);
+}
+
+// The series of the last finished run: its verdict (one series, the others removed), whether
+// it met the objectives, and the objectives of the spec; all go with the drill.
+TEST_F(DrillReconcilerTest, ExportsTheLastVerdictAndTheObjectives) {
+  const auto value = [&](const char* name) {
+    return relops::testing::sample(context_.metrics, name,
+                                   {{"namespace", kNamespace}, {"name", kDrill}});
+  };
+  const auto verdict = [&](const char* result) {
+    return relops::testing::sample(
+        context_.metrics, "relops_drdrill_last_result",
+        {{"namespace", kNamespace}, {"name", kDrill}, {"result", result}});
+  };
+  addDrill();
+  reconcileUntilTheFirstSlot();
+  // The spec's objective (jobDrillSpec: rto 5m, no rpo) before any run finished.
+  EXPECT_EQ(value("relops_drdrill_rto_objective_seconds"), 300.0);
+  EXPECT_EQ(value("relops_drdrill_rpo_objective_seconds"), std::nullopt);
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_drdrill_last_result"), 0u);
+
+  finishTheFirstRun(Verdict::kFail, false);
+  reconcile();
+  EXPECT_EQ(verdict("Fail"), 1.0);
+  EXPECT_EQ(verdict("Pass"), std::nullopt);
+  EXPECT_EQ(value("relops_drdrill_objectives_met"), 0.0);
+  EXPECT_EQ(value("relops_drdrill_rto_seconds"), 42.0);
+
+  ASSERT_TRUE(context_.fakeClient.remove(kDRDrills, kKey).ok());
+  reconcile();
+  for (const char* name : {"relops_drdrill_last_result", "relops_drdrill_objectives_met",
+                           "relops_drdrill_rto_objective_seconds", "relops_drdrill_rto_seconds"}) {
+    EXPECT_EQ(relops::testing::seriesCount(context_.metrics, name), 0u) << name;
+  }
 }
 
 TEST_F(DrillReconcilerTest, ARunNameTakenByAnObjectItDoesNotControlIsLeftAloneWithAWarning) {

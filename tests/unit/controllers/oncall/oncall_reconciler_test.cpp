@@ -9,6 +9,7 @@
 #include "controllers/common/object_trim.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
+#include "tests/support/metric_sample.h"
 #include "tests/unit/controllers/oncall/rotation_builder.h"
 
 namespace relops::oncall {
@@ -124,6 +125,50 @@ TEST_F(OnCallReconcilerTest, AFailedStatusWriteRecordsNothingAndIsRetried) {
 
   EXPECT_EQ(result.kind(), runtime::ReconcileResult::Kind::kError);
   EXPECT_THAT(context_.events.reasons(), IsEmpty());
+}
+
+// relops_oncall_load_hours splits each participant's hours in status.load into business
+// hours, weekday off-hours and weekends, which add up to the hours; relops_oncall_balance_score
+// is status.balance.score as a fraction. A deleted rotation's series go.
+TEST_F(OnCallReconcilerTest, ExportsTheLoadByCategoryAndTheBalance) {
+  addRotation(dailyAliceThenBob());
+  reconcile();
+
+  const nlohmann::json load = status()["load"]["participants"];
+  ASSERT_EQ(load.size(), 2u);
+  for (const nlohmann::json& person : load) {
+    const std::string participant = person["participant"];
+    auto hours = [&](const char* category) {
+      return relops::testing::sample(context_.metrics, "relops_oncall_load_hours",
+                                     {{"namespace", "team-a"},
+                                      {"name", "payments"},
+                                      {"participant", participant},
+                                      {"category", category}})
+          .value_or(-1);
+    };
+    const double business = hours("business");
+    const double offHours = hours("off_hours");
+    const double weekend = hours("weekend");
+    // A daily turn from 09:00 holds a working day's 8 business hours and its evening.
+    EXPECT_GT(business, 0) << participant;
+    EXPECT_GT(offHours, 0) << participant;
+    EXPECT_GT(weekend, 0) << participant;
+    EXPECT_NEAR(business + offHours + weekend, std::stod(person["hours"].get<std::string>()), 1e-9)
+        << participant;
+    EXPECT_NEAR(offHours + weekend, std::stod(person["offHours"].get<std::string>()), 1e-9);
+    EXPECT_NEAR(weekend, std::stod(person["weekendHours"].get<std::string>()), 1e-9);
+  }
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_oncall_load_hours"), 6u);
+  const auto score = relops::testing::sample(context_.metrics, "relops_oncall_balance_score",
+                                             {{"namespace", "team-a"}, {"name", "payments"}});
+  ASSERT_TRUE(score.has_value());
+  EXPECT_NEAR(*score, std::stod(status()["balance"]["score"].get<std::string>()) / 100, 1e-9);
+  EXPECT_GT(*score, 0.5);  // two people alternating days carry about the same
+
+  ASSERT_TRUE(context_.fakeClient.remove(kOnCallRotations, kKey).ok());
+  reconcile();
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_oncall_load_hours"), 0u);
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_oncall_balance_score"), 0u);
 }
 
 TEST_F(OnCallReconcilerTest, ADeletedRotationIsDone) {

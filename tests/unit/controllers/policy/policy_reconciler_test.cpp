@@ -10,6 +10,7 @@
 #include "controllers/policy/admission.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
+#include "tests/support/metric_sample.h"
 
 namespace relops::policy {
 namespace {
@@ -194,6 +195,39 @@ TEST_F(PolicyReconcilerTest, ADeletedPolicyLeavesNoBinding) {
 
   EXPECT_EQ(reconcile().kind(), runtime::ReconcileResult::Kind::kDone);
   EXPECT_FALSE(binding().has_value());
+}
+
+// relops_freeze_active is 1 per SLO and rule the written status lists as frozen: it appears
+// with the freeze, not before the status shows it, and goes with the thaw and the policy.
+TEST_F(PolicyReconcilerTest, FreezeActiveFollowsTheStatus) {
+  auto active = [&] {
+    return relops::testing::sample(
+        context_.metrics, "relops_freeze_active",
+        {{"namespace", "shop"}, {"name", "tier1"}, {"slo", "checkout"}, {"rule", "exhausted"}});
+  };
+  setBudgetRemaining("40");
+  reconcile();
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_freeze_active"), 0u);
+
+  setBudgetRemaining("-2.5");
+  context_.fakeClient.failNext("patch", kErrorBudgetPolicies,
+                               base::Error(base::ErrorKind::kTransient, "etcd is slow"));
+  reconcile();
+  EXPECT_EQ(active(), std::nullopt);  // the status does not show the freeze yet
+  reconcile();
+  EXPECT_EQ(active(), 1.0);
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_freeze_active"), 1u);
+
+  setBudgetRemaining("40");
+  reconcile();
+  EXPECT_EQ(active(), std::nullopt);
+
+  setBudgetRemaining("-2.5");
+  reconcile();
+  ASSERT_EQ(active(), 1.0);
+  ASSERT_TRUE(context_.fakeClient.remove(kErrorBudgetPolicies, kKey).ok());
+  reconcile();
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_freeze_active"), 0u);
 }
 
 }  // namespace
