@@ -21,4 +21,12 @@ base::Result<std::vector<nlohmann::json>> readDocuments(const std::string& file)
 base::Result<std::unique_ptr<kube::Client>> connectToCluster(const std::string& kubeconfig,
                                                              const std::string& context);
 
+// The objects of `resource` in `namespace_` ("" for all) matching `selector`, listed page by
+// page; fails (kConfig, naming the kind) as soon as there are more than `max`, so a larger
+// selection is refused, never held in memory.
+base::Result<std::vector<nlohmann::json>> listAtMost(kube::Client& client,
+                                                     const kube::ResourceRef& resource,
+                                                     const std::string& namespace_,
+                                                     const std::string& selector, size_t max);
+
 }  // namespace relops::cli

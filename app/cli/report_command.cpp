@@ -48,29 +48,6 @@ kube::ResourceRef relopsKind(const char* plural, const char* kind) {
   return kube::ResourceRef{"relops.dev", "v1alpha1", plural, kind, true};
 }
 
-// Pages through a list and stops as soon as it holds more than the report reads: a large
-// selection is refused, never held in memory.
-base::Result<std::vector<json>> listBounded(kube::Client& client, const kube::ResourceRef& resource,
-                                            const std::string& namespace_,
-                                            const std::string& selector) {
-  std::vector<json> items;
-  kube::ListOptions options;
-  options.labelSelector = selector;
-  options.limit = 250;
-  do {
-    auto page = client.list(resource, namespace_, options);
-    if (!page) return std::move(page).error();
-    for (json& item : page->items) items.push_back(std::move(item));
-    if (items.size() > report::kMaxObjectsPerKind) {
-      return base::Error(base::ErrorKind::kConfig,
-                         "more than " + std::to_string(report::kMaxObjectsPerKind) + " " +
-                             resource.kind + " objects selected; narrow the report with -n or -l");
-    }
-    options.continueToken = page->continueToken;
-  } while (!options.continueToken.empty());
-  return items;
-}
-
 base::Result<report::Period> choosePeriod(const Options& options, report::TimePoint now) {
   if (!options.period.empty()) {
     if (!options.from.empty() || !options.to.empty()) {
@@ -146,8 +123,8 @@ int runReportCommand(std::span<const std::string_view> args, Streams streams) {
       {relopsKind("drdrillruns", "DRDrillRun"), &input.runs, false},
   };
   for (const Kind& kind : kinds) {
-    auto items =
-        listBounded(**client, kind.resource, namespace_, kind.selected ? options.selector : "");
+    auto items = listAtMost(**client, kind.resource, namespace_,
+                            kind.selected ? options.selector : "", report::kMaxObjectsPerKind);
     if (!items) {
       streams.err << "relops report: list " << kind.resource.kind << ": "
                   << items.error().describe() << "\n";

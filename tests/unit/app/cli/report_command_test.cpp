@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "app/cli/cli.h"
+#include "app/cli/input.h"
+#include "tests/support/fake_client.h"
 
 namespace relops::cli {
 namespace {
@@ -21,7 +23,7 @@ struct Case {
   const char* message;
 };
 
-class ReportUsage : public testing::TestWithParam<Case> {};
+class ReportUsage : public ::testing::TestWithParam<Case> {};
 
 TEST_P(ReportUsage, IsRefusedBeforeAnyRequest) {
   const Case& c = GetParam();
@@ -36,7 +38,7 @@ TEST_P(ReportUsage, IsRefusedBeforeAnyRequest) {
 
 INSTANTIATE_TEST_SUITE_P(
     Cli, ReportUsage,
-    testing::Values(
+    ::testing::Values(
         Case{"NoScope", {}, "exactly one of -n NAMESPACE and --all-namespaces"},
         Case{"BothScopes", {"-n", "a", "--all-namespaces"}, "exactly one of"},
         Case{"BadPeriod", {"-n", "a", "--period", "2026-13"}, "want a month (2026-11)"},
@@ -49,7 +51,7 @@ INSTANTIATE_TEST_SUITE_P(
              "--from: want a date"},
         Case{"TooLong", {"-A", "--from", "2020-01-01", "--to", "2026-01-01"}, "at most 400 days"},
         Case{"BadFormat", {"-n", "a", "--format", "pdf"}, "pdf"}),
-    [](const testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
+    [](const ::testing::TestParamInfo<Case>& p) { return std::string(p.param.name); });
 
 TEST(Cli, ReportIsListed) {
   std::ostringstream out;
@@ -57,6 +59,41 @@ TEST(Cli, ReportIsListed) {
   const std::vector<std::string_view> args = {"report", "--help"};
   EXPECT_EQ(run(args, {out, err}), kExitOk);
   EXPECT_THAT(out.str(), HasSubstr("relops report (-n NAMESPACE | --all-namespaces)"));
+}
+
+const kube::ResourceRef kSlos{"relops.dev", "v1alpha1", "servicelevelobjectives",
+                              "ServiceLevelObjective", true};
+
+void addSlos(relops::testing::FakeClient& client, const std::string& ns, int count) {
+  for (int i = 0; i < count; ++i) {
+    client.add(kSlos, {{"apiVersion", "relops.dev/v1alpha1"},
+                       {"kind", "ServiceLevelObjective"},
+                       {"metadata", {{"name", "slo-" + std::to_string(i)}, {"namespace", ns}}}});
+  }
+}
+
+TEST(ListAtMost, ReadsEveryPageUpToTheBound) {
+  relops::testing::FakeClient client;
+  addSlos(client, "a", 7);
+  addSlos(client, "b", 2);
+  auto items = listAtMost(client, kSlos, "a", "", 7);
+  ASSERT_TRUE(items.ok()) << items.error().describe();
+  EXPECT_EQ(items->size(), 7u);
+  EXPECT_EQ(client.actions("list").size(), 1u);  // pages of max + 1
+  auto all = listAtMost(client, kSlos, "", "", 9);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 9u);
+}
+
+TEST(ListAtMost, RefusesMoreAndStopsListing) {
+  relops::testing::FakeClient client;
+  addSlos(client, "a", 1200);
+  auto items = listAtMost(client, kSlos, "", "", 1000);
+  ASSERT_FALSE(items.ok());
+  EXPECT_THAT(items.error().message(),
+              HasSubstr("more than 1000 ServiceLevelObjective objects selected"));
+  // One page of 500, a second of 500, the third finds the 1001st: never the whole list.
+  EXPECT_EQ(client.actions("list").size(), 3u);
 }
 
 }  // namespace
