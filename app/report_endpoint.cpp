@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include "app/report/report.h"
-#include "operator/runtime/manager.h"
+#include "operator/runtime/context.h"
 #include "operator/server/access_review.h"
 #include "operator/server/http_server.h"
 
@@ -58,9 +58,8 @@ base::Result<report::Period> period(const server::Request& request, report::Time
 
 class ReportHandler {
  public:
-  ReportHandler(runtime::Manager& manager, server::AccessReviewer& reviewer,
-                const base::Clock& clock, runtime::Logger log)
-      : manager_(manager), reviewer_(reviewer), clock_(clock), log_(std::move(log)) {}
+  ReportHandler(runtime::Context& caches, server::AccessReviewer& reviewer, runtime::Logger log)
+      : caches_(caches), reviewer_(reviewer), log_(std::move(log)) {}
 
   server::Response operator()(const server::Request& request) const {
     if (request.method != "GET" && request.method != "HEAD") {
@@ -82,7 +81,7 @@ class ReportHandler {
       case server::AccessDecision::kError:
         return server::Response::text(500, "Internal Server Error\n");
     }
-    const report::TimePoint now = std::chrono::floor<std::chrono::seconds>(clock_.now());
+    const report::TimePoint now = std::chrono::floor<std::chrono::seconds>(caches_.clock().now());
     auto chosen = period(request, now);
     if (!chosen) return server::Response::text(400, chosen.error().message() + "\n");
     const std::string format = request.queryParam("format").value_or("html");
@@ -101,7 +100,7 @@ class ReportHandler {
         left.push_back(kind.resource.kind);  // never widen what the caller may list
         continue;
       }
-      const std::vector<runtime::ObjectPtr> cached = manager_.cachedList(kind.resource, namespace_);
+      const std::vector<runtime::ObjectPtr> cached = caches_.cachedList(kind.resource, namespace_);
       if (cached.size() > report::kMaxObjectsPerKind) {
         return server::Response::text(
             413, "more than " + std::to_string(report::kMaxObjectsPerKind) + " " +
@@ -144,18 +143,16 @@ class ReportHandler {
     return server::reviewRequest(request, reviewer_, attributes, log_);
   }
 
-  runtime::Manager& manager_;
+  runtime::Context& caches_;
   server::AccessReviewer& reviewer_;
-  const base::Clock& clock_;
   runtime::Logger log_;
 };
 
 }  // namespace
 
-void addReportRoutes(server::HttpServer& server, runtime::Manager& manager,
-                     server::AccessReviewer& reviewer, const base::Clock& clock,
-                     runtime::Logger log) {
-  server.handle("GET", "/reports/", ReportHandler(manager, reviewer, clock, std::move(log)));
+void addReportRoutes(server::HttpServer& server, runtime::Context& caches,
+                     server::AccessReviewer& reviewer, runtime::Logger log) {
+  server.handle("GET", "/reports/", ReportHandler(caches, reviewer, std::move(log)));
 }
 
 }  // namespace relops::app

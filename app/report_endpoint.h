@@ -12,11 +12,10 @@
 // only where the user may list it too, so a report never shows what the caller could not read.
 #pragma once
 
-#include "operator/base/clock.h"
 #include "operator/runtime/log.h"
 
 namespace relops::runtime {
-class Manager;
+class Context;
 }
 namespace relops::server {
 class AccessReviewer;
@@ -25,8 +24,8 @@ class HttpServer;
 
 namespace relops::app {
 
-void addReportRoutes(server::HttpServer& server, runtime::Manager& manager,
-                     server::AccessReviewer& reviewer, const base::Clock& clock,
-                     runtime::Logger log);
+// `caches` is the running Manager (its informers, its clock); a test passes a FakeContext.
+void addReportRoutes(server::HttpServer& server, runtime::Context& caches,
+                     server::AccessReviewer& reviewer, runtime::Logger log);
 
 }  // namespace relops::app

@@ -278,7 +278,7 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
                           log.named("metrics-auth"));
   // Reports are read only by an authenticated, authorized caller: never over plain HTTP.
   if (flags.serveReports && flags.metricsSecure) {
-    app::addReportRoutes(metricsServer, manager, reviewer, clock, log.named("reports"));
+    app::addReportRoutes(metricsServer, manager, reviewer, log.named("reports"));
   }
 
   // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).

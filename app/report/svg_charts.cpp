@@ -1,6 +1,7 @@
 #include "app/report/svg_charts.h"
 
 #include <algorithm>
+#include <cctype>
 #include <sstream>
 
 #include "app/report/format.h"
@@ -255,7 +256,7 @@ std::string drillChart(const Report& report) {
   for (const DrillRunReport* run : rows) {
     const std::string verdict = run->verdict.empty() ? "RUNNING" : run->verdict;
     std::string upper;
-    for (const char c : verdict) upper += static_cast<char>(std::toupper(c));
+    for (const unsigned char c : verdict) upper += static_cast<char>(std::toupper(c));
     out << "<g class=\"run\">" << textAt(10, y + 14, run->name)
         << textAt(10, y + 30, upper + "  " + run->start.substr(0, 10),
                   upper == "PASS" ? "" : " font-weight=\"bold\"");
