@@ -32,6 +32,33 @@ spec:
     ratio: {{errors: 'http_requests_total{{code=~"5.."}}', total: http_requests_total}}
 """
 
+# A calendar-month workload SLO: relops counts the Deployment's minutes itself (no Prometheus)
+# and keeps the current period and a budget trail in status, which the report reads.
+CART = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: cart, namespace: {namespace}}}
+spec:
+  replicas: 1
+  selector: {{matchLabels: {{app: cart}}}}
+  template:
+    metadata: {{labels: {{app: cart}}}}
+    spec:
+      containers: [{{name: app, image: "nginx:1"}}]
+---
+apiVersion: relops.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {{name: cart-availability, namespace: {namespace}, labels: {{relops.dev/team: shop}}}}
+spec:
+  service: cart
+  objective: "99.5"
+  window: month
+  timeZone: Europe/Berlin
+  budgetingMethod: Timeslices
+  indicator:
+    workload: {{kind: Deployment, name: cart}}
+"""
+
 ROTATION = """\
 apiVersion: relops.dev/v1alpha1
 kind: OnCallRotation
@@ -59,8 +86,8 @@ def relops(tenancy: Tenancy) -> Operator:
     """relops with the chart's flags: metrics (and so reports) over HTTPS, authorized."""
     op = Operator(tenancy.relops_kubeconfig, tenancy.workdir / "relops-reports.log",
                   *tenancy.deployment_args(), "--watch-namespace", tenancy.team_a,
-                  "--watch-namespace", tenancy.team_b, env={"POD_NAMESPACE": tenancy.system},
-                  metrics_secure=True)
+                  "--watch-namespace", tenancy.team_b, "--slo-refresh-interval=5s",
+                  env={"POD_NAMESPACE": tenancy.system}, metrics_secure=True)
     tenancy.started.append(op)
     wait_ready(op)
     return op
@@ -73,6 +100,7 @@ def scene(tenancy: Tenancy, relops: Operator) -> dict[str, str]:
     a, b = tenancy.team_a, tenancy.team_b
     tenancy.admin.apply(SLO.format(name="checkout", namespace=a))
     tenancy.admin.apply(ROTATION.format(namespace=a))
+    tenancy.admin.apply(CART.format(namespace=a))
     tenancy.admin.apply(SLO.format(name="billing", namespace=b))
     tenancy.admin.run("create", "serviceaccount", "viewer", "-n", a)
     tenancy.admin.run("create", "rolebinding", "viewer-view", "--clusterrole=view",
@@ -83,6 +111,9 @@ def scene(tenancy: Tenancy, relops: Operator) -> dict[str, str]:
     # The rotation's load, computed by relops, is what the report shows of on-call.
     wait_until("the rotation's load", lambda: tenancy.admin.get(
         "oncallrotation", "primary", a).get("status", {}).get("load"), timeout=60)
+    wait_until("the calendar SLO's period and budget trail", lambda: all(
+        key in tenancy.admin.get("servicelevelobjective", "cart-availability", a).get(
+            "status", {}) for key in ("period", "budgetTrail")), timeout=150)
     yield {"viewer": token(tenancy, "viewer", a), "auditor": token(tenancy, "auditor",
                                                                      tenancy.system)}
     tenancy.admin.run("delete", "clusterrolebinding", f"{tenancy.release}-auditor",
@@ -97,13 +128,21 @@ def test_viewer_reads_only_their_namespace(tenancy: Tenancy, relops: Operator, s
         code, headers, body = report_get(relops, f"/reports/{a}?format=json", viewer)
         assert code == 200, (code, body)
         report = json.loads(body)
-        return report if {s["name"] for s in report["slos"]} == {"checkout"} else None
+        names = {s["name"] for s in report["slos"]}
+        return report if names == {"checkout", "cart-availability"} else None
 
     report = wait_until("team_a's report from the caches", own_report, timeout=60)
     assert report["kind"] == "ReliabilityReport" and report["scope"] == f"namespace {a}"
     [rotation] = report["rotations"]
     assert {p["participant"] for p in rotation["load"]} == {"ana", "ben"}
     assert report["notes"] == []  # `view` lists every relops kind: nothing left out
+    # The calendar SLO as relops wrote its status: the month in Berlin, a trail of this month,
+    # its team from the label.
+    [cart] = [s for s in report["slos"] if s["name"] == "cart-availability"]
+    assert cart["calendar"] and cart["team"] == "shop" and cart["timeZone"] == "Europe/Berlin"
+    period = tenancy.admin.get("servicelevelobjective", "cart-availability", a)["status"]["period"]
+    assert cart["currentPeriod"] == period["label"]
+    assert cart["budgetTrail"] and cart["budgetTrail"][-1]["date"][:7] == period["label"]
 
     code, headers, body = report_get(relops, f"/reports/{a}?period=2026-11", viewer)
     assert code == 200 and headers["Content-Type"].startswith("text/html")
@@ -161,7 +200,8 @@ def test_cli_reads_the_namespace_through_a_kubeconfig(tenancy: Tenancy, scene, t
         [binary, "report", "--kubeconfig", kubeconfig, "-n", tenancy.team_a, "--format",
          "json"], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
-    assert [s["name"] for s in json.loads(result.stdout)["slos"]] == ["checkout"]
+    assert {s["name"] for s in json.loads(result.stdout)["slos"]} == {"checkout",
+                                                                     "cart-availability"}
 
     result = subprocess.run(
         [binary, "report", "--kubeconfig", kubeconfig, "--all-namespaces"],
