@@ -29,4 +29,9 @@ std::chrono::local_seconds TimeZone::toLocal(std::chrono::sys_seconds instant) c
   return std::chrono::local_seconds(instant.time_since_epoch() + info.offset);
 }
 
+std::string TimeZone::formatLocal(std::chrono::sys_seconds instant) const {
+  const date::zoned_seconds zoned(zone_, date::sys_seconds(instant.time_since_epoch()));
+  return date::format("%Y-%m-%d %H:%M %Z", zoned);
+}
+
 }  // namespace relops::common

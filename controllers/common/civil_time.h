@@ -25,6 +25,8 @@ class TimeZone {
   // first occurrence, under the offset in force before the jump.
   std::chrono::sys_seconds resolve(std::chrono::local_seconds local) const;
   std::chrono::local_seconds toLocal(std::chrono::sys_seconds instant) const;
+  // "2026-03-08 03:00 EDT"
+  std::string formatLocal(std::chrono::sys_seconds instant) const;
   const std::string& name() const { return name_; }
 
  private:

@@ -334,31 +334,14 @@ base::Result<CronSchedule> CronSchedule::compile(std::string_view expression,
                                                  std::string_view timeZone) {
   auto parsed = CronExpression::parse(expression);
   if (!parsed) return std::move(parsed).error();
-  const date::time_zone* zone = nullptr;
-  try {
-    zone = date::locate_zone(timeZone);
-  } catch (const std::exception&) {
-    return base::Error(base::ErrorKind::kConfig,
-                       "unknown time zone \"" + std::string(timeZone) + "\"");
-  }
-  return CronSchedule(std::move(parsed).value(), std::string(timeZone), zone);
+  auto zone = common::TimeZone::locate(timeZone);
+  if (!zone.ok()) return std::move(zone).error();
+  return CronSchedule(std::move(parsed).value(), std::move(*zone));
 }
 
-Instant CronSchedule::resolve(LocalTime local) const {
-  const date::local_seconds time{local.time_since_epoch()};
-  const date::local_info info = zone_->get_info(time);
-  if (info.result == date::local_info::nonexistent) {
-    // Skipped by a jump forward: the first valid instant after it, the jump.
-    return Instant(info.second.begin.time_since_epoch());
-  }
-  // Unique, or repeated by a jump back: the first occurrence.
-  return Instant(time.time_since_epoch() - info.first.offset);
-}
+Instant CronSchedule::resolve(LocalTime local) const { return zone_.resolve(local); }
 
-LocalTime CronSchedule::toLocal(Instant t) const {
-  const date::sys_info info = zone_->get_info(date::sys_seconds(t.time_since_epoch()));
-  return LocalTime(t.time_since_epoch() + info.offset);
-}
+LocalTime CronSchedule::toLocal(Instant t) const { return zone_.toLocal(t); }
 
 std::optional<Instant> CronSchedule::next(Instant after) const {
   LocalTime local = std::chrono::floor<minutes>(toLocal(after)) + minutes(1);
@@ -402,9 +385,6 @@ int64_t CronSchedule::count(Instant after, Instant at, int64_t cap) const {
   return n;
 }
 
-std::string CronSchedule::formatLocal(Instant t) const {
-  const date::zoned_seconds zoned(zone_, date::sys_seconds(t.time_since_epoch()));
-  return date::format("%Y-%m-%d %H:%M %Z", zoned);
-}
+std::string CronSchedule::formatLocal(Instant t) const { return zone_.formatLocal(t); }
 
 }  // namespace relops::drill

@@ -32,11 +32,8 @@
 #include <string>
 #include <string_view>
 
+#include "controllers/common/civil_time.h"
 #include "operator/base/result.h"
-
-namespace date {
-class time_zone;
-}
 
 namespace relops::drill {
 
@@ -80,7 +77,7 @@ class CronSchedule {
   static base::Result<CronSchedule> compile(std::string_view expression, std::string_view timeZone);
 
   const CronExpression& expression() const { return expression_; }
-  const std::string& timeZone() const { return timeZone_; }
+  const std::string& timeZone() const { return zone_.name(); }
 
   // The first fire strictly after `after`; absent when none within kSearchYears.
   std::optional<Instant> next(Instant after) const;
@@ -93,14 +90,13 @@ class CronSchedule {
   std::string formatLocal(Instant t) const;
 
  private:
-  CronSchedule(CronExpression expression, std::string timeZone, const date::time_zone* zone)
-      : expression_(std::move(expression)), timeZone_(std::move(timeZone)), zone_(zone) {}
+  CronSchedule(CronExpression expression, common::TimeZone zone)
+      : expression_(std::move(expression)), zone_(std::move(zone)) {}
   Instant resolve(LocalTime local) const;
   LocalTime toLocal(Instant t) const;
 
   CronExpression expression_;
-  std::string timeZone_;
-  const date::time_zone* zone_ = nullptr;
+  common::TimeZone zone_;
 };
 
 }  // namespace relops::drill

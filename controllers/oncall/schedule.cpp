@@ -1,10 +1,10 @@
 #include "controllers/oncall/schedule.h"
 
-#include <date/tz.h>
-
 #include <algorithm>
 #include <deque>
 #include <exception>
+
+#include "controllers/common/civil_time.h"
 
 namespace relops::oncall {
 namespace {
@@ -40,33 +40,14 @@ struct CompiledLayer {
 // arithmetic every stream below builds on.
 struct Engine {
   Spec spec;
-  const date::time_zone* zone = nullptr;
+  std::optional<common::TimeZone> zone;
   std::vector<CompiledLayer> layers;
   std::vector<Interval> overrides;  // resolved, parallel to spec.overrides
   const std::string overrideLayer{kOverrideLayer};
 
-  Instant resolve(LocalTime local) const {
-    const date::local_seconds time{local.time_since_epoch()};
-    const date::local_info info = zone->get_info(time);
-    switch (info.result) {
-      case date::local_info::unique:
-        return Instant(time.time_since_epoch() - info.first.offset);
-      case date::local_info::nonexistent:
-        // Skipped by a jump forward: the first valid instant after it is the
-        // jump itself (02:30 on a spring-forward night becomes 03:00).
-        return Instant(info.second.begin.time_since_epoch());
-      case date::local_info::ambiguous:
-        // Repeated by a jump back: the first occurrence, under the offset in
-        // force before the jump.
-        return Instant(time.time_since_epoch() - info.first.offset);
-    }
-    return Instant(time.time_since_epoch() - info.first.offset);
-  }
-
-  LocalTime toLocal(Instant t) const {
-    const date::sys_info info = zone->get_info(date::sys_seconds(t.time_since_epoch()));
-    return LocalTime(t.time_since_epoch() + info.offset);
-  }
+  // The civil-time rules every kind shares (controllers/common/civil_time.h).
+  Instant resolve(LocalTime local) const { return zone->resolve(local); }
+  LocalTime toLocal(Instant t) const { return zone->toLocal(t); }
 
   std::chrono::local_days localDay(Instant t) const { return std::chrono::floor<days>(toLocal(t)); }
 
@@ -410,12 +391,11 @@ Schedule::~Schedule() = default;
 base::Result<Schedule> Schedule::compile(const Spec& spec, std::vector<int64_t> offsets) {
   auto impl = std::make_shared<Impl>();
   impl->spec = spec;
-  try {
-    impl->zone = date::locate_zone(spec.timeZone);
-  } catch (const std::exception&) {
-    return base::Error(base::ErrorKind::kConfig, "spec.timeZone: unknown time zone \"" +
-                                                     spec.timeZone + "\" (not in the tz database)");
+  auto zone = common::TimeZone::locate(spec.timeZone);
+  if (!zone.ok()) {
+    return base::Error(base::ErrorKind::kConfig, "spec.timeZone: " + zone.error().message());
   }
+  impl->zone = std::move(*zone);
   try {
     for (size_t i = 0; i < spec.layers.size(); ++i) {
       CompiledLayer layer;
@@ -639,10 +619,7 @@ std::vector<Interval> Schedule::weekends(Instant from, Instant to) const {
   return out;
 }
 
-std::string Schedule::formatLocal(Instant t) const {
-  const date::zoned_seconds zoned(impl_->zone, date::sys_seconds(t.time_since_epoch()));
-  return date::format("%Y-%m-%d %H:%M %Z", zoned);
-}
+std::string Schedule::formatLocal(Instant t) const { return impl_->zone->formatLocal(t); }
 
 Instant Schedule::resolve(LocalTime local) const { return impl_->resolve(local); }
 
