@@ -14,6 +14,7 @@ packages=(
   prometheus
   prometheus-alertmanager   # the real Alertmanager of the on-call routing e2e test
   lua5.1
+  libfaketime   # the calendar SLO e2e test runs relops with its clock set before a period boundary
   chromium-headless-shell fonts-dejavu-core   # renders the report's HTML page in a unit test
   umoci skopeo
   clang libclang-rt-dev   # the fuzz preset: clang and its libFuzzer/sanitizer runtimes
