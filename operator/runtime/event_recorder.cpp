@@ -268,6 +268,11 @@ KubeEventRecorder::KubeEventRecorder(kube::Client& client, const base::Clock& cl
                                  "Events relops did not write, by reason: queue_full, "
                                  "rate_limited (per-object spam filter), write_failed.",
                                  {"reason"});
+    // Every reason from the start at 0, so increase() sees the first drop and a dashboard
+    // reads 0, not "no data" (controller-runtime's initMetrics does the same for its errors).
+    for (const char* reason : {"queue_full", "rate_limited", "write_failed"}) {
+      dropped_->with({reason}).inc(0);
+    }
   }
   sender_ = std::thread([this] { run(); });
 }
