@@ -22,6 +22,7 @@ CRD_OF_TARGET = {
     "drill": "relops.dev_drdrills.yaml",
     "watch_stream": "relops.dev_servicelevelobjectives.yaml",
     "yaml_json": "relops.dev_oncallrotations.yaml",
+    "report": "relops.dev_servicelevelobjectives.yaml",
 }
 # Targets whose input no CRD describes: the words of their grammar.
 WORDS_OF_TARGET = {
@@ -41,7 +42,7 @@ WORDS_OF_TARGET = {
               "T02:30:00", "+05:45", "America/", "Etc/GMT+", "posixrules", "../"],
 }
 TARGETS = ["watch_stream", "kubeconfig", "slo", "policy", "oncall", "drill", "cron", "units",
-           "yaml_json"]
+           "yaml_json", "report"]
 
 
 def schema_tokens(schema, tokens):
@@ -123,6 +124,12 @@ def main():
         write_seed(args.out / "yaml_json", name, yaml.safe_dump(document))
     for path in sorted((args.source / "crds" / "examples").glob("*.yaml")):
         write_seed(args.out / "yaml_json", f"file-{path.stem}", path.read_bytes())
+    # The report's recorded cluster state (every kind, every status field it reads), and the
+    # examples as one List.
+    recorded = args.source / "tests" / "unit" / "app" / "report" / "testdata" / "cluster.json"
+    write_seed(args.out / "report", "recorded", recorded.read_bytes())
+    write_seed(args.out / "report", "examples",
+               json.dumps({"items": [document for _, document in examples(args.source)]}))
 
 
 if __name__ == "__main__":
