@@ -47,12 +47,17 @@ inline std::string escapeHtml(const std::string& text) {
   return out;
 }
 
-// A Markdown table cell: pipes and line breaks would break the table.
+// A Markdown table cell: pipes and line breaks would break the table, and a renderer that
+// passes HTML through would take angle brackets from an object as markup.
 inline std::string cell(const std::string& text) {
   std::string out;
   for (const char c : text) {
     if (c == '|') {
       out += "\\|";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
     } else if (c == '\n' || c == '\r') {
       out += ' ';
     } else {

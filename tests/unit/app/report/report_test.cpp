@@ -171,6 +171,24 @@ TEST(Report, HtmlIsSelfContainedWithEveryChart) {
   EXPECT_NE(html.find("@page { size: A4"), std::string::npos);
 }
 
+// Strings of the objects are text in every rendering, never markup or table structure.
+TEST(Report, ObjectStringsAreEscaped) {
+  ReportInput input;
+  input.scope = "namespace a";
+  input.period = parsePeriod("2026-11").value();
+  input.now = at("2026-12-07T12:00:00Z");
+  input.slos.push_back(json::parse(R"({"metadata": {"namespace": "a", "name": "s"},
+      "spec": {"service": "<script>x</script>|y\nz", "objective": "99"}})"));
+  const Report report = buildReport(input);
+  const std::string markdown = renderMarkdown(report);
+  EXPECT_EQ(markdown.find("<script>"), std::string::npos);
+  EXPECT_NE(markdown.find("&lt;script&gt;x&lt;/script&gt;\\|y z"), std::string::npos);
+  const std::string html = renderHtml(report);
+  EXPECT_EQ(html.find("<script>"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;"), std::string::npos);
+  EXPECT_EQ(renderJson(report)["slos"][0]["service"], "<script>x</script>|y\nz");
+}
+
 TEST(Report, EmptySelectionRenders) {
   ReportInput input;
   input.scope = "namespace empty";
