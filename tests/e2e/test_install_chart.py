@@ -219,6 +219,19 @@ def test_toggles_off(tmp_path: Path):
     assert [p["name"] for p in container["ports"]] == ["probes"]
 
 
+def test_reports_toggle(tmp_path: Path):
+    """/reports/ is on by default (relops's own default, no flag); metrics.reports=false turns
+    it off with a flag `relops run` knows."""
+    [default] = find(render(tmp_path), "Deployment")["spec"]["template"]["spec"]["containers"]
+    assert not [a for a in default["args"] if a.startswith("--serve-reports")]
+    [off] = find(render(tmp_path, {"metrics": {"reports": False}}), "Deployment")["spec"][
+        "template"]["spec"]["containers"]
+    assert "--serve-reports=false" in off["args"]
+    usage = subprocess.run([os.environ["RELOPS_BINARY"], "run", "--help"],
+                           capture_output=True, text=True, timeout=30).stdout
+    assert "--serve-reports" in usage
+
+
 def test_leader_election_on_request_with_one_replica(tmp_path: Path):
     deployment = find(render(tmp_path, {"leaderElection": {"enabled": True}}), "Deployment")
     assert "--leader-elect" in deployment["spec"]["template"]["spec"]["containers"][0]["args"]
