@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app/report/report.h"
+#include "controllers/common/units.h"
 
 namespace relops::report {
 namespace {
@@ -160,9 +161,15 @@ SloReport buildSlo(const json& object, const Period& period, TimePoint now) {
   // whose SLI is the window ending now: an estimate of the period, said so in "basis").
   const auto currentStart = time(object, {"status", "period", "start"});
   const auto currentEnd = time(object, {"status", "period", "end"});
-  const bool currentInReport =
-      !slo.calendar || (currentStart && currentEnd &&
-                        *currentStart<period.to&& * currentEnd> period.from && *currentStart < now);
+  bool currentInReport = false;
+  if (slo.calendar) {
+    currentInReport = currentStart && currentEnd && period.from < *currentEnd &&
+                      *currentStart < period.to && *currentStart < now;
+  } else if (auto window = common::Duration::parse(slo.window, "spec.window")) {
+    // The rolling window ending now must reach into the period: a past month is not
+    // described by today's 28 days.
+    currentInReport = now - window->value() < period.to && period.from < now;
+  }
   if (anyClosed) {
     slo.attainment = worstClosed;
     slo.basis = "closedPeriods";

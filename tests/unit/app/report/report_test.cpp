@@ -148,6 +148,16 @@ TEST(Report, MonthPeriodFiltersHistory) {
   EXPECT_EQ(checkout.episodes.size(), 2u);
 }
 
+// A rolling window's SLI is the window ending now: it says nothing of a month long past.
+TEST(Report, RollingSliOnlyForPeriodsItsWindowReaches) {
+  ReportInput input = recordedInput();
+  input.period = parsePeriod("2026-10").value();  // ended 37 days before now; the window is 28d
+  EXPECT_EQ(slo(buildReport(input), "search-latency").basis, "none");
+  EXPECT_EQ(slo(buildReport(input), "search-latency").verdict, "NoData");
+  input.period = parsePeriod("2026-11").value();  // the window reaches back to November 9th
+  EXPECT_EQ(slo(buildReport(input), "search-latency").basis, "rollingWindow");
+}
+
 TEST(Report, JsonNamesItsKindAndVersion) {
   const json out = renderJson(buildReport(recordedInput()));
   EXPECT_EQ(out["kind"], "ReliabilityReport");
