@@ -158,6 +158,57 @@ TEST_F(SloReconcilerTest, LiveNumbersGoToStatusAndTheNextRefreshIsWithinTheInter
   EXPECT_THAT(metrics, HasSubstr("relops_slo_error_budget_remaining"));
 }
 
+TEST_F(SloReconcilerTest, ACalendarPeriodIsAskedByItsRangeAndAnEndedOneReadAtItsEnd) {
+  reconciler(true);
+  addSlo(SloBuilder().window("month").json());
+  prometheus_->answer([](const std::string& expr) -> base::Result<std::vector<PromSample>> {
+    if (expr.find("__name__=~") != std::string::npos) return std::vector<PromSample>{};
+    const double value = expr.find("increase(") != std::string::npos ? 1e6 : 0.0005;
+    return std::vector<PromSample>{{{}, value, std::chrono::system_clock::time_point(kStart)}};
+  });
+  // A pass on 2 March; then it is 1 April, 10:00 UTC.
+  reconcile();
+  EXPECT_EQ(status()["period"]["label"], "2026-03");
+  context_.fakeClock.advance(std::chrono::days(30));
+  const size_t before = prometheus_->queries().size();
+
+  const runtime::ReconcileResult result = reconcile();
+
+  ASSERT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_LE(result.delay(), std::chrono::seconds(60));
+  const std::vector<std::string> all = prometheus_->queries();
+  const std::vector<std::string> queries(all.begin() + static_cast<std::ptrdiff_t>(before),
+                                         all.end());
+  // The burn-rate series, April's two range queries (10h since 1 April), March's two at its
+  // end (31 days, 1 April 00:00 UTC).
+  ASSERT_EQ(queries.size(), 5u);
+  using ::testing::AllOf;
+  using ::testing::Contains;
+  EXPECT_THAT(queries, Contains(AllOf(HasSubstr("sum(rate("), HasSubstr("[10h]"))));
+  EXPECT_THAT(queries, Contains(AllOf(HasSubstr("sum(increase("), HasSubstr("[10h]"))));
+  EXPECT_THAT(queries, Contains(AllOf(HasSubstr("sum(rate("), HasSubstr("[4w3d]"),
+                                      ::testing::EndsWith(" @1775001600"))));
+  EXPECT_THAT(queries, Contains(AllOf(HasSubstr("sum(increase("), HasSubstr("[4w3d]"),
+                                      ::testing::EndsWith(" @1775001600"))));
+  EXPECT_EQ(status()["period"]["label"], "2026-04");
+  ASSERT_EQ(status()["periodHistory"].size(), 1u);
+  EXPECT_EQ(status()["periodHistory"][0]["result"], "Met");
+  EXPECT_EQ(status()["periodHistory"][0]["budgetConsumed"], "50");
+  EXPECT_THAT(context_.events.reasons(), ElementsAre("PeriodClosed"));
+  const std::string metrics = context_.metrics.exposition();
+  EXPECT_THAT(
+      metrics,
+      HasSubstr("relops_slo_period_budget_remaining{name=\"checkout\",namespace=\"shop\"} 0.5"));
+  EXPECT_THAT(metrics,
+              HasSubstr("relops_slo_objective{name=\"checkout\",namespace=\"shop\"} 0.999"));
+
+  // Closed once: the next pass asks only for the month so far.
+  reconcile();
+  EXPECT_EQ(prometheus_->queries().size(), before + 5u + 3u);
+  EXPECT_EQ(status()["periodHistory"].size(), 1u);
+  EXPECT_THAT(context_.events.reasons(), ElementsAre("PeriodClosed"));
+}
+
 TEST_F(SloReconcilerTest, AnExpressionPrometheusRejectsStallsWithoutAskingAgain) {
   reconciler(true);
   addSlo(SloBuilder().window("30d").json());
