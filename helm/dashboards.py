@@ -4,7 +4,7 @@ chart's generated files).
 
 Every query reads only what relops exports on /metrics or what its PrometheusRules record
 (`relops_slo:*`); tests/e2e/test_dashboards.py runs each of them against a real Prometheus
-that scrapes relops and evaluates its rules, and tests/unit/helm/dashboard_schema_test.py
+that scrapes relops and evaluates its rules, and tests/install/test_dashboard_schema.py
 validates each file against Grafana's dashboard schema.
 
 The JSON is Grafana's classic dashboard model (`schemaVersion` below): a `datasource`
@@ -18,8 +18,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-# Grafana's dashboard schema version the files declare (Grafana 10.4 and 11 write 39).
-SCHEMA_VERSION = 39
+# The version of Grafana's dashboard schema the files declare and are validated against
+# (tests/install/grafana_schema: the schema of the grafana-foundation-sdk Go module it pins;
+# Grafana 12 writes this version).
+SCHEMA_VERSION = 42
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 GRID_COLUMNS = 24
 
@@ -415,7 +417,9 @@ def _variable(variable: Variable) -> dict[str, Any]:
         "multi": variable.multi,
         "includeAll": variable.multi,
         "allValue": ".*" if variable.multi else None,
-        "current": {},
+        # Grafana picks the first value (all of them where it may) when nothing is saved.
+        "current": ({"text": "All", "value": "$__all"} if variable.multi
+                    else {"text": "", "value": ""}),
         "hide": 0,
         "options": [],
         "regex": "",
@@ -465,14 +469,19 @@ def _panel(panel_id: int, panel: Panel, grid: dict[str, int]) -> dict[str, Any]:
     elif panel.kind == "stat":
         options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                    "colorMode": "value", "graphMode": "none", "justifyMode": "auto",
-                   "orientation": "auto", "textMode": "auto"}
+                   "orientation": "auto", "textMode": "auto", "wideLayout": True,
+                   "showPercentChange": False, "percentChangeColorMode": "standard"}
     elif panel.kind == "bargauge":
         options = {"reduceOptions": {"calcs": ["lastNotNull"], "fields": "", "values": False},
                    "displayMode": "gradient", "orientation": "horizontal",
-                   "showUnfilled": True, "valueMode": "color"}
+                   "showUnfilled": True, "valueMode": "color", "namePlacement": "auto",
+                   "sizing": "auto", "minVizWidth": 8, "minVizHeight": 16, "maxVizHeight": 300,
+                   "legend": {"displayMode": "list", "placement": "bottom", "showLegend": False,
+                              "calcs": []}}
     elif panel.kind == "table":
-        options = {"showHeader": True, "cellHeight": "sm",
-                   "footer": {"show": False, "reducer": ["sum"], "fields": ""}}
+        options = {"frameIndex": 0, "showHeader": True, "showTypeIcons": False,
+                   "cellHeight": "sm",
+                   "footer": {"show": False, "reducer": ["sum"], "countRows": False}}
     else:
         raise ValueError(f"{panel.title}: unknown panel type {panel.kind}")
     targets = []
@@ -511,7 +520,7 @@ def render(dashboard: Dashboard) -> dict[str, Any]:
         "name": "datasource",
         "label": "Data source",
         "query": "prometheus",
-        "current": {},
+        "current": {"text": "", "value": ""},  # the default Prometheus data source
         "hide": 0,
         "options": [],
         "refresh": 1,
