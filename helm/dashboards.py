@@ -105,6 +105,27 @@ def overview() -> Dashboard:
                   "Each SLO's service level indicator over its window (relops_slo_sli).",
                   width=12, height=10, unit="percentunit", decimals=4,
                   thresholds=SLI_STEPS),
+            Panel("Attainment this period", "table",
+                  [Target(f"sort(relops_slo_period_sli{{{NS}}})", "{{namespace}}/{{name}} SLI",
+                          instant=True),
+                   Target(f"relops_slo_objective{{{NS}}}", "{{namespace}}/{{name}} objective",
+                          instant=True)],
+                  "Each SLO's SLI over its current calendar period so far (the window for a "
+                  "rolling SLO) next to its objective (relops_slo_period_sli, "
+                  "relops_slo_objective): what an SLA review reads.",
+                  width=12, height=8, unit="percentunit", decimals=4),
+            Panel("SLOs below their objective this period", "stat",
+                  [Target(f"count(relops_slo_period_sli{{{NS}}} < on (namespace, name) "
+                          f"relops_slo_objective{{{NS}}}) or vector(0)", "below", instant=True)],
+                  "SLOs whose SLI over the current period is under the objective.",
+                  width=4, height=8, thresholds=[(None, "green"), (1, "red")]),
+            Panel("Budget left this period", "bargauge",
+                  [Target(f"sort(relops_slo_period_budget_remaining{{{NS}}})",
+                          "{{namespace}}/{{name}}", instant=True)],
+                  "Fraction of the current calendar period's error budget left "
+                  "(relops_slo_period_budget_remaining; the window's for a rolling SLO).",
+                  width=8, height=8, unit="percentunit", minimum=-1, maximum=1,
+                  thresholds=BUDGET_STEPS),
             Panel("Active freezes", "stat",
                   [Target(f"sum(relops_freeze_active{{{NS}}}) or vector(0)", "freezes",
                           instant=True)],
@@ -154,24 +175,61 @@ def slo_detail() -> Dashboard:
                      "name)"),
         ],
         panels=[
+            Panel("Objective", "stat",
+                  [Target(f"relops_slo_objective{{{SLO}}}", "objective", instant=True)],
+                  "The SLO's objective (relops_slo_objective).",
+                  width=4, height=6, unit="percentunit", decimals=3, thresholds=SLI_STEPS),
             Panel("SLI", "stat", [Target(f"relops_slo_sli{{{SLO}}}", "SLI", instant=True)],
                   "The service level indicator over the SLO window (relops_slo_sli).",
-                  width=6, height=6, unit="percentunit", decimals=3, thresholds=SLI_STEPS),
+                  width=5, height=6, unit="percentunit", decimals=3, thresholds=SLI_STEPS),
             Panel("Error budget left", "stat",
                   [Target(f"relops_slo_error_budget_remaining{{{SLO}}}", "budget",
                           instant=True)],
                   "Fraction of the error budget left over the SLO window "
                   "(relops_slo_error_budget_remaining).",
-                  width=6, height=6, unit="percentunit", decimals=1,
+                  width=5, height=6, unit="percentunit", decimals=1,
+                  thresholds=BUDGET_STEPS),
+            Panel("SLI this period", "stat",
+                  [Target(f"relops_slo_period_sli{{{SLO}}}", "SLI", instant=True)],
+                  "The SLI over the current calendar period so far (relops_slo_period_sli; "
+                  "the window's for a rolling SLO).",
+                  width=5, height=6, unit="percentunit", decimals=3, thresholds=SLI_STEPS),
+            Panel("Budget left this period", "stat",
+                  [Target(f"relops_slo_period_budget_remaining{{{SLO}}}", "budget",
+                          instant=True)],
+                  "Fraction of the current period's error budget left "
+                  "(relops_slo_period_budget_remaining).",
+                  width=5, height=6, unit="percentunit", decimals=1,
                   thresholds=BUDGET_STEPS),
             Panel("Error budget over time", "timeseries",
-                  [Target(f"relops_slo_error_budget_remaining{{{SLO}}}", "budget left")],
-                  "The error budget left, as relops computed it at each scrape.",
-                  width=12, height=6, unit="percentunit", thresholds=BUDGET_STEPS),
+                  [Target(f"relops_slo_error_budget_remaining{{{SLO}}}", "window"),
+                   Target(f"relops_slo_period_budget_remaining{{{SLO}}}", "this period")],
+                  "The error budget left over the window and over the current period, as "
+                  "relops computed them at each scrape.",
+                  width=12, height=8, unit="percentunit", thresholds=BUDGET_STEPS),
             Panel("SLI over time", "timeseries",
-                  [Target(f"relops_slo_sli{{{SLO}}}", "SLI")],
-                  "The SLI over the SLO window, as relops computed it at each scrape.",
+                  [Target(f"relops_slo_sli{{{SLO}}}", "SLI"),
+                   Target(f"relops_slo_objective{{{SLO}}}", "objective")],
+                  "The SLI over the SLO window, as relops computed it at each scrape, and the "
+                  "objective.",
                   width=12, height=8, unit="percentunit", decimals=4, thresholds=SLI_STEPS),
+            Panel("Burn rate per window", "timeseries",
+                  [Target(f"relops_slo_burn_rate{{{SLO}}}", "{{window}}")],
+                  "How fast the budget burns over each alert window: the error ratio over "
+                  "(1 - objective), 1 spending exactly the budget over the SLO window "
+                  "(relops_slo_burn_rate, as status.burnRates; the worst group).",
+                  width=12, height=8, thresholds=[(None, "green"), (1, "orange"),
+                                                  (6, "red")]),
+            Panel("Burn rate by group", "timeseries",
+                  # The window as a label: the legend shows it with the group's labels.
+                  [Target(f'label_replace(relops_slo:sli_error:ratio_rate{w}{{{SLO_RULES}}} '
+                          f'/ on () group_left () (1 - relops_slo_objective{{{SLO}}}), '
+                          f'"window", "{w}", "", "")')
+                   for w in ["1h", "6h"]],
+                  "The burn rate over the page windows (1h, 6h) for each group of the SLO's "
+                  "`grouping`, from the recorded error ratios (relops_slo:sli_error:ratio_rate*) "
+                  "and the objective.",
+                  width=12, height=8, thresholds=[(None, "green"), (1, "orange"), (6, "red")]),
             Panel("Error ratio per alert window", "timeseries",
                   [Target(f"sum without (__name__) (relops_slo:sli_error:ratio_rate{w}"
                           f"{{{SLO_RULES}}})", w) for w in ["5m", "1h", "6h", "3d"]],
@@ -179,7 +237,7 @@ def slo_detail() -> Dashboard:
                   "burn-rate windows of the SRE Workbook (relops_slo:sli_error:ratio_rate*); "
                   "a burn-rate alert fires when a long and its short window exceed the "
                   "factor times 1 - objective.",
-                  width=12, height=8, unit="percentunit"),
+                  width=24, height=8, unit="percentunit"),
             Panel("Error ratio by group", "table",
                   [Target(f"relops_slo:sli_error:ratio_rate{w}{{{SLO_RULES}}}", w,
                           instant=True) for w in windows],
