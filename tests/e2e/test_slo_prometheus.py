@@ -353,6 +353,18 @@ def test_ongoing_fast_burn_pages(kubectl: Kubectl, crds, namespace: str, operato
             float(slo["status"]["errorBudget"]["remaining"])), (slo["status"], later["status"])
     assert_status_matches_analytic(later, traffic)
 
+    # The burn is one open episode: it began when BurnRateHigh turned True, its peak is at
+    # least every burn rate shown since, and it has spent what the budget lost meanwhile.
+    [episode] = [e for e in later["status"]["burnEpisodes"] if e["condition"] == "BurnRateHigh"]
+    assert "end" not in episode, episode
+    assert episode["start"] == condition(later, "BurnRateHigh")["lastTransitionTime"], episode
+    shown = [float(r["rate"]) for r in later["status"]["burnRates"]]
+    assert float(episode["peakBurnRate"]) >= max(shown), (episode, shown)
+    spent = float(episode["budgetRemainingAtStart"]) - float(
+        later["status"]["errorBudget"]["remaining"])
+    assert float(episode["budgetSpent"]) == pytest.approx(spent, abs=0.11), (episode, spent)
+    assert spent >= 0.1, episode
+
 
 def test_prometheusrule_output_when_the_crd_is_installed(
         kubectl: Kubectl, crds, namespace: str, operators, backfilled: Backfilled):
