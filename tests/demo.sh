@@ -86,6 +86,18 @@ spec:
   budgetingMethod: Timeslices
   indicator: {workload: {kind: Deployment, name: web}}
 ---
+# The same Deployment as an SLA reads it: each calendar month in Berlin, budget reset on the 1st.
+apiVersion: relops.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: web-monthly, namespace: demo}
+spec:
+  service: web
+  objective: "99.9"
+  window: month
+  timeZone: Europe/Berlin
+  budgetingMethod: Timeslices
+  indicator: {workload: {kind: Deployment, name: web}}
+---
 apiVersion: relops.dev/v1alpha1
 kind: ErrorBudgetPolicy
 metadata: {name: tier1-freeze, namespace: demo}
@@ -146,6 +158,12 @@ for _ in $(seq 1 60); do
   sleep 1
 done
 kubectl -n demo get drdrill,drdrillrun
+
+step "What a manager reads: this month's reliability report (relops report, Markdown)"
+kubectl -n demo get servicelevelobjective web-monthly \
+  -o jsonpath='{.status.period.label}: {.status.period.start} to {.status.period.end}{"\n"}'
+"$relops" report --kubeconfig "$kubeconfig" -n demo --format md | sed -n '1,40p'
+echo "(--format html -o report.html writes the page with its charts)"
 
 step "relops's own metrics"
 metrics="$(curl -fsS "127.0.0.1:$metrics_port/metrics")"

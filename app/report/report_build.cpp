@@ -181,6 +181,12 @@ SloReport buildSlo(const json& object, const Period& period, TimePoint now) {
   }
   if (anyMissed) {
     slo.verdict = "Missed";
+  } else if (!anyClosed && slo.attainment && slo.budgetRemaining) {
+    // A period under way or a rolling window: judged by its error budget, which is what the
+    // objective allows over the whole period. (A timeslice SLI of the minutes observed so
+    // far says little early in a month: one bad minute of the first is an SLI of 0%, and
+    // 2% of the month's budget.)
+    slo.verdict = *slo.budgetRemaining >= 0 ? "Met" : "Missed";
   } else if (slo.attainment && slo.objective) {
     slo.verdict = *slo.attainment >= *slo.objective ? "Met" : "Missed";
   } else {

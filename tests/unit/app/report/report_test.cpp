@@ -148,6 +148,27 @@ TEST(Report, MonthPeriodFiltersHistory) {
   EXPECT_EQ(checkout.episodes.size(), 2u);
 }
 
+// A period under way is judged by its budget: one bad minute on the 1st is an SLI of 0% of
+// the minutes seen, and 2% of the month's budget.
+TEST(Report, PeriodUnderWayIsJudgedByItsBudget) {
+  ReportInput input;
+  input.scope = "namespace demo";
+  input.period = parsePeriod("2026-12").value();
+  input.now = at("2026-12-01T00:02:00Z");
+  input.slos.push_back(json::parse(R"({
+    "apiVersion": "relops.dev/v1alpha1", "kind": "ServiceLevelObjective",
+    "metadata": {"name": "web-monthly", "namespace": "demo"},
+    "spec": {"service": "web", "objective": "99.9", "window": "month",
+             "indicator": {"workload": {"kind": "Deployment", "name": "web"}}},
+    "status": {"sli": "0", "errorBudget": {"remaining": "97.8", "consumed": "2.2"},
+               "period": {"label": "2026-12", "start": "2026-12-01T00:00:00Z",
+                          "end": "2027-01-01T00:00:00Z"}}})"));
+  EXPECT_EQ(slo(buildReport(input), "web-monthly").basis, "currentPeriod");
+  EXPECT_EQ(slo(buildReport(input), "web-monthly").verdict, "Met");
+  input.slos[0]["status"]["errorBudget"] = {{"remaining", "-3"}, {"consumed", "103"}};
+  EXPECT_EQ(slo(buildReport(input), "web-monthly").verdict, "Missed");
+}
+
 // A rolling window's SLI is the window ending now: it says nothing of a month long past.
 TEST(Report, RollingSliOnlyForPeriodsItsWindowReaches) {
   ReportInput input = recordedInput();
