@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "app/kube_names.h"
 #include "app/report/report.h"
 #include "operator/runtime/context.h"
 #include "operator/server/access_review.h"
@@ -27,15 +28,6 @@ const Kind kKinds[] = {
     {{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true}, &report::ReportInput::drills},
     {{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun", true}, &report::ReportInput::runs},
 };
-
-// A namespace name: a DNS label (RFC 1123), so nothing else reaches the caches or a review.
-bool isNamespace(const std::string& text) {
-  if (text.empty() || text.size() > 63 || text.front() == '-' || text.back() == '-') return false;
-  for (const char c : text) {
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
-  }
-  return true;
-}
 
 base::Result<report::Period> period(const server::Request& request, report::TimePoint now) {
   const auto named = request.queryParam("period");
@@ -67,19 +59,13 @@ class ReportHandler {
     }
     const std::string rest = request.path.substr(std::string_view("/reports/").size());
     const bool all = rest.empty();
-    if (!all && !isNamespace(rest)) return server::Response::text(404, "404 page not found\n");
+    if (!all && !isDnsLabel(rest)) return server::Response::text(404, "404 page not found\n");
     const std::string namespace_ = all ? "" : rest;
 
     // The SLOs decide who may see the report at all: 401 / 403 / 500 as for /metrics.
-    switch (review(request, kKinds[0].resource, namespace_)) {
-      case server::AccessDecision::kAllowed:
-        break;
-      case server::AccessDecision::kUnauthenticated:
-        return server::Response::text(401, "Unauthorized\n");
-      case server::AccessDecision::kForbidden:
-        return server::Response::text(403, "Forbidden\n");
-      case server::AccessDecision::kError:
-        return server::Response::text(500, "Internal Server Error\n");
+    if (const auto decision = review(request, kKinds[0].resource, namespace_);
+        decision != server::AccessDecision::kAllowed) {
+      return server::accessRefusal(decision);
     }
     const report::TimePoint now = std::chrono::floor<std::chrono::seconds>(caches_.clock().now());
     auto chosen = period(request, now);

@@ -139,24 +139,28 @@ AccessDecision reviewRequest(const Request& request, AccessReviewer& reviewer,
   return AccessDecision::kAllowed;
 }
 
+Response accessRefusal(AccessDecision decision) {
+  switch (decision) {
+    case AccessDecision::kUnauthenticated: {
+      Response response = Response::text(401, "Unauthorized\n");
+      response.headers.emplace_back("WWW-Authenticate", "Bearer");
+      return response;
+    }
+    case AccessDecision::kForbidden:
+      return Response::text(403, "Forbidden\n");
+    case AccessDecision::kAllowed:
+    case AccessDecision::kError:
+      break;
+  }
+  return Response::text(500, "Authorization failed\n");
+}
+
 Handler requireAccess(AccessReviewer& reviewer, AccessAttributes attributes, Handler handler,
                       runtime::Logger log) {
   return [&reviewer, attributes = std::move(attributes), handler = std::move(handler),
           log = std::move(log)](const Request& request) {
-    switch (reviewRequest(request, reviewer, attributes, log)) {
-      case AccessDecision::kAllowed:
-        return handler(request);
-      case AccessDecision::kUnauthenticated: {
-        Response response = Response::text(401, "Unauthorized\n");
-        response.headers.emplace_back("WWW-Authenticate", "Bearer");
-        return response;
-      }
-      case AccessDecision::kForbidden:
-        return Response::text(403, "Forbidden\n");
-      case AccessDecision::kError:
-        break;
-    }
-    return Response::text(500, "Authorization failed\n");
+    const AccessDecision decision = reviewRequest(request, reviewer, attributes, log);
+    return decision == AccessDecision::kAllowed ? handler(request) : accessRefusal(decision);
   };
 }
 

@@ -116,6 +116,10 @@ enum class AccessDecision { kAllowed, kUnauthenticated, kForbidden, kError };
 AccessDecision reviewRequest(const Request& request, AccessReviewer& reviewer,
                              const AccessAttributes& attributes, const runtime::Logger& log);
 
+// The answer to a request reviewRequest did not allow: 401 (with `WWW-Authenticate: Bearer`),
+// 403, or 500 when the review could not be made — as controller-runtime's filter answers.
+Response accessRefusal(AccessDecision decision);
+
 // `handler` behind the filter: 401, 403 or 500 as controller-runtime answers.
 Handler requireAccess(AccessReviewer& reviewer, AccessAttributes attributes, Handler handler,
                       runtime::Logger log = runtime::discardLogger());
