@@ -10,6 +10,7 @@
 #include <optional>
 #include <thread>
 
+#include "app/budget_endpoint.h"
 #include "app/kinds.h"
 #include "app/report_endpoint.h"
 #include "operator/base/clock.h"
@@ -45,6 +46,7 @@ struct RunFlags {
   bool metricsSecure = true;
   std::string metricsCertDir;
   bool serveReports = true;
+  bool serveBudget = true;
   std::string healthProbeBindAddress = ":8081";
   std::vector<std::string> watchNamespaces;
   std::string logLevel = "info";
@@ -118,6 +120,10 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   set.addBool("serve-reports", &flags.serveReports,
               "Serve the reliability report at /reports/ on the metrics listener, to bearer "
               "tokens allowed to list the SLOs of the namespace (only with --metrics-secure)");
+  set.addBool("serve-budget", &flags.serveBudget,
+              "Serve an SLO's error budget at /budget/<namespace>/<name> on the metrics listener, "
+              "a gate for Argo Rollouts and Flagger, to bearer tokens allowed to get that SLO "
+              "(only with --metrics-secure)");
   set.addString("health-probe-bind-address", &flags.healthProbeBindAddress,
                 "Address of /healthz and /readyz; 0 disables them");
   set.addStrings("watch-namespace", &flags.watchNamespaces,
@@ -279,6 +285,9 @@ int runRunCommand(std::span<const std::string_view> args, Streams streams) {
   // Reports are read only by an authenticated, authorized caller: never over plain HTTP.
   if (flags.serveReports && flags.metricsSecure) {
     app::addReportRoutes(metricsServer, manager, reviewer, log.named("reports"));
+  }
+  if (flags.serveBudget && flags.metricsSecure) {
+    app::addBudgetRoutes(metricsServer, manager, reviewer, log.named("budget"));
   }
 
   // Certificates from a directory are re-read as they rotate (controller-runtime's certwatcher).
