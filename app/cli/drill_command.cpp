@@ -5,7 +5,7 @@
 #include <string>
 
 #include "app/cli/input.h"
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 #include "controllers/drill/drill_types.h"
 #include "controllers/drill/report.h"
 #include "controllers/drill/scheduling.h"

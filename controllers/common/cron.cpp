@@ -1,4 +1,4 @@
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 #include <date/tz.h>
 
@@ -8,7 +8,7 @@
 #include <exception>
 #include <vector>
 
-namespace relops::drill {
+namespace relops::common {
 namespace {
 
 using std::chrono::days;
@@ -387,4 +387,4 @@ int64_t CronSchedule::count(Instant after, Instant at, int64_t cap) const {
 
 std::string CronSchedule::formatLocal(Instant t) const { return zone_.formatLocal(t); }
 
-}  // namespace relops::drill
+}  // namespace relops::common

@@ -1,6 +1,6 @@
-// The cron engine of DRDrill schedules: 5-field expressions evaluated in an
-// IANA time zone with Howard Hinnant's date/tz. Pure: every function takes the
-// instants it works on; nothing reads a clock.
+// The cron engine of DRDrill schedules and ChangeWindow windows: 5-field expressions
+// evaluated in an IANA time zone with Howard Hinnant's date/tz. Pure: every function takes
+// the instants it works on; nothing reads a clock.
 //
 // Syntax (Kubernetes CronJob's, which is robfig/cron's standard parser):
 // - five fields: minute 0-59, hour 0-23, day-of-month 1-31, month 1-12 or
@@ -35,7 +35,7 @@
 #include "controllers/common/civil_time.h"
 #include "operator/base/result.h"
 
-namespace relops::drill {
+namespace relops::common {
 
 using Instant = std::chrono::sys_seconds;
 using LocalTime = std::chrono::local_seconds;
@@ -99,4 +99,4 @@ class CronSchedule {
   common::TimeZone zone_;
 };
 
-}  // namespace relops::drill
+}  // namespace relops::common

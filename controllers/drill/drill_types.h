@@ -17,11 +17,15 @@
 #include <variant>
 #include <vector>
 
+#include "controllers/common/cron.h"
 #include "controllers/common/rfc3339.h"
-#include "controllers/drill/cron.h"
 #include "operator/base/result.h"
 
 namespace relops::drill {
+
+// The cron engine is shared with ChangeWindow (controllers/common/cron.h).
+using common::CronSchedule;
+using common::Instant;
 
 inline constexpr std::string_view kApiVersion = "relops.dev/v1alpha1";
 inline constexpr std::string_view kDrillKind = "DRDrill";

@@ -7,9 +7,13 @@
 #include <string>
 #include <vector>
 
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 namespace relops::drill {
+
+// The cron engine is shared with ChangeWindow (controllers/common/cron.h).
+using common::CronSchedule;
+using common::Instant;
 
 struct ReportInput {
   std::string namespace_;

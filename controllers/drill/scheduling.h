@@ -12,9 +12,13 @@
 #include <string>
 #include <string_view>
 
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 namespace relops::drill {
+
+// The cron engine is shared with ChangeWindow (controllers/common/cron.h).
+using common::CronSchedule;
+using common::Instant;
 
 // More missed slots than this give one Warning (CronJob's limit).
 inline constexpr int64_t kMaxMissedRuns = 100;

@@ -1,5 +1,5 @@
-// DRDrill schedules (controllers/drill/cron.h): a 5-field expression and an IANA zone,
-// written as "<expression>\n<zone>". An accepted schedule is evaluated around a DST change:
+// DRDrill and ChangeWindow schedules (controllers/common/cron.h): a 5-field expression and an IANA
+// zone, written as "<expression>\n<zone>". An accepted schedule is evaluated around a DST change:
 // next, latest and count, which must agree with each other.
 #include <chrono>
 #include <cstddef>
@@ -7,10 +7,10 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  using namespace relops::drill;
+  using namespace relops::common;
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   const size_t newline = text.find('\n');
   const std::string_view expression = text.substr(0, newline);

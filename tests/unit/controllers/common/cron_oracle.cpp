@@ -7,7 +7,7 @@
 #include <sstream>
 #include <string>
 
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 int main() {
   std::string line;
@@ -19,12 +19,12 @@ int main() {
       std::cout << "error: want EXPRESSION<TAB>ZONE<TAB>AFTER<TAB>COUNT\n";
       continue;
     }
-    auto schedule = relops::drill::CronSchedule::compile(expression, zone);
+    auto schedule = relops::common::CronSchedule::compile(expression, zone);
     if (!schedule.ok()) {
       std::cout << "error: " << schedule.error().message() << '\n';
       continue;
     }
-    relops::drill::Instant t{std::chrono::seconds(std::stoll(after))};
+    relops::common::Instant t{std::chrono::seconds(std::stoll(after))};
     std::string out;
     for (int i = 0; i < std::stoi(count); ++i) {
       const auto fire = schedule->next(t);

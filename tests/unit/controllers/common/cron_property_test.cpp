@@ -13,9 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
-namespace relops::drill {
+namespace relops::common {
 namespace {
 
 using std::chrono::days;
@@ -179,4 +179,4 @@ TEST(CronProperties, EveryFireIsStrictlyLaterAndOnAWholeMinute) {
 }
 
 }  // namespace
-}  // namespace relops::drill
+}  // namespace relops::common

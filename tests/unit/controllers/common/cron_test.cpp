@@ -1,7 +1,7 @@
 // Table tests of the cron engine: every field form, names, macros, errors that
 // name the field and position, Vixie day-of-month/day-of-week semantics, month
 // ends, leap years, and DST days in several zones.
-#include "controllers/drill/cron.h"
+#include "controllers/common/cron.h"
 
 #include <date/date.h>
 #include <gmock/gmock.h>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace relops::drill {
+namespace relops::common {
 namespace {
 
 using ::testing::HasSubstr;
@@ -392,4 +392,4 @@ TEST(CronSchedule, FormatsInTheZone) {
 }
 
 }  // namespace
-}  // namespace relops::drill
+}  // namespace relops::common
