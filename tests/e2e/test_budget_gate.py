@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
+import subprocess
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from typing import Any
 import pytest
 import yaml
 
-from install_support import wait_ready
+from install_support import CHART, documents, helm, wait_ready
 from kube import wait_until
 from relops_process import Operator
 from tenant import Tenancy, tenancy  # noqa: F401 (the fixture)
@@ -241,3 +243,18 @@ def test_who_is_refused(tenancy: Tenancy, relops: Operator, scene):
         code, body = get(relops, f"/budget/{b}/{name}", scene["tenant"])
         assert code == 403 and "remainingPercent" not in str(body), (name, code, body)
     assert get(relops, f"/budget/{a}/no-such-slo", scene["tenant"])[0] == 404
+
+
+def test_the_chart_turns_it_off():
+    """On by default (relops's own default, no flag); the chart's metrics.budget=false sets a flag
+    `relops run` knows."""
+    def args(*values: str) -> list[str]:
+        rendered = documents(helm("template", "relops", str(CHART), *values).stdout)
+        [deployment] = [d for d in rendered if d["kind"] == "Deployment"]
+        return deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+
+    assert not [a for a in args() if a.startswith("--serve-budget")]
+    assert "--serve-budget=false" in args("--set", "metrics.budget=false")
+    usage = subprocess.run([os.environ["RELOPS_BINARY"], "run", "--help"],
+                           capture_output=True, text=True, timeout=30).stdout
+    assert "--serve-budget" in usage
