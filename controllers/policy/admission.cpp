@@ -19,28 +19,14 @@ json freezeAdmissionPolicy(const std::string& crdUid) {
       "'/' + variables.freeze.slo + ' is spent (' + (has(variables.freeze.budgetRemaining) ? "
       "variables.freeze.budgetRemaining + '% left' : 'no data') + ', ErrorBudgetPolicy ' + "
       "params.metadata.name + ', rule ' + variables.freeze.rule + '). Changes to the pod "
-      "template are denied until the budget recovers; scaling is allowed. For a P0 or security "
-      "fix, annotate the object with " +
-      std::string(kExemptAnnotation) + ": \"<ticket or reason>\" (needs permission to " +
-      std::string(kExemptVerb) + " errorbudgetpolicies.relops.dev in this namespace).'";
-  // The annotation alone is something any editor can set in the very patch that changes the
-  // image: the exemption also needs `exempt` on errorbudgetpolicies in the namespace, which
-  // the API server's authorizer checks for the user making the request (CEL authorizer).
-  const std::string exempt = "has(object.metadata.annotations) && '" +
-                             std::string(kExemptAnnotation) +
-                             "' in object.metadata.annotations && "
-                             "authorizer.group('relops.dev').resource('errorbudgetpolicies')"
-                             ".namespace(object.metadata.namespace).check('" +
-                             std::string(kExemptVerb) + "').allowed()";
+      "template are denied until the budget recovers; scaling is allowed. " +
+      common::exemptHint() + "'";
   json metadata = {{"name", kFreezeAdmissionPolicy},
                    {"labels", {{"app.kubernetes.io/managed-by", "relops"}}}};
   if (!crdUid.empty()) {
     // No blockOwnerDeletion: removing the CRD must never wait on the policy.
-    metadata["ownerReferences"] = json::array({{{"apiVersion", "apiextensions.k8s.io/v1"},
-                                                {"kind", "CustomResourceDefinition"},
-                                                {"name", kErrorBudgetPolicyCrd},
-                                                {"uid", crdUid},
-                                                {"controller", true}}});
+    metadata["ownerReferences"] = common::clusterOwnerReference(
+        "apiextensions.k8s.io/v1", "CustomResourceDefinition", kErrorBudgetPolicyCrd, crdUid);
   }
   return {{"apiVersion", "admissionregistration.k8s.io/v1"},
           {"kind", "ValidatingAdmissionPolicy"},
@@ -48,39 +34,39 @@ json freezeAdmissionPolicy(const std::string& crdUid) {
           {"spec",
            {{"failurePolicy", "Fail"},
             {"paramKind", {{"apiVersion", "relops.dev/v1alpha1"}, {"kind", "ErrorBudgetPolicy"}}},
-            {"matchConstraints",
-             {{"resourceRules",
-               json::array({{{"apiGroups", {"apps"}},
-                             {"apiVersions", {"v1"}},
-                             {"resources", {"deployments", "statefulsets", "daemonsets"}},
-                             {"operations", {"UPDATE"}}}})}}},
+            {"matchConstraints", {{"resourceRules", common::frozenResourceRules()}}},
             {"variables",
              json::array(
                  {{{"name", "workload"},
                    {"expression", "request.kind.kind + '/' + object.metadata.name"}},
                   // A freeze by selector covers whatever its binding's objectSelector let
+                  // through, a Rollout (only the rollouts binding lets one through) too;
                   // through; a named one only the workloads it lists.
                   {{"name", "freezes"},
                    {"expression",
                     "has(params.status) && has(params.status.activeFreezes) ? "
                     "params.status.activeFreezes.filter(f, (has(f.workloads) && variables.workload "
-                    "in f.workloads) || (has(f.bySelector) && f.bySelector)) : []"}},
+                    "in f.workloads) || (has(f.bySelector) && f.bySelector) || "
+                    "request.kind.group == 'argoproj.io') : []"}},
                   {{"name", "freeze"},
                    {"expression", "size(variables.freezes) > 0 ? variables.freezes[0] : null"}},
-                  {{"name", "exempt"}, {"expression", exempt}}})},
-            {"validations", json::array({{{"expression",
-                                           "size(variables.freezes) == 0 || "
-                                           "object.spec.template == oldObject.spec.template || "
-                                           "variables.exempt"},
-                                          {"messageExpression", message},
-                                          {"reason", "Forbidden"}}})}}}};
+                  {{"name", "exempt"}, {"expression", common::exemptExpression()}}})},
+            {"validations",
+             json::array({{{"expression",
+                            "size(variables.freezes) == 0 || "
+                            "(" +
+                                common::templateUnchangedExpression() + ") || variables.exempt"},
+                           {"messageExpression", message},
+                           {"reason", "Forbidden"}}})}}}};
 }
 
 std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
                               FreezeBindingKind kind) {
   // Readable when it fits; a policy name may be 253 characters, so a longer one is cut
   // and suffixed with the SHA-256 of namespace/policy (and kind).
-  const std::string suffix = kind == FreezeBindingKind::kBySelector ? ".selector" : "";
+  const std::string suffix = kind == FreezeBindingKind::kBySelector ? ".selector"
+                             : kind == FreezeBindingKind::kRollouts ? ".rollouts"
+                                                                    : "";
   return boundedName("relops.dev-freeze." + namespace_ + "." + policy + suffix,
                      namespace_ + "/" + policy + suffix, 253);
 }
@@ -116,29 +102,11 @@ json bindingObject(const std::string& namespace_, const std::string& policy, Fre
   if (!admissionPolicyUid.empty()) {
     // Cluster-scoped owner of a cluster-scoped object, as garbage collection requires. No
     // blockOwnerDeletion: deleting the admission policy must never wait on its bindings.
-    binding["metadata"]["ownerReferences"] =
-        json::array({{{"apiVersion", "admissionregistration.k8s.io/v1"},
-                      {"kind", "ValidatingAdmissionPolicy"},
-                      {"name", kFreezeAdmissionPolicy},
-                      {"uid", admissionPolicyUid},
-                      {"controller", true}}});
+    binding["metadata"]["ownerReferences"] = common::clusterOwnerReference(
+        "admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", kFreezeAdmissionPolicy,
+        admissionPolicyUid);
   }
   return binding;
-}
-
-json selectorJsonOf(const LabelSelector& selector) {
-  json out = json::object();
-  if (!selector.matchLabels.empty()) out["matchLabels"] = selector.matchLabels;
-  if (!selector.matchExpressions.empty()) {
-    json expressions = json::array();
-    for (const LabelSelectorRequirement& requirement : selector.matchExpressions) {
-      json item = {{"key", requirement.key}, {"operator", requirement.op}};
-      if (!requirement.values.empty()) item["values"] = requirement.values;
-      expressions.push_back(std::move(item));
-    }
-    out["matchExpressions"] = std::move(expressions);
-  }
-  return out;
 }
 
 }  // namespace
@@ -146,23 +114,26 @@ json selectorJsonOf(const LabelSelector& selector) {
 json freezeBinding(const std::string& namespace_, const std::string& policy,
                    const std::vector<std::string>& workloads,
                    const std::string& admissionPolicyUid) {
-  std::map<std::string, std::vector<std::string>> names;  // resource → names
+  std::map<const common::FrozenResource*, std::vector<std::string>> names;  // → names
   for (const std::string& workload : workloads) {
     const auto slash = workload.find('/');
     if (slash == std::string::npos) continue;
     const std::string kind = workload.substr(0, slash);
-    const std::string resource = kind == "StatefulSet" ? "statefulsets"
-                                 : kind == "DaemonSet" ? "daemonsets"
-                                                       : "deployments";
+    const common::FrozenResource* resource = &common::kFrozenResources[0];  // Deployment
+    for (const common::FrozenResource& frozen : common::kFrozenResources) {
+      if (frozen.kind == kind) resource = &frozen;
+    }
     names[resource].push_back(workload.substr(slash + 1));
   }
   json rules = json::array();
-  for (const auto& [resource, resourceNames] : names) {
-    rules.push_back({{"apiGroups", {"apps"}},
-                     {"apiVersions", {"v1"}},
-                     {"resources", {resource}},
+  for (const common::FrozenResource& frozen : common::kFrozenResources) {
+    const auto found = names.find(&frozen);
+    if (found == names.end()) continue;
+    rules.push_back({{"apiGroups", {frozen.group}},
+                     {"apiVersions", {frozen.version}},
+                     {"resources", {frozen.resource}},
                      {"operations", {"UPDATE"}},
-                     {"resourceNames", resourceNames}});
+                     {"resourceNames", found->second}});
   }
   return bindingObject(namespace_, policy, FreezeBindingKind::kNamed,
                        {{"resourceRules", std::move(rules)}}, admissionPolicyUid);
@@ -171,29 +142,27 @@ json freezeBinding(const std::string& namespace_, const std::string& policy,
 json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
                            const LabelSelector& workloadSelector,
                            const std::string& admissionPolicyUid) {
-  json rules = json::array({{{"apiGroups", {"apps"}},
-                             {"apiVersions", {"v1"}},
-                             {"resources", {"deployments", "statefulsets", "daemonsets"}},
-                             {"operations", {"UPDATE"}}}});
-  return bindingObject(
-      namespace_, policy, FreezeBindingKind::kBySelector,
-      {{"objectSelector", selectorJsonOf(workloadSelector)}, {"resourceRules", std::move(rules)}},
-      admissionPolicyUid);
+  return bindingObject(namespace_, policy, FreezeBindingKind::kBySelector,
+                       {{"objectSelector", labelSelectorJson(workloadSelector)},
+                        {"resourceRules", common::frozenResourceRules()}},
+                       admissionPolicyUid);
 }
 
-json stampAppliedHash(json object) {
-  // The owner is part of what was applied: a binding from before it had one gets it.
-  const json owners = object["metadata"].value("ownerReferences", json());
-  object["metadata"]["annotations"][kAppliedHashAnnotation] =
-      std::to_string(std::hash<std::string>{}(object["spec"].dump() + owners.dump()));
-  return object;
-}
-
-bool appliedAsIs(const json* applied, const json& desired) {
-  if (applied == nullptr) return false;
-  const json annotations = applied->at("metadata").value("annotations", json::object());
-  return annotations.value(kAppliedHashAnnotation, "") ==
-         desired.at("metadata").at("annotations").at(kAppliedHashAnnotation);
+json freezeRolloutBinding(const std::string& namespace_, const std::string& policy,
+                          const LabelSelector& workloadSelector,
+                          const std::string& admissionPolicyUid) {
+  json rules = json::array();
+  for (const common::FrozenResource& frozen : common::kFrozenResources) {
+    if (frozen.group == "apps") continue;
+    rules.push_back({{"apiGroups", {frozen.group}},
+                     {"apiVersions", {frozen.version}},
+                     {"resources", {frozen.resource}},
+                     {"operations", {"UPDATE"}}});
+  }
+  return bindingObject(namespace_, policy, FreezeBindingKind::kRollouts,
+                       {{"objectSelector", labelSelectorJson(workloadSelector)},
+                        {"resourceRules", std::move(rules)}},
+                       admissionPolicyUid);
 }
 
 }  // namespace relops::policy

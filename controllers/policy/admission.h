@@ -24,9 +24,12 @@ inline constexpr char kPolicyNamespaceLabel[] = "relops.dev/policy-namespace";
 inline constexpr char kPolicyHashLabel[] = "relops.dev/policy-hash";
 inline constexpr char kPolicyNameAnnotation[] = "relops.dev/policy-name";
 
-// A policy's freeze has up to two bindings: the workloads it names, and — when more are
-// selected than kMaxNamedWorkloads — whatever its workloadSelector selects.
-enum class FreezeBindingKind { kNamed, kBySelector };
+// A policy's freeze has up to three bindings: the workloads it names; when more are selected
+// than kMaxNamedWorkloads, whatever its workloadSelector selects; and the Argo Rollouts its
+// workloadSelector selects (relops lists Deployments, StatefulSets and DaemonSets, not
+// Rollouts, so a Rollout is frozen by label: every freeze of the policy covers it, as it
+// covers every workload its workloadSelector selects).
+enum class FreezeBindingKind { kNamed, kBySelector, kRollouts };
 
 // The ValidatingAdmissionPolicy relops applies. `crdUid`, the UID of the CRD
 // kErrorBudgetPolicyCrd, makes that CRD its owner: without the CRD the policy's parameters
@@ -44,18 +47,13 @@ nlohmann::json freezeBinding(const std::string& namespace_, const std::string& p
 nlohmann::json freezeSelectorBinding(const std::string& namespace_, const std::string& policy,
                                      const LabelSelector& workloadSelector,
                                      const std::string& admissionPolicyUid = "");
+// The binding that freezes the Argo Rollouts the policy's workloadSelector selects.
+nlohmann::json freezeRolloutBinding(const std::string& namespace_, const std::string& policy,
+                                    const LabelSelector& workloadSelector,
+                                    const std::string& admissionPolicyUid = "");
 std::string freezeBindingName(const std::string& namespace_, const std::string& policy,
                               FreezeBindingKind kind = FreezeBindingKind::kNamed);
 // The value of kPolicyHashLabel: 40 hex digits of SHA-256 of namespace/policy.
 std::string policyLabelValue(const std::string& namespace_, const std::string& policy);
-
-// The API server fills defaults into admission objects, so "unchanged" is judged by a hash
-// of what relops applied (spec and owners), kept in an annotation of the object relops owns.
-inline constexpr char kAppliedHashAnnotation[] = "relops.dev/applied-hash";
-// `object` with kAppliedHashAnnotation set to the hash of its spec and ownerReferences.
-nlohmann::json stampAppliedHash(nlohmann::json object);
-// True when `applied` (the object as cached, null when there is none) carries the applied
-// hash of `desired` (a stampAppliedHash result): applying it again would change nothing.
-bool appliedAsIs(const nlohmann::json* applied, const nlohmann::json& desired);
 
 }  // namespace relops::policy

@@ -228,6 +228,10 @@ std::optional<base::Error> PolicyReconciler::enforce(const kube::ObjectKey& key,
     bindings.push_back(
         freezeSelectorBinding(key.namespace_, key.name, *policy.spec.workloadSelector, *owner));
   }
+  if (policy.spec.workloadSelector) {
+    bindings.push_back(
+        freezeRolloutBinding(key.namespace_, key.name, *policy.spec.workloadSelector, *owner));
+  }
   for (json& binding : bindings) {
     auto applied = applyIfChanged(kAdmissionBindings, stampAppliedHash(std::move(binding)),
                                   "apply freeze binding", log);
@@ -239,9 +243,9 @@ std::optional<base::Error> PolicyReconciler::enforce(const kube::ObjectKey& key,
 std::optional<ReconcileResult> PolicyReconciler::removeBindings(const kube::ObjectKey& key,
                                                                 Unneeded unneeded,
                                                                 const runtime::Logger& log) {
-  for (const auto& [kind, remove] :
-       {std::pair{FreezeBindingKind::kNamed, unneeded.named},
-        std::pair{FreezeBindingKind::kBySelector, unneeded.bySelector}}) {
+  for (const auto& [kind, remove] : {std::pair{FreezeBindingKind::kNamed, unneeded.named},
+                                     std::pair{FreezeBindingKind::kBySelector, unneeded.bySelector},
+                                     std::pair{FreezeBindingKind::kRollouts, unneeded.rollouts}}) {
     const std::string name = freezeBindingName(key.namespace_, key.name, kind);
     if (!remove || !context_.cached(kAdmissionBindings, {"", name})) continue;
     auto removed = context_.client().remove(kAdmissionBindings, {"", name});
@@ -297,7 +301,9 @@ ReconcileResult PolicyReconciler::reconcile(const kube::ObjectKey& key,
   exportFreezes(key, activeFreezes);  // what the written status lists
   if (notEnforced) return ReconcileResult::error(std::move(*notEnforced));
   // Bindings no longer needed: all of them on a thaw, the other kind on a change of mode.
-  const Unneeded unneeded{decision.frozenWorkloads.empty(), !decision.freezeBySelector};
+  const bool frozen = !decision.frozenWorkloads.empty() || decision.freezeBySelector;
+  const Unneeded unneeded{decision.frozenWorkloads.empty(), !decision.freezeBySelector,
+                          !frozen || !input.policy.spec.workloadSelector};
   return removeBindings(key, unneeded, log).value_or(acted);
 }
 

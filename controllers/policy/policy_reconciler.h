@@ -61,6 +61,7 @@ class PolicyReconciler final : public runtime::Reconciler {
   struct Unneeded {
     bool named = true;
     bool bySelector = true;
+    bool rollouts = true;
   };
 
   Input gather(const nlohmann::json& object, ErrorBudgetPolicy policy);

@@ -15,32 +15,12 @@ namespace relops::policy {
 
 inline constexpr std::string_view kApiVersion = "relops.dev/v1alpha1";
 inline constexpr std::string_view kPolicyKind = "ErrorBudgetPolicy";
-// The one annotation that exempts an object from a freeze. It is fixed, and it only counts
-// when whoever makes the change may `exempt` errorbudgetpolicies.relops.dev in that
-// namespace (checked by the API server in admission).
-inline constexpr std::string_view kExemptAnnotation = "relops.dev/freeze-exempt";
-inline constexpr std::string_view kExemptVerb = "exempt";
 // How many workloads a freeze lists by name (status, binding); a larger selection is frozen
 // by the policy's workloadSelector instead.
 inline constexpr size_t kMaxNamedWorkloads = 64;
 // How many firing (SLO, rule) pairs status remembers (status.firingRules, the CRD's
 // maxItems): a pair beyond it is neither remembered nor announced.
 inline constexpr size_t kMaxFiringRules = 256;
-
-struct LabelSelectorRequirement {
-  std::string key;
-  std::string op;  // In, NotIn, Exists, DoesNotExist
-  std::vector<std::string> values;
-};
-
-// metav1.LabelSelector: all matchLabels and all matchExpressions must hold; an empty
-// selector matches everything.
-struct LabelSelector {
-  std::map<std::string, std::string> matchLabels;
-  std::vector<LabelSelectorRequirement> matchExpressions;
-
-  bool matches(const std::map<std::string, std::string>& labels) const;
-};
 
 struct PolicyRule {
   std::string name;

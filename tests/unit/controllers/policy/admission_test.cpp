@@ -61,7 +61,14 @@ TEST(FreezeBindings, NamedAndBySelector) {
        freezeSelectorBinding("shop", "tier1", tierOne()), "relops.dev-freeze.shop.tier1.selector",
        json::parse(R"([{"apiGroups":["apps"],"apiVersions":["v1"],
                         "resources":["deployments","statefulsets","daemonsets"],
-                        "operations":["UPDATE"]}])"),
+                        "operations":["UPDATE"]},
+                       {"apiGroups":["argoproj.io"],"apiVersions":["v1alpha1"],
+                        "resources":["rollouts"],"operations":["UPDATE"]}])"),
+       json::parse(R"({"matchLabels":{"tier":"1"}})")},
+      {"rollouts: the Argo Rollouts the workloadSelector selects",
+       freezeRolloutBinding("shop", "tier1", tierOne()), "relops.dev-freeze.shop.tier1.rollouts",
+       json::parse(R"([{"apiGroups":["argoproj.io"],"apiVersions":["v1alpha1"],
+                        "resources":["rollouts"],"operations":["UPDATE"]}])"),
        json::parse(R"({"matchLabels":{"tier":"1"}})")},
   };
   for (const Case& c : cases) {

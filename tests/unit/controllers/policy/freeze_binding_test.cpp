@@ -98,8 +98,9 @@ TEST(FreezeSelectorBinding, UsesTheWorkloadSelectorAsObjectSelector) {
   const json& match = binding["spec"]["matchResources"];
   EXPECT_EQ(match["objectSelector"], json::parse(R"({"matchLabels":{"tier":"1"},"matchExpressions":[
                 {"key":"track","operator":"NotIn","values":["canary"]}]})"));
-  ASSERT_EQ(match["resourceRules"].size(), 1u);
+  ASSERT_EQ(match["resourceRules"].size(), 2u);  // apps and argoproj.io
   EXPECT_FALSE(match["resourceRules"][0].contains("resourceNames"));
+  EXPECT_FALSE(match["resourceRules"][1].contains("resourceNames"));
   EXPECT_EQ(match["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], "team-a");
 }
 
