@@ -44,13 +44,14 @@ class Tenancy:
         return [arg for arg in container["args"] if not arg.startswith(
             ("--metrics-bind-address", "--health-probe-bind-address", "--watch-namespace"))]
 
-    def start_relops(self, *flags: str) -> Operator:
+    def start_relops(self, *flags: str, metrics_secure: bool = False) -> Operator:
         """relops as the chart's ServiceAccount with the chart's flags plus `flags`, watching
-        the two team namespaces; waits for /readyz."""
+        the two team namespaces; waits for /readyz. `metrics_secure`: the test reaches the
+        metrics listener over HTTPS, as the chart serves it."""
         op = Operator(self.relops_kubeconfig, self.workdir / f"relops-{len(self.started)}.log",
                       *self.deployment_args(), "--watch-namespace", self.team_a,
                       "--watch-namespace", self.team_b, *flags,
-                      env={"POD_NAMESPACE": self.system})
+                      env={"POD_NAMESPACE": self.system}, metrics_secure=metrics_secure)
         self.started.append(op)
         wait_ready(op)
         return op

@@ -38,7 +38,7 @@ from typing import Any
 import pytest
 import yaml
 
-from install_support import CHART, documents, helm, wait_ready
+from install_support import CHART, documents, helm
 from kube import wait_until
 from relops_process import Operator
 from tenant import Tenancy, tenancy  # noqa: F401 (the fixture)
@@ -97,13 +97,7 @@ def token(tenancy: Tenancy, service_account: str, namespace: str) -> str:
 @pytest.fixture(scope="module")
 def relops(tenancy: Tenancy) -> Operator:
     """relops with the chart's flags: metrics (and so /budget/) over HTTPS, authorized."""
-    op = Operator(tenancy.relops_kubeconfig, tenancy.workdir / "relops-budget.log",
-                  *tenancy.deployment_args(), "--watch-namespace", tenancy.team_a,
-                  "--watch-namespace", tenancy.team_b, "--slo-refresh-interval=5s",
-                  env={"POD_NAMESPACE": tenancy.system}, metrics_secure=True)
-    tenancy.started.append(op)
-    wait_ready(op)
-    return op
+    return tenancy.start_relops("--slo-refresh-interval=5s", metrics_secure=True)
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "operator/server/http_server.h"
+#include "tests/support/bearer_request.h"
 #include "tests/support/fake_context.h"
 #include "tests/unit/operator/server/fake_access_reviewer.h"
 
@@ -68,13 +69,7 @@ class BudgetEndpoint : public ::testing::Test {
 
   server::Response get(const std::string& target, const std::string& token = "gate-token",
                        const std::string& method = "GET") {
-    server::Request request;
-    request.method = method;
-    const size_t query = target.find('?');
-    request.path = target.substr(0, query);
-    if (query != std::string::npos) request.query = target.substr(query + 1);
-    if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
-    return server_->dispatch(request);
+    return server_->dispatch(testing::bearerRequest(target, token, method));
   }
 
   testing::FakeContext context_;

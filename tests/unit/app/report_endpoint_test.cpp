@@ -8,6 +8,7 @@
 
 #include "app/report/report.h"
 #include "operator/server/http_server.h"
+#include "tests/support/bearer_request.h"
 #include "tests/support/fake_context.h"
 #include "tests/unit/operator/server/fake_access_reviewer.h"
 
@@ -58,13 +59,7 @@ class ReportEndpoint : public ::testing::Test {
   }
 
   server::Response get(const std::string& target, const std::string& token = "viewer-token") {
-    server::Request request;
-    request.method = "GET";
-    const size_t query = target.find('?');
-    request.path = target.substr(0, query);
-    if (query != std::string::npos) request.query = target.substr(query + 1);
-    if (!token.empty()) request.headers["authorization"] = "Bearer " + token;
-    return server_->dispatch(request);
+    return server_->dispatch(testing::bearerRequest(target, token));
   }
 
   testing::FakeContext context_;
