@@ -4,14 +4,17 @@
 #include "controllers/oncall/oncall_controller.h"
 #include "controllers/policy/policy_controller.h"
 #include "controllers/slo/slo_controller.h"
+#include "operator/alertmanager/alertmanager_flags.h"
 
 namespace relops::app {
 
 std::vector<std::unique_ptr<server::Kind>> kinds() {
   std::vector<std::unique_ptr<server::Kind>> all;
-  all.push_back(oncall::makeKind());
+  // One Alertmanager for the kinds that talk to it (notices, silences).
+  auto alertmanager = std::make_shared<alertmanager::Endpoint>();
+  all.push_back(oncall::makeKind(alertmanager));
   all.push_back(drill::makeKind());
-  all.push_back(slo::makeKind());
+  all.push_back(slo::makeKind(alertmanager));
   all.push_back(policy::makeKind());
   return all;
 }

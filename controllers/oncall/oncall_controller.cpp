@@ -6,6 +6,7 @@
 #include "controllers/common/object_trim.h"
 #include "controllers/oncall/calendar_feed.h"
 #include "controllers/oncall/oncall_reconciler.h"
+#include "operator/alertmanager/alertmanager_flags.h"
 #include "operator/cli/flags.h"
 #include "operator/runtime/manager.h"
 #include "operator/server/certificate_watcher.h"
@@ -18,15 +19,16 @@ namespace {
 struct Options {
   // The feeds' own listener (never the metrics one); "0", the default, turns them off.
   std::string calendarBindAddress = "0";
-  std::string calendarKeyFile;  // the HMAC key of feed tokens; required with feeds on
-  std::string calendarCertDir;  // tls.crt/tls.key: serve the feeds over HTTPS
-  std::string alertmanagerUrl;  // shift notices go here; empty: none
-  std::string alertmanagerCaFile;
+  std::string calendarKeyFile;         // the HMAC key of feed tokens; required with feeds on
+  std::string calendarCertDir;         // tls.crt/tls.key: serve the feeds over HTTPS
   std::string routingOutput = "auto";  // auto, alertmanagerconfig, configmap
 };
 
 class OnCallKind final : public server::Kind {
  public:
+  explicit OnCallKind(std::shared_ptr<alertmanager::Endpoint> alertmanager)
+      : alertmanager_(std::move(alertmanager)) {}
+
   std::vector<kube::ResourceRef> primaries() const override { return {kOnCallRotations}; }
 
   void addFlags(cli::FlagSet& flags) override {
@@ -40,12 +42,8 @@ class OnCallKind final : public server::Kind {
     flags.addString("calendar-cert-dir", &options_.calendarCertDir,
                     "Directory with tls.crt and tls.key to serve the feeds over HTTPS; plain "
                     "HTTP (behind a TLS-terminating Ingress) when empty");
-    flags.addString("alertmanager-url", &options_.alertmanagerUrl,
-                    "Alertmanager base URL (http://alertmanager-operated.monitoring:9093) that "
-                    "shift notices of rotations with spec.routing are posted to (API v2); "
-                    "empty sends none");
-    flags.addString("alertmanager-ca-file", &options_.alertmanagerCaFile,
-                    "PEM CA bundle that signs Alertmanager's serving certificate");
+    // Shift notices go to --alertmanager-url (shared with the SLO kind's silences).
+    alertmanager_->addFlags(flags);
     flags.addString("routing-output", &options_.routingOutput,
                     "Where the routing of rotations with spec.routing goes: alertmanagerconfig "
                     "(monitoring.coreos.com/v1alpha1), configmap (an Alertmanager configuration "
@@ -65,13 +63,7 @@ class OnCallKind final : public server::Kind {
     OnCallReconciler::Options options;
     options.feedKey = feedKey_;
     RELOPS_ASSIGN(options.routing, routingOutput(manager.client(), options_.routingOutput));
-    if (!options_.alertmanagerUrl.empty()) {
-      AlertmanagerOptions alertmanager;
-      alertmanager.url = options_.alertmanagerUrl;
-      alertmanager.caFile = options_.alertmanagerCaFile;
-      RELOPS_ASSIGN(alertmanager_, connectAlertmanager(alertmanager));
-      options.alertmanager = alertmanager_.get();
-    }
+    RELOPS_ASSIGN(options.alertmanager, alertmanager_->client());
     reconciler_ = std::make_unique<OnCallReconciler>(manager, options);
     runtime::Controller::Options controllerOptions;
     controllerOptions.name = "oncallrotation";
@@ -121,7 +113,7 @@ class OnCallKind final : public server::Kind {
   Options options_;
   runtime::Manager* manager_ = nullptr;
   std::optional<FeedKey> feedKey_;  // loaded when feeds are on
-  std::unique_ptr<AlertmanagerApi> alertmanager_;
+  std::shared_ptr<alertmanager::Endpoint> alertmanager_;
   std::unique_ptr<OnCallReconciler> reconciler_;
   std::unique_ptr<server::HttpServer> server_;
   std::unique_ptr<CalendarFeeds> feeds_;
@@ -130,6 +122,8 @@ class OnCallKind final : public server::Kind {
 
 }  // namespace
 
-std::unique_ptr<server::Kind> makeKind() { return std::make_unique<OnCallKind>(); }
+std::unique_ptr<server::Kind> makeKind(std::shared_ptr<alertmanager::Endpoint> alertmanager) {
+  return std::make_unique<OnCallKind>(std::move(alertmanager));
+}
 
 }  // namespace relops::oncall

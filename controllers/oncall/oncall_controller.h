@@ -6,8 +6,13 @@
 
 #include "operator/server/kind.h"
 
+namespace relops::alertmanager {
+class Endpoint;
+}
+
 namespace relops::oncall {
 
-std::unique_ptr<server::Kind> makeKind();
+// `alertmanager` is shared with the other kinds that use it; this kind registers its flags.
+std::unique_ptr<server::Kind> makeKind(std::shared_ptr<alertmanager::Endpoint> alertmanager);
 
 }  // namespace relops::oncall

@@ -7,9 +7,9 @@
 #include <optional>
 #include <string>
 
-#include "controllers/oncall/alertmanager_api.h"
 #include "controllers/oncall/calendar_feed.h"
 #include "controllers/oncall/decide.h"
+#include "operator/alertmanager/alertmanager_api.h"
 #include "operator/kube/client.h"
 #include "operator/kube/resource.h"
 #include "operator/runtime/context.h"
@@ -23,6 +23,8 @@ class Gauge;
 }  // namespace relops::runtime
 
 namespace relops::oncall {
+
+using alertmanager::AlertmanagerApi;
 
 inline const kube::ResourceRef kOnCallRotations{"relops.dev", "v1alpha1", "oncallrotations",
                                                 "OnCallRotation", true};

@@ -7,6 +7,7 @@
 
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/slo_reconciler.h"
+#include "operator/alertmanager/alertmanager_flags.h"
 #include "operator/cli/flags.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/manager.h"
@@ -75,8 +76,25 @@ base::Result<SloControllerOptions> sloOptions(runtime::Manager& manager, const F
   return options;
 }
 
+// Whether the ChangeWindow CRD is installed (asked once at startup, as `auto` rule output is):
+// without it the SLO kind watches no windows.
+base::Result<bool> changeWindowsInstalled(kube::Client& client) {
+  auto resources = client.getRaw("/apis/relops.dev/v1alpha1");
+  if (!resources.ok()) {
+    if (resources.error().kind() == base::ErrorKind::kNotFound) return false;
+    return std::move(resources).error().context("discover relops.dev/v1alpha1");
+  }
+  for (const auto& resource : resources->value("resources", nlohmann::json::array())) {
+    if (resource.value("name", "") == kSloChangeWindows.resource) return true;
+  }
+  return false;
+}
+
 class SloKind final : public server::Kind {
  public:
+  explicit SloKind(std::shared_ptr<alertmanager::Endpoint> alertmanager)
+      : alertmanager_(std::move(alertmanager)) {}
+
   std::vector<kube::ResourceRef> primaries() const override { return {kServiceLevelObjectives}; }
 
   void addFlags(cli::FlagSet& flags) override {
@@ -111,6 +129,9 @@ class SloKind final : public server::Kind {
   base::Result<void> setup(runtime::Manager& manager, int workers) override {
     SloControllerOptions options;
     RELOPS_ASSIGN(options, sloOptions(manager, flags_));
+    RELOPS_ASSIGN(options.maintenanceWindows, changeWindowsInstalled(manager.client()));
+    // Silences go to the Alertmanager of --alertmanager-url (registered by the on-call kind).
+    RELOPS_ASSIGN(options.alertmanager, alertmanager_->client());
     reconciler_ = std::make_unique<SloReconciler>(manager, std::move(options));
     SloReconciler::add(manager, *reconciler_, workers);
     return {};
@@ -118,11 +139,14 @@ class SloKind final : public server::Kind {
 
  private:
   Flags flags_;
+  std::shared_ptr<alertmanager::Endpoint> alertmanager_;
   std::unique_ptr<SloReconciler> reconciler_;
 };
 
 }  // namespace
 
-std::unique_ptr<server::Kind> makeKind() { return std::make_unique<SloKind>(); }
+std::unique_ptr<server::Kind> makeKind(std::shared_ptr<alertmanager::Endpoint> alertmanager) {
+  return std::make_unique<SloKind>(std::move(alertmanager));
+}
 
 }  // namespace relops::slo

@@ -1,15 +1,19 @@
 #include "controllers/slo/slo_reconciler.h"
 
+#include <algorithm>
 #include <functional>
 
+#include "controllers/common/change_window.h"
 #include "controllers/common/object_trim.h"
 #include "controllers/slo/ledger_history.h"
+#include "controllers/slo/maintenance.h"
 #include "controllers/slo/prometheus.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
 #include "controllers/slo/slo_decide.h"
 #include "controllers/slo/slo_types.h"
 #include "controllers/slo/status_reading.h"
+#include "operator/alertmanager/alertmanager_api.h"
 #include "operator/kube/client.h"
 #include "operator/runtime/act.h"
 #include "operator/runtime/event_recorder.h"
@@ -166,6 +170,21 @@ void SloReconciler::add(runtime::Manager& manager, SloReconciler& reconciler, in
   for (runtime::Informer* informer : manager.informers(kSloOnCallRotations)) {
     controller.watches(*informer, byOnCallRef);
   }
+  if (!reconciler.options_.maintenanceWindows) return;
+  // A ChangeWindow created, changed or deleted wakes every SLO of its namespace: those it
+  // selects now and those it selected before (their silences expire early).
+  auto ofNamespace = [managerPtr](const json& window) {
+    std::vector<kube::ObjectKey> keys;
+    const std::string namespace_ = window["metadata"].value("namespace", "");
+    for (const runtime::ObjectPtr& slo :
+         managerPtr->cachedList(kServiceLevelObjectives, namespace_)) {
+      keys.push_back({namespace_, (*slo)["metadata"].value("name", "")});
+    }
+    return keys;
+  };
+  for (runtime::Informer* informer : manager.informers(kSloChangeWindows)) {
+    controller.watches(*informer, ofNamespace);
+  }
 }
 
 std::chrono::system_clock::time_point SloReconciler::nextRefresh(const kube::ObjectKey& key) const {
@@ -195,6 +214,7 @@ void SloReconciler::forget(const kube::ObjectKey& key) {
   std::lock_guard lock(mutex_);
   ledgers_.forget(key.str());
   queryChecks_.erase(key.str());
+  silences_.erase(key.str());
 }
 
 // One reconcile's fixed inputs, handed to each step.
@@ -242,10 +262,26 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
         context_.cached(kSloOnCallRotations, {key.namespace_, *slo.spec.onCallRef}) != nullptr;
   }
 
+  // Maintenance windows: silences made (or due within the lead), and the instant the plan
+  // changes next (a start, an end), when this SLO is looked at again.
+  const MaintenancePlan maintenance = planWindows(pass);
+  std::optional<std::chrono::system_clock::time_point> wake;
+  if (maintenance.nextChange) wake = std::chrono::system_clock::time_point(*maintenance.nextChange);
+  if (!syncSilences(pass, maintenance)) {
+    const auto retry = context_.clock().now() + std::chrono::seconds(10);
+    wake = wake ? std::min(*wake, retry) : retry;
+  }
+  auto earliest = [&](std::optional<std::chrono::system_clock::time_point> at) {
+    if (!wake) return at;
+    return at ? std::optional(std::min(*at, *wake)) : wake;
+  };
+
   if (slo.isWorkload()) {
-    observed.workload = readWorkload(pass, slo, metadata.value("uid", ""), closing, observed);
+    observed.workload =
+        readWorkload(pass, slo, metadata.value("uid", ""), closing,
+                     slo.spec.excludeMaintenance && maintenance.activeNow, observed);
     // Decide, act; the ledger advances by minute.
-    ReconcileResult result = act(pass, decideSlo(slo, observed, pass.now), nextMinute());
+    ReconcileResult result = act(pass, decideSlo(slo, observed, pass.now), earliest(nextMinute()));
     if (result.kind() != ReconcileResult::Kind::kError) {
       exportLedger(key, observed.workload->totals);
     }
@@ -266,12 +302,106 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
                                        std::chrono::seconds(1));
     }
   }
-  return act(pass, decideSlo(slo, observed, pass.now), refresh);
+  return act(pass, decideSlo(slo, observed, pass.now), earliest(refresh));
+}
+
+MaintenancePlan SloReconciler::planWindows(const Pass& pass) {
+  if (!options_.maintenanceWindows) return {};
+  std::vector<runtime::ObjectPtr> objects =
+      context_.cachedList(kSloChangeWindows, pass.key.namespace_);
+  auto name = [](const runtime::ObjectPtr& object) {
+    return (*object)["metadata"].value("name", "");
+  };
+  std::sort(objects.begin(), objects.end(),
+            [&](const auto& a, const auto& b) { return name(a) < name(b); });
+  const std::map<std::string, std::string> labels = common::labelsOf(pass.object);
+  std::vector<common::ChangeWindowView> selecting;
+  for (const runtime::ObjectPtr& object : objects) {
+    if (selecting.size() >= kMaxMaintenanceWindows) break;
+    auto window = common::ChangeWindowView::read(*object);
+    // A window relops cannot read selects nothing; its own controller reports why.
+    if (window.ok() && window->selectsSlo(labels)) selecting.push_back(std::move(*window));
+  }
+  return planMaintenance(selecting, pass.now);
+}
+
+bool SloReconciler::syncSilences(const Pass& pass, const MaintenancePlan& plan) {
+  if (!options_.alertmanager) return true;
+  const std::string sloKey = pass.key.str();
+  {
+    std::lock_guard lock(mutex_);
+    auto known = silences_.find(sloKey);
+    if (plan.silences.empty() && known != silences_.end() && known->second.empty()) return true;
+  }
+  std::vector<alertmanager::SilenceMatcher> matchers;
+  for (const SilenceMatcherSpec& spec : silenceMatchers(pass.key.namespace_, pass.key.name)) {
+    matchers.push_back({spec.name, spec.value, spec.isRegex, true});
+  }
+  // relops's silences for this SLO, found by its matchers (Alertmanager's filter), createdBy and
+  // comment: after a restart the ones made before are kept, not made twice.
+  auto listed = options_.alertmanager->listSilences({matchers[0], matchers[1]}, 64);
+  if (!listed.ok()) {
+    pass.log.info("cannot list Alertmanager silences", {{"error", listed.error().message()}});
+    return false;
+  }
+  std::vector<alertmanager::Silence> existing;
+  for (alertmanager::Silence& silence : *listed) {
+    if (silence.createdBy == kSilenceCreatedBy &&
+        silence.comment.starts_with(kSilenceCommentPrefix) && silence.state != "expired" &&
+        silence.matchers == matchers) {
+      existing.push_back(std::move(silence));
+    }
+  }
+  std::vector<std::string> kept;
+  std::vector<bool> used(existing.size(), false);
+  bool ok = true;
+  for (const DesiredSilence& desired : plan.silences) {
+    bool found = false;
+    for (size_t i = 0; i < existing.size() && !found; ++i) {
+      if (!used[i] && existing[i].comment == desired.comment &&
+          existing[i].startsAt == desired.bounds.start &&
+          existing[i].endsAt == desired.bounds.end) {
+        used[i] = found = true;
+        kept.push_back(existing[i].id);
+      }
+    }
+    if (found) continue;
+    alertmanager::Silence silence;
+    silence.matchers = matchers;
+    silence.startsAt = desired.bounds.start;
+    silence.endsAt = desired.bounds.end;
+    silence.createdBy = kSilenceCreatedBy;
+    silence.comment = desired.comment;
+    auto created = options_.alertmanager->createSilence(silence);
+    if (!created.ok()) {
+      pass.log.info("cannot create Alertmanager silence", {{"error", created.error().message()}});
+      ok = false;
+      continue;
+    }
+    pass.log.info("maintenance silence created",
+                  {{"window", desired.window}, {"silence", *created}});
+    kept.push_back(*created);
+  }
+  // A window deleted, changed or no longer selecting this SLO: its silence ends now.
+  for (size_t i = 0; i < existing.size(); ++i) {
+    if (used[i]) continue;
+    auto expired = options_.alertmanager->expireSilence(existing[i].id);
+    if (!expired.ok()) {
+      pass.log.info("cannot expire Alertmanager silence", {{"error", expired.error().message()}});
+      kept.push_back(existing[i].id);
+      ok = false;
+      continue;
+    }
+    pass.log.info("maintenance silence expired", {{"silence", existing[i].id}});
+  }
+  std::lock_guard lock(mutex_);
+  silences_[sloKey] = std::move(kept);
+  return ok;
 }
 
 WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
                                             const std::string& uid,
-                                            const std::optional<Period>& closing,
+                                            const std::optional<Period>& closing, bool excluded,
                                             SloObserved& observed) {
   const kube::ObjectKey& key = pass.key;
   const auto& workload = std::get<WorkloadIndicator>(slo.spec.indicator);
@@ -325,7 +455,8 @@ WorkloadReading SloReconciler::readWorkload(const Pass& pass, const ServiceLevel
                                           Duration::fromSeconds(closing->length())),
                      closed.bad};
   }
-  ledger.observe(pass.now, reading.state, window);
+  // A selecting Maintenance window's minutes count as neither good nor bad.
+  ledger.observe(pass.now, excluded ? SliceState::kUnknown : reading.state, window);
   reading.totals = ledger.totals();
   reading.ledger = ledger.save();
   reading.ledger.workloadResourceVersion = resourceVersion;

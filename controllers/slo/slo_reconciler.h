@@ -25,9 +25,14 @@ class Family;
 class Gauge;
 }  // namespace relops::runtime
 
+namespace relops::alertmanager {
+class AlertmanagerApi;
+}
+
 namespace relops::slo {
 
 class PrometheusApi;
+struct MaintenancePlan;
 struct AlertWindow;
 struct ServiceLevelObjective;
 struct SliceTotals;
@@ -46,6 +51,9 @@ inline const kube::ResourceRef kStatefulSets{"apps", "v1", "statefulsets", "Stat
 inline const kube::ResourceRef kSloOnCallRotations{"relops.dev", "v1alpha1", "oncallrotations",
                                                    "OnCallRotation", true};
 inline const kube::ResourceRef kDaemonSets{"apps", "v1", "daemonsets", "DaemonSet", true};
+// Read only: the Maintenance windows of an SLO's namespace that select it (maintenance.h).
+inline const kube::ResourceRef kSloChangeWindows{"relops.dev", "v1alpha1", "changewindows",
+                                                 "ChangeWindow", true};
 
 // What relops labels its rule children with, and caches by.
 inline constexpr char kManagedBySelector[] = "app.kubernetes.io/managed-by=relops";
@@ -60,6 +68,10 @@ struct SloControllerOptions {
   std::chrono::seconds noDataGrace{600};
   // Confine every indicator selector to the SLO's namespace (confinedToNamespace()).
   bool namespaceLabel = true;
+  // Maintenance windows: read ChangeWindows (false when their CRD is not installed), and
+  // silence the selected SLOs' alerts here (--alertmanager-url; null: no silences).
+  bool maintenanceWindows = false;
+  alertmanager::AlertmanagerApi* alertmanager = nullptr;
 };
 
 class SloReconciler final : public runtime::Reconciler {
@@ -84,7 +96,11 @@ class SloReconciler final : public runtime::Reconciler {
   // (or a stall when it cannot be); Prometheus's answers for the recorded series.
   WorkloadReading readWorkload(const Pass& pass, const ServiceLevelObjective& slo,
                                const std::string& uid, const std::optional<Period>& closing,
-                               SloObserved& observed);
+                               bool excluded, SloObserved& observed);
+  // The plan of the Maintenance windows that select this SLO, and its silences made so
+  // (false when Alertmanager could not be reached: look again soon).
+  MaintenancePlan planWindows(const Pass& pass);
+  bool syncSilences(const Pass& pass, const MaintenancePlan& plan);
   std::optional<runtime::ReconcileResult> applyRules(const Pass& pass,
                                                      const ServiceLevelObjective& slo,
                                                      SloObserved& observed,
@@ -119,6 +135,9 @@ class SloReconciler final : public runtime::Reconciler {
   std::mutex mutex_;
   LedgerStore ledgers_;                            // workload SLOs, by UID
   std::map<std::string, QueryCheck> queryChecks_;  // Prometheus-backed SLOs, by key
+  // SLOs (by key) whose relops silences are known: absent until first listed since start,
+  // then the ids of those relops keeps, so an SLO without windows is not listed every pass.
+  std::map<std::string, std::vector<std::string>> silences_;
 };
 
 }  // namespace relops::slo

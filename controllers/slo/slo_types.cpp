@@ -375,6 +375,16 @@ base::Result<SloSpec> parseSloSpec(const nlohmann::json& specJson) {
     }
     result.onCallRef = std::move(name);
   }
+  if (spec.has("maintenance")) {
+    const nlohmann::json* maintenance = spec.get("maintenance");
+    if (maintenance->is_object() && maintenance->contains("excludeFromBudget")) {
+      const nlohmann::json& exclude = (*maintenance)["excludeFromBudget"];
+      if (!exclude.is_boolean()) {
+        return fieldError(spec.child("maintenance") + ".excludeFromBudget", "must be a boolean");
+      }
+      result.excludeMaintenance = exclude.get<bool>();
+    }
+  }
   return result;
 }
 
@@ -442,6 +452,7 @@ nlohmann::json sloSpecJson(const SloSpec& spec) {
   alerting["burnRateWindows"] = std::move(windows);
   out["alerting"] = std::move(alerting);
   if (spec.onCallRef) out["onCallRef"] = {{"name", *spec.onCallRef}};
+  if (spec.excludeMaintenance) out["maintenance"] = {{"excludeFromBudget", true}};
   return out;
 }
 

@@ -92,6 +92,9 @@ struct SloSpec {
   Indicator indicator;
   Alerting alerting;
   std::optional<std::string> onCallRef;
+  // spec.maintenance.excludeFromBudget: a selecting Maintenance window's minutes are neither
+  // good nor bad (workload SLOs; a Prometheus-backed SLO's SLI is Prometheus's).
+  bool excludeMaintenance = false;
 
   // "28d" as written, or "month".
   std::string windowText() const {

@@ -412,6 +412,14 @@ class RecordingAlertmanager final : public AlertmanagerApi {
     posts.push_back(alerts);
     return {};
   }
+  base::Result<std::vector<alertmanager::Silence>> listSilences(
+      const std::vector<alertmanager::SilenceMatcher>&, size_t) override {
+    return std::vector<alertmanager::Silence>{};
+  }
+  base::Result<std::string> createSilence(const alertmanager::Silence&) override {
+    return base::Error(base::ErrorKind::kBadRequest, "rotations make no silences");
+  }
+  base::Result<void> expireSilence(const std::string&) override { return {}; }
   std::vector<nlohmann::json> posts;
   bool down = false;
 };
