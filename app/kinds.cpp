@@ -1,5 +1,6 @@
 #include "app/kinds.h"
 
+#include "controllers/changewindow/changewindow_controller.h"
 #include "controllers/drill/drill_controller.h"
 #include "controllers/oncall/oncall_controller.h"
 #include "controllers/policy/policy_controller.h"
@@ -16,6 +17,7 @@ std::vector<std::unique_ptr<server::Kind>> kinds() {
   all.push_back(drill::makeKind());
   all.push_back(slo::makeKind(alertmanager));
   all.push_back(policy::makeKind());
+  all.push_back(changewindow::makeKind());
   return all;
 }
 

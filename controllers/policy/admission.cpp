@@ -4,7 +4,7 @@
 #include <map>
 #include <utility>
 
-#include "controllers/policy/bounded_names.h"
+#include "controllers/common/bounded_names.h"
 #include "operator/base/digest.h"
 
 namespace relops::policy {

@@ -32,12 +32,9 @@ inline const kube::ResourceRef kErrorBudgetPolicies{"relops.dev", "v1alpha1", "e
 // Read only: the SLOs a policy selects, their budgets in status.
 inline const kube::ResourceRef kServiceLevelObjectives =
     common::serviceLevelObjectives<kube::ResourceRef>();
-inline const kube::ResourceRef kAdmissionPolicies{"admissionregistration.k8s.io", "v1",
-                                                  "validatingadmissionpolicies",
-                                                  "ValidatingAdmissionPolicy", false};
-inline const kube::ResourceRef kAdmissionBindings{"admissionregistration.k8s.io", "v1",
-                                                  "validatingadmissionpolicybindings",
-                                                  "ValidatingAdmissionPolicyBinding", false};
+inline const kube::ResourceRef& kAdmissionPolicies = kube::resources::kValidatingAdmissionPolicies;
+inline const kube::ResourceRef& kAdmissionBindings =
+    kube::resources::kValidatingAdmissionPolicyBindings;
 // What a freeze covers, found by the policy's workloadSelector.
 inline const std::array<const kube::ResourceRef*, 3> kWorkloadResources = {
     &kube::resources::kDeployments, &kube::resources::kStatefulSets, &kube::resources::kDaemonSets};

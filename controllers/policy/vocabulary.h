@@ -3,6 +3,7 @@
 // instants, conditions, the JSON field reader.
 #pragma once
 
+#include "controllers/common/bounded_names.h"
 #include "controllers/common/freeze_admission.h"
 #include "controllers/common/json_fields.h"
 #include "controllers/common/label_selector.h"
@@ -12,6 +13,7 @@
 namespace relops::policy {
 
 using common::appliedAsIs;
+using common::boundedName;
 using common::Condition;
 using common::conditionsJson;
 using common::Duration;

@@ -49,6 +49,12 @@ inline const ResourceRef kLeases{"coordination.k8s.io", "v1", "leases", "Lease",
 inline const ResourceRef kEvents{"events.k8s.io", "v1", "events", "Event", true};
 inline const ResourceRef kCustomResourceDefinitions{
     "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", false};
+inline const ResourceRef kValidatingAdmissionPolicies{"admissionregistration.k8s.io", "v1",
+                                                      "validatingadmissionpolicies",
+                                                      "ValidatingAdmissionPolicy", false};
+inline const ResourceRef kValidatingAdmissionPolicyBindings{
+    "admissionregistration.k8s.io", "v1", "validatingadmissionpolicybindings",
+    "ValidatingAdmissionPolicyBinding", false};
 }  // namespace resources
 
 }  // namespace relops::kube

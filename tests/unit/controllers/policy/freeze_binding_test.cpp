@@ -7,9 +7,9 @@
 
 #include <regex>
 
+#include "controllers/common/bounded_names.h"
 #include "controllers/common/conditions.h"
 #include "controllers/policy/admission.h"
-#include "controllers/policy/bounded_names.h"
 #include "controllers/policy/freeze.h"
 #include "controllers/policy/policy_decide.h"
 #include "operator/base/digest.h"

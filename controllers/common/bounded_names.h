@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace relops::policy {
+namespace relops::common {
 
 // `name` when it is at most `maxLength` characters; otherwise its prefix, cut so that it
 // ends in [a-z0-9], then "-" and the first `hashLength` hex digits of sha256(`identity`).
@@ -14,4 +14,4 @@ namespace relops::policy {
 std::string boundedName(std::string_view name, std::string_view identity, size_t maxLength,
                         size_t hashLength = 64);
 
-}  // namespace relops::policy
+}  // namespace relops::common

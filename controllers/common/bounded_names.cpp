@@ -1,10 +1,10 @@
-#include "controllers/policy/bounded_names.h"
+#include "controllers/common/bounded_names.h"
 
 #include <array>
 
 #include "operator/base/digest.h"
 
-namespace relops::policy {
+namespace relops::common {
 
 std::string boundedName(std::string_view name, std::string_view identity, size_t maxLength,
                         size_t hashLength) {
@@ -18,4 +18,4 @@ std::string boundedName(std::string_view name, std::string_view identity, size_t
   return std::string(prefix) + "-" + hash;
 }
 
-}  // namespace relops::policy
+}  // namespace relops::common
