@@ -6,11 +6,14 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "controllers/common/object_trim.h"
+#include "controllers/common/rfc3339.h"
 #include "controllers/slo/rule_output.h"
 #include "controllers/slo/rules.h"
+#include "operator/alertmanager/alertmanager_api.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
 #include "tests/unit/controllers/slo/fake_prometheus.h"
@@ -259,6 +262,152 @@ TEST_F(SloReconcilerTest, ADeletedSloForgetsItsSeries) {
   reconciler(false);
   EXPECT_EQ(reconcile().kind(), runtime::ReconcileResult::Kind::kDone);
   EXPECT_THAT(context_.fakeClient.actions("patch"), IsEmpty());
+}
+
+}  // namespace
+}  // namespace relops::slo
+
+namespace relops::slo {
+namespace {
+
+// Alertmanager's silences in memory, with its filter (equality matchers of the silence).
+class FakeAlertmanager final : public alertmanager::AlertmanagerApi {
+ public:
+  base::Result<void> postAlerts(const nlohmann::json&) override { return {}; }
+  base::Result<std::vector<alertmanager::Silence>> listSilences(
+      const std::vector<alertmanager::SilenceMatcher>& filter, size_t limit) override {
+    ++lists;
+    std::vector<alertmanager::Silence> found;
+    for (const alertmanager::Silence& silence : silences) {
+      bool all = true;
+      for (const auto& wanted : filter) {
+        all = all && std::find(silence.matchers.begin(), silence.matchers.end(), wanted) !=
+                         silence.matchers.end();
+      }
+      if (all && found.size() < limit) found.push_back(silence);
+    }
+    return found;
+  }
+  base::Result<std::string> createSilence(const alertmanager::Silence& silence) override {
+    alertmanager::Silence made = silence;
+    made.id = "s" + std::to_string(silences.size() + 1);
+    made.state = "pending";
+    silences.push_back(made);
+    return made.id;
+  }
+  base::Result<void> expireSilence(const std::string& id) override {
+    for (alertmanager::Silence& silence : silences) {
+      if (silence.id == id) silence.state = "expired";
+    }
+    return {};
+  }
+  std::vector<alertmanager::Silence> live() const {
+    std::vector<alertmanager::Silence> result;
+    for (const auto& silence : silences) {
+      if (silence.state != "expired") result.push_back(silence);
+    }
+    return result;
+  }
+  std::vector<alertmanager::Silence> silences;
+  int lists = 0;
+};
+
+class SloMaintenanceTest : public SloReconcilerTest {
+ protected:
+  SloReconciler& maintenanceReconciler() {
+    SloControllerOptions options;
+    options.output = RuleOutput::kConfigMap;
+    options.maintenanceWindows = true;
+    options.alertmanager = &alertmanager_;
+    reconciler_ = std::make_unique<SloReconciler>(context_, std::move(options));
+    return *reconciler_;
+  }
+  void addWindow(const std::string& name, std::chrono::sys_seconds start,
+                 std::chrono::sys_seconds end) {
+    context_.fakeClient.add(kSloChangeWindows,
+                            {{"apiVersion", "relops.dev/v1alpha1"},
+                             {"kind", "ChangeWindow"},
+                             {"metadata", {{"name", name}, {"namespace", "shop"}}},
+                             {"spec",
+                              {{"type", "Maintenance"},
+                               {"start", common::formatRfc3339(start)},
+                               {"end", common::formatRfc3339(end)},
+                               {"reason", "upgrade"},
+                               {"sloSelector", {{"matchLabels", {{"tier", "db"}}}}}}}});
+  }
+  static nlohmann::json labelled(nlohmann::json slo) {
+    slo["metadata"]["labels"] = {{"tier", "db"}};
+    return slo;
+  }
+  const std::chrono::sys_seconds kNow = std::chrono::floor<std::chrono::seconds>(kStart);
+  FakeAlertmanager alertmanager_;
+};
+
+TEST_F(SloMaintenanceTest, AnUpcomingWindowIsSilencedAheadWithItsBoundsOnceAcrossRestarts) {
+  maintenanceReconciler();
+  addSlo(labelled(SloBuilder().window("30d").json()));
+  addWindow("db", kNow + std::chrono::minutes(30), kNow + std::chrono::minutes(60));
+
+  const runtime::ReconcileResult result = reconcile();
+
+  ASSERT_EQ(alertmanager_.live().size(), 1u);
+  const alertmanager::Silence& silence = alertmanager_.live()[0];
+  EXPECT_EQ(silence.startsAt, kNow + std::chrono::minutes(30));
+  EXPECT_EQ(silence.endsAt, kNow + std::chrono::minutes(60));
+  EXPECT_EQ(silence.createdBy, "relops");
+  EXPECT_THAT(silence.comment, HasSubstr("ChangeWindow shop/db: upgrade"));
+  EXPECT_EQ(silence.matchers, (std::vector<alertmanager::SilenceMatcher>{
+                                  {"namespace", "shop", false, true},
+                                  {"slo", "checkout", false, true},
+                                  {"alertname", "SLOBurnRateHigh|SLOMetricAbsent", true, true}}));
+  // Looked at again at the start.
+  ASSERT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
+  EXPECT_EQ(result.delay(), std::chrono::minutes(30));
+
+  maintenanceReconciler();  // a restart: the silence is found, not made twice
+  reconcile();
+  EXPECT_EQ(alertmanager_.silences.size(), 1u);
+}
+
+TEST_F(SloMaintenanceTest, AWindowDeletedOrNotSelectingExpiresItsSilence) {
+  maintenanceReconciler();
+  addSlo(labelled(SloBuilder().window("30d").json()));
+  addWindow("db", kNow + std::chrono::minutes(5), kNow + std::chrono::minutes(60));
+  reconcile();
+  ASSERT_EQ(alertmanager_.live().size(), 1u);
+
+  ASSERT_TRUE(context_.fakeClient.remove(kSloChangeWindows, {"shop", "db"}).ok());
+  reconcile();
+  EXPECT_THAT(alertmanager_.live(), IsEmpty());
+  // Nothing left to do: the next passes do not list Alertmanager again.
+  const int lists = alertmanager_.lists;
+  reconcile();
+  EXPECT_EQ(alertmanager_.lists, lists);
+}
+
+TEST_F(SloMaintenanceTest, AFarWindowIsNotSilencedYetAndAnUnselectedSloNever) {
+  maintenanceReconciler();
+  addSlo(SloBuilder().window("30d").json());  // no tier=db label
+  addWindow("db", kNow + std::chrono::minutes(5), kNow + std::chrono::minutes(60));
+  reconcile();
+  EXPECT_THAT(alertmanager_.silences, IsEmpty());
+}
+
+TEST_F(SloMaintenanceTest, ExcludedMinutesAreUnknownNotBad) {
+  maintenanceReconciler();
+  nlohmann::json slo = labelled(SloBuilder().window("7d").workload("Deployment", "web").json());
+  slo["spec"]["maintenance"] = {{"excludeFromBudget", true}};
+  addSlo(slo);
+  // No Deployment: every minute is bad, except the window's.
+  addWindow("db", kNow, kNow + std::chrono::minutes(2));
+  reconcile();
+  for (int minute = 1; minute <= 3; ++minute) {
+    context_.fakeClock.advance(std::chrono::minutes(1));
+    reconcile();
+  }
+  const nlohmann::json workload = status()["workload"];
+  EXPECT_EQ(workload.value("unknownMinutes", -1), 2) << workload.dump();
+  EXPECT_EQ(workload.value("badMinutes", -1), 1) << workload.dump();
 }
 
 }  // namespace
