@@ -13,7 +13,6 @@ test may be using it)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import textwrap
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,30 +22,10 @@ import pytest
 
 from install_support import service_account_kubeconfig
 from kube import Kubectl, KubectlError, wait_until
+from rollouts_support import install_rollout_crd, patch_image
 from slo_support import events
 
 EXEMPT = "relops.dev/freeze-exempt"
-ARGO_ROLLOUTS_MODULE = "github.com/argoproj/argo-rollouts@v1.8.3"
-
-
-def install_rollout_crd(kubectl: Kubectl) -> None:
-    module = json.loads(subprocess.run(
-        ["go", "mod", "download", "-json", ARGO_ROLLOUTS_MODULE],
-        check=True, capture_output=True, text=True, timeout=600,
-    ).stdout)
-    crd = Path(module["Dir"]) / "manifests" / "crds" / "rollout-crd.yaml"
-    kubectl.run("apply", "--server-side", "-f", str(crd))
-
-    def established() -> bool:
-        conditions = kubectl.get("crd", "rollouts.argoproj.io").get("status", {}).get(
-            "conditions", [])
-        return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
-
-    wait_until("the Rollout CRD established", established, timeout=60)
-    wait_until("Rollouts in discovery", lambda: "rollouts" in kubectl.run(
-        "api-resources", "--api-group=argoproj.io").stdout, timeout=30)
-
-
 def workloads(namespace: str) -> str:
     """Two Deployments (tier 1 and tier 3) and a tier-1 Rollout, as one List. Never scheduled
     (no node matches): only the API objects matter here."""
@@ -104,18 +83,6 @@ def set_image(kubectl: Kubectl, namespace: str, target: str, image: str) -> str:
     is stored), else its refusal."""
     try:
         kubectl.run("-n", namespace, "set", "image", target, f"app={image}", "--dry-run=server")
-        return ""
-    except KubectlError as error:
-        return str(error)
-
-
-def patch_image(kubectl: Kubectl, namespace: str, resource: str, name: str, image: str) -> str:
-    """set_image for a custom resource (`kubectl set image` knows only built-in kinds)."""
-    patch = json.dumps([{"op": "replace", "path": "/spec/template/spec/containers/0/image",
-                         "value": image}])
-    try:
-        kubectl.run("-n", namespace, "patch", resource, name, "--type=json", "-p", patch,
-                    "--dry-run=server")
         return ""
     except KubectlError as error:
         return str(error)
