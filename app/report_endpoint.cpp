@@ -27,6 +27,8 @@ const Kind kKinds[] = {
      &report::ReportInput::rotations},
     {{"relops.dev", "v1alpha1", "drdrills", "DRDrill", true}, &report::ReportInput::drills},
     {{"relops.dev", "v1alpha1", "drdrillruns", "DRDrillRun", true}, &report::ReportInput::runs},
+    {{"relops.dev", "v1alpha1", "changewindows", "ChangeWindow", true},
+     &report::ReportInput::windows},
 };
 
 base::Result<report::Period> period(const server::Request& request, report::TimePoint now) {

@@ -19,11 +19,13 @@ constexpr std::string_view kUsage =
     "  relops report (-n NAMESPACE | --all-namespaces) [-l SELECTOR]\n"
     "                [--period 2026-11 | 2026-Q4 | 2026-W48 | --from DATE --to DATE]\n"
     "                [--format md|json|html] [-o FILE] [--kubeconfig FILE] [--context NAME]\n\n"
-    "Reads the ServiceLevelObjectives, ErrorBudgetPolicies, OnCallRotations, DRDrills and\n"
-    "DRDrillRuns of a namespace (or of all) and reports, per team and per service: SLO\n"
+    "Reads the ServiceLevelObjectives, ErrorBudgetPolicies, OnCallRotations, DRDrills,\n"
+    "DRDrillRuns and ChangeWindows of a namespace (or of all) and reports, per team and per\n"
+    "service: SLO\n"
     "attainment against objectives, burn episodes and their time to recover (MTTR), on-call\n"
     "load per person (business, off-hours, weekend) and coverage gaps, drills passed and RTO/\n"
-    "RPO against objectives, change freezes. A team is the label relops.dev/team, or the\n"
+    "RPO against objectives, change freezes and the freeze and maintenance windows of the\n"
+    "period. A team is the label relops.dev/team, or the\n"
     "namespace. SELECTOR (a label selector) narrows every kind but the runs, which follow\n"
     "their drills. The period is in UTC; the default is the current month so far. DATE is\n"
     "2026-11-03 (midnight UTC) or RFC 3339. html is one self-contained page with charts,\n"
@@ -121,10 +123,14 @@ int runReportCommand(std::span<const std::string_view> args, Streams streams) {
       {relopsKind("oncallrotations", "OnCallRotation"), &input.rotations, true},
       {relopsKind("drdrills", "DRDrill"), &input.drills, true},
       {relopsKind("drdrillruns", "DRDrillRun"), &input.runs, false},
+      {relopsKind("changewindows", "ChangeWindow"), &input.windows, true},
   };
   for (const Kind& kind : kinds) {
     auto items = listAtMost(**client, kind.resource, namespace_,
                             kind.selected ? options.selector : "", report::kMaxObjectsPerKind);
+    if (!items && items.error().kind() == base::ErrorKind::kNotFound) {
+      continue;  // a kind whose CRD is not installed (yet) has no objects to report
+    }
     if (!items) {
       streams.err << "relops report: list " << kind.resource.kind << ": "
                   << items.error().describe() << "\n";

@@ -205,7 +205,29 @@ std::string renderHtml(const Report& report) {
 
   out << "<h2>Change freezes</h2><figure>" << freezeChart(report) << "</figure>"
       << "<p>Freezes still active when the report was generated; ended freezes are not kept "
-         "in status.</p></body></html>\n";
+         "in status.</p>";
+
+  out << "<h2>Change windows</h2>";
+  header(out, {{"Window", false},
+               {"Type", false},
+               {"When", false},
+               {"Reason", false},
+               {"Occurrences in period", false},
+               {"Days so far", true}});
+  for (const WindowReport& w : report.windows) {
+    std::string occurrences;
+    for (const WindowOccurrence& o : w.occurrences) {
+      occurrences += (occurrences.empty() ? "" : "; ") + o.start.substr(0, 16) + " to " +
+                     o.end.substr(0, 16) + " (" + o.state + ")";
+    }
+    if (w.cut) occurrences += "; more not listed";
+    if (!w.problem.empty()) occurrences = "cannot be read: " + w.problem;
+    out << "<tr>" << td(w.namespace_ + "/" + w.name) << td(w.type.empty() ? "–" : w.type)
+        << td(w.when) << td(w.reason.empty() ? "–" : w.reason)
+        << td(occurrences.empty() ? "none" : occurrences)
+        << td(common::formatDecimal(w.days, 1), true) << "</tr>";
+  }
+  out << "</tbody></table></body></html>\n";
   return out.str();
 }
 

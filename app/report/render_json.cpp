@@ -170,6 +170,24 @@ json renderJson(const Report& report) {
                        {"days", f.days},
                        {"workloads", f.workloads}});
   }
+  json windows = json::array();
+  for (const WindowReport& w : report.windows) {
+    json occurrences = json::array();
+    for (const WindowOccurrence& o : w.occurrences) {
+      occurrences.push_back({{"start", o.start}, {"end", o.end}, {"state", o.state}});
+    }
+    json window = {{"namespace", w.namespace_},
+                   {"name", w.name},
+                   {"team", w.team},
+                   {"type", w.type},
+                   {"when", w.when},
+                   {"reason", w.reason},
+                   {"days", w.days},
+                   {"cut", w.cut},
+                   {"occurrences", occurrences}};
+    if (!w.problem.empty()) window["problem"] = w.problem;
+    windows.push_back(std::move(window));
+  }
   return {{"apiVersion", kReportApiVersion},
           {"kind", kReportKind},
           {"scope", report.scope},
@@ -185,7 +203,8 @@ json renderJson(const Report& report) {
           {"slos", std::move(slos)},
           {"rotations", std::move(rotations)},
           {"drills", std::move(drills)},
-          {"freezes", std::move(freezes)}};
+          {"freezes", std::move(freezes)},
+          {"changeWindows", std::move(windows)}};
 }
 
 }  // namespace relops::report

@@ -154,6 +154,25 @@ std::string renderMarkdown(const Report& report) {
         << cell(f.slo) << " | " << cell(f.rule) << " | " << cell(f.since) << " | " << hours(f.days)
         << " | " << cell(workloads) << " |\n";
   }
+
+  out << "\n## Change windows\n\n"
+         "Freeze and maintenance windows (ChangeWindow) and their occurrences in the period; a "
+         "freeze window's time so far counts as freeze days.\n\n"
+         "| Team | Namespace | Window | Type | When | Reason | Occurrences in period | Days so "
+         "far |\n"
+         "|---|---|---|---|---|---|---|---:|\n";
+  for (const WindowReport& w : report.windows) {
+    std::string occurrences;
+    for (const WindowOccurrence& o : w.occurrences) {
+      occurrences +=
+          (occurrences.empty() ? "" : "; ") + o.start + " to " + o.end + " (" + o.state + ")";
+    }
+    if (w.cut) occurrences += "; more not listed";
+    if (!w.problem.empty()) occurrences = "cannot be read: " + w.problem;
+    out << "| " << cell(w.team) << " | " << cell(w.namespace_) << " | " << cell(w.name) << " | "
+        << cell(w.type) << " | " << cell(w.when) << " | " << cell(w.reason) << " | "
+        << cell(occurrences.empty() ? "none" : occurrences) << " | " << hours(w.days) << " |\n";
+  }
   return out.str();
 }
 

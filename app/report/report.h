@@ -37,6 +37,7 @@ struct ReportInput {
   std::vector<nlohmann::json> rotations;  // OnCallRotation
   std::vector<nlohmann::json> drills;     // DRDrill
   std::vector<nlohmann::json> runs;       // DRDrillRun
+  std::vector<nlohmann::json> windows;    // ChangeWindow
 };
 
 struct ClosedPeriod {
@@ -157,6 +158,28 @@ struct FreezeReport {
   std::vector<std::string> workloads;
 };
 
+// A ChangeWindow and its occurrences that overlap the report's period (past, under way or
+// scheduled), at most kMaxWindowOccurrences of them.
+struct WindowOccurrence {
+  std::string start;
+  std::string end;
+  std::string state;  // ended, active, scheduled
+};
+inline constexpr size_t kMaxWindowOccurrences = 50;
+
+struct WindowReport {
+  std::string namespace_;
+  std::string name;
+  std::string team;
+  std::string type;  // Freeze, Maintenance
+  std::string reason;
+  std::string when;  // "0 18 * * FRI for 62h (Europe/Berlin)" or "start to end"
+  std::vector<WindowOccurrence> occurrences;
+  bool cut = false;     // more occurrences than kMaxWindowOccurrences
+  double days = 0;      // the occurrences' overlap with the period up to now, in days
+  std::string problem;  // a spec relops cannot read (then no occurrences)
+};
+
 struct TeamSummary {
   std::string team;
   int slos = 0;
@@ -195,6 +218,7 @@ struct Report {
   std::vector<RotationReport> rotations;
   std::vector<DrillReport> drills;
   std::vector<FreezeReport> freezes;
+  std::vector<WindowReport> windows;
   std::vector<std::string> notes;  // what was cut or estimated
 };
 

@@ -4,6 +4,7 @@
 #include <map>
 
 #include "app/report/report.h"
+#include "controllers/common/change_window.h"
 #include "controllers/common/units.h"
 
 namespace relops::report {
@@ -379,6 +380,9 @@ void summarize(Report& report) {
     t.objectivesMissed += drill.objectivesMissed;
   }
   for (const FreezeReport& freeze : report.freezes) team(freeze.team).freezeDays += freeze.days;
+  for (const WindowReport& window : report.windows) {
+    if (window.type == "Freeze") team(window.team).freezeDays += window.days;
+  }
   for (auto& [name, summary] : teams) {
     summary.mttr = meanDuration(teamEpisodes[name]);
     report.teams.push_back(summary);
@@ -387,6 +391,58 @@ void summarize(Report& report) {
     summary.mttr = meanDuration(serviceEpisodes[key]);
     report.services.push_back(summary);
   }
+}
+
+// Change windows and their occurrences in the period; a Freeze window's elapsed overlap
+// counts as freeze days of its team.
+void buildWindows(const ReportInput& input, Report& report) {
+  const Period& period = report.period;
+  for (const json* object : bounded(input.windows, "ChangeWindows", report.notes)) {
+    WindowReport window;
+    window.namespace_ = text(*object, {"metadata", "namespace"});
+    window.name = text(*object, {"metadata", "name"});
+    window.team = teamOf(*object);
+    window.type = text(*object, {"spec", "type"});
+    window.reason = text(*object, {"spec", "reason"});
+    const std::string schedule = text(*object, {"spec", "schedule"});
+    std::string zone = text(*object, {"spec", "timeZone"});
+    if (zone.empty()) zone = "UTC";
+    window.when =
+        schedule.empty()
+            ? text(*object, {"spec", "start"}) + " to " + text(*object, {"spec", "end"})
+            : schedule + " for " + text(*object, {"spec", "duration"}) + " (" + zone + ")";
+    auto view = common::ChangeWindowView::read(*object);
+    if (!view) {
+      window.problem = view.error().message();
+      report.windows.push_back(std::move(window));
+      continue;
+    }
+    std::optional<common::TimeWindow> occurrence = view->activeAt(period.from);
+    if (!occurrence) occurrence = view->nextAfter(period.from);
+    int64_t frozenSeconds = 0;
+    while (occurrence && occurrence->start < period.to) {
+      if (window.occurrences.size() >= kMaxWindowOccurrences) {
+        window.cut = true;
+        break;
+      }
+      const std::string state = occurrence->end <= report.now     ? "ended"
+                                : occurrence->start <= report.now ? "active"
+                                                                  : "scheduled";
+      window.occurrences.push_back({common::formatRfc3339(occurrence->start),
+                                    common::formatRfc3339(occurrence->end), state});
+      frozenSeconds +=
+          overlap(occurrence->start, std::min(occurrence->end, report.now), period.from, period.to)
+              .count();
+      occurrence = view->nextAfter(occurrence->start);
+    }
+    window.days = std::round(static_cast<double>(frozenSeconds) / 86400.0 * 10) / 10;
+    report.windows.push_back(std::move(window));
+  }
+  std::sort(report.windows.begin(), report.windows.end(),
+            [](const WindowReport& a, const WindowReport& b) {
+              return std::tie(a.team, a.namespace_, a.name) <
+                     std::tie(b.team, b.namespace_, b.name);
+            });
 }
 
 }  // namespace
@@ -468,6 +524,7 @@ Report buildReport(const ReportInput& input) {
               return std::tie(a.team, a.namespace_, a.policy, a.slo) <
                      std::tie(b.team, b.namespace_, b.policy, b.slo);
             });
+  buildWindows(input, report);
   summarize(report);
   return report;
 }

@@ -29,6 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (kind == "OnCallRotation") input.rotations.push_back(item);
     if (kind == "DRDrill") input.drills.push_back(item);
     if (kind == "DRDrillRun") input.runs.push_back(item);
+    if (kind == "ChangeWindow") input.windows.push_back(item);
   }
   const Report report = buildReport(input);
   (void)renderMarkdown(report);

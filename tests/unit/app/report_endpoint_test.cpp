@@ -53,7 +53,7 @@ class ReportEndpoint : public ::testing::Test {
     context_.fakeClient.add(kDrills, object(kDrills, "team-a", "db-restore"));
     reviewer_.addToken("viewer-token", {"viewer", "", {}, {}});
     for (const char* plural : {"servicelevelobjectives", "errorbudgetpolicies", "oncallrotations",
-                               "drdrills", "drdrillruns"}) {
+                               "drdrills", "drdrillruns", "changewindows"}) {
       reviewer_.allow("viewer", list(relopsKind(plural, ""), "team-a"));
     }
   }
@@ -113,7 +113,7 @@ TEST_F(ReportEndpoint, KindsTheCallerMayNotListAreLeftOut) {
 TEST_F(ReportEndpoint, ClusterWideReaderGetsEveryNamespace) {
   reviewer_.addToken("auditor-token", {"auditor", "", {}, {}});
   for (const char* plural : {"servicelevelobjectives", "errorbudgetpolicies", "oncallrotations",
-                             "drdrills", "drdrillruns"}) {
+                             "drdrills", "drdrillruns", "changewindows"}) {
     reviewer_.allow("auditor", list(relopsKind(plural, ""), ""));
   }
   const server::Response response = get("/reports/?format=md", "auditor-token");

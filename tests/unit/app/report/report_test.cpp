@@ -35,6 +35,7 @@ ReportInput recordedInput() {
     if (kind == "OnCallRotation") input.rotations.push_back(item);
     if (kind == "DRDrill") input.drills.push_back(item);
     if (kind == "DRDrillRun") input.runs.push_back(item);
+    if (kind == "ChangeWindow") input.windows.push_back(item);
   }
   return input;
 }
@@ -177,6 +178,32 @@ TEST(Report, RollingSliOnlyForPeriodsItsWindowReaches) {
   EXPECT_EQ(slo(buildReport(input), "search-latency").verdict, "NoData");
   input.period = parsePeriod("2026-11").value();  // the window reaches back to November 9th
   EXPECT_EQ(slo(buildReport(input), "search-latency").basis, "rollingWindow");
+}
+
+// Change windows: every occurrence that overlaps the period, ended, under way or scheduled
+// (a weekly freeze across the October DST change), and a freeze's time so far as freeze days.
+TEST(Report, ChangeWindowsAndTheirOccurrences) {
+  const Report report = buildReport(recordedInput());
+  ASSERT_EQ(report.windows.size(), 2u);
+  const WindowReport& freeze = report.windows[0];
+  EXPECT_EQ(freeze.name, "weekend-freeze");
+  EXPECT_EQ(freeze.when, "0 18 * * FRI for 62h (Europe/Berlin)");
+  ASSERT_EQ(freeze.occurrences.size(), 13u);
+  EXPECT_EQ(freeze.occurrences[3].start, "2026-10-23T16:00:00Z");  // CEST
+  EXPECT_EQ(freeze.occurrences[4].start, "2026-10-30T17:00:00Z");  // CET
+  EXPECT_EQ(freeze.occurrences[9].state, "ended");
+  EXPECT_EQ(freeze.occurrences[10].state, "scheduled");
+  EXPECT_DOUBLE_EQ(freeze.days, 25.8);  // ten ended weekends of 62 hours
+  const WindowReport& maintenance = report.windows[1];
+  EXPECT_EQ(maintenance.type, "Maintenance");
+  ASSERT_EQ(maintenance.occurrences.size(), 1u);
+  EXPECT_EQ(maintenance.occurrences[0].state, "scheduled");
+  EXPECT_DOUBLE_EQ(maintenance.days, 0);
+  for (const TeamSummary& team : report.teams) {
+    if (team.team == "commerce") {
+      EXPECT_DOUBLE_EQ(team.freezeDays, 2.2 + 25.8);
+    }
+  }
 }
 
 TEST(Report, JsonNamesItsKindAndVersion) {
