@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "controllers/changewindow/admission.h"
+#include "controllers/common/change_window.h"
 #include "controllers/common/conditions.h"
 #include "controllers/common/freeze_admission.h"
 #include "operator/kube/client.h"
@@ -23,16 +24,6 @@ namespace {
 // all the same, but relops does not watch them, so status does not count them.
 const std::array<const kube::ResourceRef*, 3> kWorkloadResources = {
     &kube::resources::kDeployments, &kube::resources::kStatefulSets, &kube::resources::kDaemonSets};
-
-std::map<std::string, std::string> labelsOf(const json& object) {
-  std::map<std::string, std::string> labels;
-  const json& metadata = object.at("metadata");
-  if (!metadata.contains("labels")) return labels;
-  for (const auto& [name, value] : metadata["labels"].items()) {
-    if (value.is_string()) labels[name] = value.get<std::string>();
-  }
-  return labels;
-}
 
 }  // namespace
 
@@ -101,7 +92,7 @@ Selection ChangeWindowReconciler::select(const ChangeWindow& window) {
     for (const kube::ResourceRef* resource : kWorkloadResources) {
       for (const runtime::ObjectPtr& workload : context_.cachedList(*resource, namespace_)) {
         if (window.spec.workloadSelector &&
-            !window.spec.workloadSelector->matches(labelsOf(*workload))) {
+            !window.spec.workloadSelector->matches(common::labelsOf(*workload))) {
           continue;
         }
         selection.names.push_back(resource->kind + "/" + (*workload)["metadata"].value("name", ""));
@@ -109,7 +100,9 @@ Selection ChangeWindowReconciler::select(const ChangeWindow& window) {
     }
   } else {
     for (const runtime::ObjectPtr& slo : context_.cachedList(kServiceLevelObjectives, namespace_)) {
-      if (window.spec.sloSelector && !window.spec.sloSelector->matches(labelsOf(*slo))) continue;
+      if (window.spec.sloSelector && !window.spec.sloSelector->matches(common::labelsOf(*slo))) {
+        continue;
+      }
       selection.names.push_back((*slo)["metadata"].value("name", ""));
     }
   }

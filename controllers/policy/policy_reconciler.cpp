@@ -4,6 +4,7 @@
 #include <set>
 #include <utility>
 
+#include "controllers/common/change_window.h"
 #include "controllers/common/conditions.h"
 #include "controllers/policy/admission.h"
 #include "operator/kube/client.h"
@@ -25,16 +26,6 @@ struct LabelledWorkload {
   std::map<std::string, std::string> labels;
 };
 
-std::map<std::string, std::string> labelsOf(const json& object) {
-  std::map<std::string, std::string> labels;
-  const json& metadata = object.at("metadata");
-  if (!metadata.contains("labels")) return labels;
-  for (const auto& [name, value] : metadata["labels"].items()) {
-    if (value.is_string()) labels[name] = value.get<std::string>();
-  }
-  return labels;
-}
-
 // The SLO's status through the shared reader; an SLO without one (or with one that does not
 // read) has no data yet.
 common::SloStatus sloStatusOf(const json& sloObject) {
@@ -51,7 +42,7 @@ SloBudgetInput budgetInput(const PolicySpec& policy, const json& sloObject,
                            const std::vector<LabelledWorkload>& workloads) {
   SloBudgetInput input;
   input.name = sloObject["metadata"].value("name", "");
-  input.labels = labelsOf(sloObject);
+  input.labels = common::labelsOf(sloObject);
   const common::SloStatus status = sloStatusOf(sloObject);
   input.remainingPercent = status.budgetRemainingPercent();
   input.burnRates = status.burnRatesByWindow();
@@ -155,7 +146,7 @@ PolicyReconciler::Input PolicyReconciler::gather(const json& object, ErrorBudget
     for (const kube::ResourceRef* resource : kWorkloadResources) {
       for (const runtime::ObjectPtr& workload : context_.cachedList(*resource, namespace_)) {
         workloads.push_back({resource->kind + "/" + (*workload)["metadata"].value("name", ""),
-                             labelsOf(*workload)});
+                             common::labelsOf(*workload)});
       }
     }
   }

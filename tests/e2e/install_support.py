@@ -42,13 +42,16 @@ CONTROLLED_KINDS = [
                    EXAMPLES / "errorbudgetpolicy-freeze.yaml"),
     # Ready once scheduled (its next run is at 02:30 Berlin time).
     ControlledKind("DRDrill", "drdrills.relops.dev", EXAMPLES / "drdrill-job.yaml"),
+    # Ready once its windows are computed (the next weekend freeze).
+    ControlledKind("ChangeWindow", "changewindows.relops.dev",
+                   EXAMPLES / "changewindow-freeze.yaml"),
 ]
 
 RELOPS_KINDS = ["ServiceLevelObjective", "ErrorBudgetPolicy", "OnCallRotation", "DRDrill",
-                "DRDrillRun"]
+                "DRDrillRun", "ChangeWindow"]
 # In the order the chart lists them (crds/ file names, via deploy/kinds.py).
-RELOPS_RESOURCES = ["drdrillruns", "drdrills", "errorbudgetpolicies", "oncallrotations",
-                    "servicelevelobjectives"]
+RELOPS_RESOURCES = ["changewindows", "drdrillruns", "drdrills", "errorbudgetpolicies",
+                    "oncallrotations", "servicelevelobjectives"]
 
 
 def helm(*args: str, timeout: float = 180, check: bool = True,

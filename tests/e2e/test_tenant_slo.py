@@ -157,8 +157,12 @@ def test_a_freeze_freezes_only_its_own_namespace(tenancy: Tenancy, frozen):
     bindings = [item for item in tenancy.admin.get("validatingadmissionpolicybindings")["items"]
                 if item["metadata"].get("labels", {}).get("relops.dev/policy-namespace")
                 in (a, b)]
+    # The named binding and, the policy having a workloadSelector, the one for Argo Rollouts:
+    # both select team_a only.
+    assert sorted(item["metadata"]["name"].rsplit(".", 1)[-1] for item in bindings) == [
+        "rollouts", "tier1"], bindings
     assert [item["spec"]["matchResources"]["namespaceSelector"] for item in bindings] == [
-        {"matchLabels": {"kubernetes.io/metadata.name": a}}], bindings
+        {"matchLabels": {"kubernetes.io/metadata.name": a}}] * 2, bindings
 
     # team_a's app is frozen for the tenant ...
     message = wait_until("team_a's rollout to be denied", lambda: pod_template_change(
