@@ -502,6 +502,13 @@ SloDecision decideSlo(const ServiceLevelObjective& slo, const SloObserved& obser
     common::markReady(status, generation, kReasonRulesApplied, message, now);
   }
   decideOnCall(slo, observed, before, decision, now);
+  if (observed.maintenance) {
+    status["maintenance"] = {{"active", observed.maintenance->active},
+                             {"windows", observed.maintenance->windows},
+                             {"silenceIDs", observed.maintenance->silenceIds}};
+  } else {
+    status.erase("maintenance");
+  }
   recordPeriod(slo, observed, decision);
   trackEpisodes(decision, now);
   updateTrail(slo, observed, decision, now);

@@ -117,6 +117,14 @@ struct SloObserved {
   std::optional<WorkloadReading> workload;
   // With an onCallRef: whether that OnCallRotation exists in the SLO's namespace.
   std::optional<bool> onCallRotationFound;
+  // Maintenance windows that select the SLO (status.maintenance); absent: none, and no
+  // silences kept.
+  struct Maintenance {
+    bool active = false;
+    std::vector<std::string> windows;     // at most kMaxMaintenanceWindows
+    std::vector<std::string> silenceIds;  // at most kMaxMaintenanceWindows
+  };
+  std::optional<Maintenance> maintenance;
   // Calendar windows: the period that holds now, and the one to close (the status shows
   // a period that has ended and is not yet in periodHistory).
   std::optional<Period> period;

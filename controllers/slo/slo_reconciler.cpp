@@ -271,6 +271,22 @@ ReconcileResult SloReconciler::reconcile(const kube::ObjectKey& key, const runti
     const auto retry = context_.clock().now() + std::chrono::seconds(10);
     wake = wake ? std::min(*wake, retry) : retry;
   }
+  SloObserved::Maintenance shown;
+  shown.active = maintenance.activeNow;
+  for (const DesiredSilence& silence : maintenance.silences)
+    shown.windows.push_back(silence.window);
+  {
+    std::lock_guard lock(mutex_);
+    if (auto known = silences_.find(key.str()); known != silences_.end()) {
+      shown.silenceIds = known->second;
+      if (shown.silenceIds.size() > kMaxMaintenanceWindows) {
+        shown.silenceIds.resize(kMaxMaintenanceWindows);
+      }
+    }
+  }
+  if (shown.active || !shown.windows.empty() || !shown.silenceIds.empty()) {
+    observed.maintenance = std::move(shown);
+  }
   auto earliest = [&](std::optional<std::chrono::system_clock::time_point> at) {
     if (!wake) return at;
     return at ? std::optional(std::min(*at, *wake)) : wake;

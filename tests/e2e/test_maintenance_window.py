@@ -194,6 +194,12 @@ def test_silence_covers_exactly_the_window(stack: Stack):
                         ("namespace", stack.namespace, False, True),
                         ("slo", "checkout", False, True)], matchers
 
+    # The SLO's status shows the window and the silence relops keeps for it.
+    wait_until("status.maintenance", lambda: stack.kubectl.get(
+        "servicelevelobjective", "checkout", stack.namespace).get("status", {}).get(
+        "maintenance") == {"active": False, "windows": ["short"], "silenceIDs": [silence["id"]]},
+        timeout=10, interval=0.2)
+
     burn = {"alertname": "SLOBurnRateHigh", "slo": "checkout", "severity": "page"}
     stack.alertmanager.post_alerts(
         firing_alert({**burn, "namespace": stack.namespace, "case": "selected"}),
@@ -269,3 +275,8 @@ def test_deleted_window_expires_its_silence_early(stack: Stack):
     stack.kubectl.run("delete", "changewindow", "cancelled", "-n", stack.namespace)
     wait_until("the cancelled window's silence expired",
                lambda: not silences(stack, "checkout"), timeout=10, interval=0.2)
+    # Nothing selects the SLO any more: status.maintenance is gone (server-side apply drops
+    # the field relops no longer writes).
+    wait_until("status.maintenance removed", lambda: "maintenance" not in stack.kubectl.get(
+        "servicelevelobjective", "checkout", stack.namespace).get("status", {}),
+        timeout=10, interval=0.2)

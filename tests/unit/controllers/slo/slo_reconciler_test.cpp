@@ -360,6 +360,10 @@ TEST_F(SloMaintenanceTest, AnUpcomingWindowIsSilencedAheadWithItsBoundsOnceAcros
                                   {"namespace", "shop", false, true},
                                   {"slo", "checkout", false, true},
                                   {"alertname", "SLOBurnRateHigh|SLOMetricAbsent", true, true}}));
+  // Status shows the window and the silence.
+  EXPECT_EQ(status()["maintenance"],
+            (nlohmann::json{{"active", false}, {"windows", {"db"}}, {"silenceIDs", {"s1"}}}))
+      << status().dump();
   // Looked at again at the start.
   ASSERT_EQ(result.kind(), runtime::ReconcileResult::Kind::kRequeueAfter);
   EXPECT_EQ(result.delay(), std::chrono::minutes(30));
