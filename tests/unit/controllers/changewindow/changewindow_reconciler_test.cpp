@@ -10,6 +10,7 @@
 #include "controllers/changewindow/admission.h"
 #include "operator/runtime/log.h"
 #include "tests/support/fake_context.h"
+#include "tests/support/metric_sample.h"
 
 namespace relops::changewindow {
 namespace {
@@ -96,6 +97,30 @@ TEST_F(ChangeWindowReconcilerTest, BindsAheadStartsAtTheInstantAndUnbindsAtTheEn
   EXPECT_EQ(status()["active"], false);
   EXPECT_FALSE(bound());
   EXPECT_THAT(context_.events.reasons(), ElementsAre("WindowStarted", "WindowEnded"));
+}
+
+// relops_changewindow_active follows status.active; the next start is a timestamp gauge; both
+// go with the window.
+TEST_F(ChangeWindowReconcilerTest, MetricsFollowTheWindow) {
+  const std::vector<std::pair<std::string, std::string>> labels = {
+      {"namespace", "shop"}, {"name", "release"}, {"type", "Freeze"}};
+  auto active = [&] {
+    return relops::testing::sample(context_.metrics, "relops_changewindow_active", labels);
+  };
+  auto nextStart = [&] {
+    return relops::testing::sample(context_.metrics,
+                                   "relops_changewindow_next_start_timestamp_seconds", labels);
+  };
+  reconcile();
+  EXPECT_EQ(active(), 0.0);
+  EXPECT_EQ(nextStart(), 1780308000.0);  // 2026-06-01T10:00:00Z
+  context_.fakeClock.advance(std::chrono::minutes(10));
+  reconcile();
+  EXPECT_EQ(active(), 1.0);
+  EXPECT_EQ(nextStart(), std::nullopt);  // an absolute window has no next one
+  ASSERT_TRUE(context_.fakeClient.remove(kChangeWindows, kKey).ok());
+  reconcile();
+  EXPECT_EQ(relops::testing::seriesCount(context_.metrics, "relops_changewindow_active"), 0u);
 }
 
 TEST_F(ChangeWindowReconcilerTest, ADeletedWindowLeavesNoBinding) {
