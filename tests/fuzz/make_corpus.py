@@ -18,6 +18,7 @@ import yaml
 CRD_OF_TARGET = {
     "slo": "relops.dev_servicelevelobjectives.yaml",
     "policy": "relops.dev_errorbudgetpolicies.yaml",
+    "changewindow": "relops.dev_changewindows.yaml",
     "oncall": "relops.dev_oncallrotations.yaml",
     "drill": "relops.dev_drdrills.yaml",
     "watch_stream": "relops.dev_servicelevelobjectives.yaml",
@@ -41,8 +42,8 @@ WORDS_OF_TARGET = {
     "units": ["s", "m", "h", "d", "w", ".", "-", "+", "Z", "T", ":", "e", "9999", "2026-03-08",
               "T02:30:00", "+05:45", "America/", "Etc/GMT+", "posixrules", "../"],
 }
-TARGETS = ["watch_stream", "kubeconfig", "slo", "policy", "oncall", "drill", "cron", "units",
-           "yaml_json", "report"]
+TARGETS = ["watch_stream", "kubeconfig", "slo", "policy", "changewindow", "oncall", "drill", "cron",
+           "units", "yaml_json", "report"]
 
 
 def schema_tokens(schema, tokens):
@@ -106,7 +107,8 @@ def main():
             text = "".join(f"{json.dumps(word)}\n" for word in WORDS_OF_TARGET[target])
         (args.out / f"{target}.dict").write_text(text)
 
-    kinds = {"ServiceLevelObjective": "slo", "ErrorBudgetPolicy": "policy"}
+    kinds = {"ServiceLevelObjective": "slo", "ErrorBudgetPolicy": "policy",
+             "ChangeWindow": "changewindow"}
     for name, document in examples(args.source):
         kind = document.get("kind")
         if kind in kinds:
