@@ -153,7 +153,7 @@ def test_generated_prometheusrules_pass_the_prometheusrule_crd(kubectl: Kubectl,
             timeout=30, check=True,
         ).stdout
         out = kubectl.run("apply", "--server-side", "-f", "-", input=generated).stdout
-        assert out.count("serverside-applied") == 3, out
+        assert out.count("serverside-applied") == 4, out  # a workload SLO generates none
         rule = kubectl.get("prometheusrule", "relops-slo-checkout-availability", namespace)
         assert rule["spec"]["groups"][0]["name"] == f"relops-slo-{namespace}-checkout-availability"
 
@@ -267,6 +267,11 @@ SLO_CASES = [
     ("window-91d", spec_set(window="91d"), "spec.window", "between 1h and 90d"),
     ("window-30m", spec_set(window="30m"), "spec.window", "between 1h and 90d"),
     ("window-compound", spec_set(window="1d12h"), "spec.window", "a number and one unit"),
+    ("window-year", spec_set(window="year"), "spec.window", "or a calendar period"),
+    ("time-zone-with-a-rolling-window", spec_set(window="28d", timeZone="UTC"), "spec.timeZone",
+     "timeZone applies only to calendar windows"),
+    ("time-zone-not-iana", spec_set(window="month", timeZone="Berlin time"), "spec.timeZone",
+     "timeZone must be an IANA time zone name"),
     ("timeslices-with-ratio", spec_set(budgetingMethod="Timeslices"), "spec.budgetingMethod",
      "budgetingMethod Timeslices is supported only with the workload indicator"),
     ("no-indicator", indicator({}), "spec.indicator",
