@@ -351,7 +351,7 @@ TEST_F(SloMaintenanceTest, AnUpcomingWindowIsSilencedAheadWithItsBoundsOnceAcros
   const runtime::ReconcileResult result = reconcile();
 
   ASSERT_EQ(alertmanager_.live().size(), 1u);
-  const alertmanager::Silence& silence = alertmanager_.live()[0];
+  const alertmanager::Silence silence = alertmanager_.live()[0];  // a copy: live() is a temporary
   EXPECT_EQ(silence.startsAt, kNow + std::chrono::minutes(30));
   EXPECT_EQ(silence.endsAt, kNow + std::chrono::minutes(60));
   EXPECT_EQ(silence.createdBy, "relops");
